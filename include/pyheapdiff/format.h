@@ -1,0 +1,274 @@
+/*
+ * pyheapdiff/format.h - the snapshot file format: constants, the streaming
+ * writer used by the agent, and the reader used by the analyzer.
+ *
+ * docs/format.md is the specification; this header is its C rendering.
+ * A snapshot is a 64-byte header followed by chunks (kind, flags, length,
+ * payload).  Records never straddle chunks, so a writer can stream a
+ * section as many chunks of one kind and a reader can decode a chunk alone.
+ * The file ends with a FOOTER chunk holding counts and a CRC-32C of every
+ * byte before it.
+ */
+#ifndef PYHEAPDIFF_FORMAT_H
+#define PYHEAPDIFF_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pyheapdiff/error.h"
+
+#define PHD_MAGIC "PYHDSNAP"
+#define PHD_END_MAGIC "PYHDEND!"
+#define PHD_FORMAT_VERSION 1
+#define PHD_HEADER_SIZE 64
+#define PHD_CHUNK_HEADER_SIZE 16
+#define PHD_FOOTER_PAYLOAD 48
+#define PHD_FOOTER_SIZE (PHD_CHUNK_HEADER_SIZE + PHD_FOOTER_PAYLOAD)
+#define PHD_PREVIEW_MAX 80
+/* Node indices must fit in the 29-bit payload of a resolved label. */
+#define PHD_MAX_NODES ((1u << 29) - 1)
+
+enum phd_chunk_kind {
+    PHD_CHUNK_NODES = 1,
+    PHD_CHUNK_STRINGS = 2,
+    PHD_CHUNK_TYPES = 3,
+    PHD_CHUNK_ROOTS = 4,
+    PHD_CHUNK_FOOTER = 0x7fffffff,
+};
+
+/* Header flags. */
+enum phd_header_flags {
+    PHD_HDR_VALUES = 1u << 0,    /* value previews were recorded */
+    PHD_HDR_COLLECTED = 1u << 1, /* gc.collect() ran before the dump */
+};
+
+/* Node flags (low three bits of a node record's head). */
+enum phd_node_flags {
+    PHD_NODE_GC_TRACKED = 1u << 0,
+    PHD_NODE_PREVIEW = 1u << 1,
+    PHD_NODE_SIZE = 1u << 2, /* explicit size; else the type's default */
+};
+
+/* Edge label kinds (low three bits of an edge record's head). */
+enum phd_label_kind {
+    PHD_LABEL_NONE = 0,  /* unlabelled reference from tp_traverse */
+    PHD_LABEL_INDEX = 1, /* list/tuple item; payload: the index */
+    PHD_LABEL_KEY = 2,   /* a dict key object */
+    PHD_LABEL_VALUE = 3, /* a dict value; payload: node index of its key */
+    PHD_LABEL_NAME = 4,  /* attribute, slot, local, cell...; payload: string id */
+    PHD_LABEL_WEAK = 5,  /* weak reference to the referent (not retaining) */
+    PHD_LABEL_TYPE = 6,  /* the object's own type (__class__) */
+};
+#define PHD_LABEL_KIND(l) ((l) & 7u)
+#define PHD_LABEL_PAYLOAD(l) ((l) >> 3)
+#define PHD_LABEL_MAKE(kind, payload) (((uint32_t)(payload) << 3) | (uint32_t)(kind))
+
+enum phd_root_kind {
+    PHD_ROOT_MODULES = 1,     /* sys.modules */
+    PHD_ROOT_SYSDICT = 2,     /* sys.__dict__ */
+    PHD_ROOT_BUILTINS = 3,    /* builtins.__dict__ */
+    PHD_ROOT_INTERP = 4,      /* other interpreter-state objects */
+    PHD_ROOT_THREAD = 5,      /* thread-state objects (dict, exception) */
+    PHD_ROOT_FRAME = 6,       /* a local, cell or stack value of a frame */
+    PHD_ROOT_KIND_MAX = 6,
+};
+
+struct phd_header {
+    uint16_t version;
+    uint8_t pointer_size;
+    uint8_t addr_shift;
+    uint8_t py_major, py_minor, py_micro;
+    uint32_t flags;
+    uint64_t pid;
+    uint64_t start_time_ns; /* process start, ns since the epoch */
+    uint64_t timestamp_ns;  /* dump time, ns since the epoch */
+};
+
+/* ---- low-level encoding helpers (shared by writer, reader and tests) ---- */
+
+/* Appends the LEB128 encoding of v to p; returns the new end (<= 10 bytes). */
+static inline unsigned char *phd_varint_put(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+/* Decodes a varint from [*pp, end).  Returns 0 and advances *pp, or -1 when
+ * the bytes end first or the encoding is longer than 10 bytes / overflows. */
+static inline int phd_varint_get(const unsigned char **pp, const unsigned char *end,
+                                 uint64_t *out)
+{
+    const unsigned char *p = *pp;
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (p >= end)
+            return -1;
+        unsigned char b = *p++;
+        if (shift == 63 && b > 1)
+            return -1;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *pp = p;
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static inline uint64_t phd_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t phd_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+uint32_t phd_crc32c(uint32_t crc, const void *data, size_t len);
+
+/* ---- writer ---------------------------------------------------------- */
+
+/*
+ * A buffered chunk writer over a file descriptor.  phd_writer_reserve()
+ * guarantees room for a record in the current chunk, flushing a full chunk
+ * (and opening the next of the same kind) first.  Errors are sticky: after
+ * the first failed write every call is a no-op and phd_writer_finish()
+ * returns the saved errno.
+ */
+struct phd_writer {
+    int fd;
+    int err;              /* errno of the first failure, 0 if none */
+    uint32_t crc;
+    uint32_t kind;        /* kind of the open chunk, 0 if none */
+    unsigned char *buf;   /* chunk header + payload */
+    size_t len, cap;      /* len counts from buf, header included */
+    uint64_t offset;      /* bytes written to fd so far */
+};
+
+int phd_writer_init(struct phd_writer *w, int fd, size_t chunk_size);
+void phd_writer_release(struct phd_writer *w);
+void phd_writer_header(struct phd_writer *w, const struct phd_header *h);
+void phd_writer_chunk_begin(struct phd_writer *w, uint32_t kind);
+void phd_writer_chunk_end(struct phd_writer *w);
+/* Returns a pointer with room for n bytes, or NULL after an error. */
+unsigned char *phd_writer_reserve(struct phd_writer *w, size_t n);
+static inline void phd_writer_commit(struct phd_writer *w, unsigned char *end)
+{
+    w->len = (size_t)(end - w->buf);
+}
+/* Largest encoded edge: head and payload varints. */
+#define PHD_EDGE_MAX 20
+
+/* Encodes one edge at p and returns the new end.  tcode is 0 for an edge
+ * that discovers the next node index, else (nodes discovered so far -
+ * target); INDEX payloads are given as the index and delta-coded against
+ * *next_index (reset to 0 for each node). */
+static inline unsigned char *phd_edge_encode(unsigned char *p, uint64_t tcode, unsigned kind,
+                                             uint64_t payload, uint64_t *next_index)
+{
+    p = phd_varint_put(p, (tcode << 3) | kind);
+    if (kind == PHD_LABEL_INDEX) {
+        p = phd_varint_put(p, payload - *next_index);
+        *next_index = payload + 1;
+    } else if (kind == PHD_LABEL_NAME) {
+        p = phd_varint_put(p, payload);
+    }
+    return p;
+}
+
+struct phd_node_out {
+    uint32_t type;
+    unsigned flags;          /* PHD_NODE_*; SIZE set when size != default */
+    uint64_t addr, size, refcnt;
+    const char *preview;     /* PHD_NODE_PREVIEW: at most PHD_PREVIEW_MAX */
+    size_t preview_len;
+    uint32_t nedges;
+    const unsigned char *edges; /* nedges encoded edges */
+    size_t edges_len;
+};
+
+/* Appends a node record; *prev_addr carries the address delta state (start
+ * at 0).  Returns 0, or -1 after a write error (see w->err). */
+int phd_writer_node(struct phd_writer *w, uint64_t *prev_addr, uint8_t addr_shift,
+                    const struct phd_node_out *n);
+int phd_writer_string(struct phd_writer *w, const char *s, size_t len);
+int phd_writer_type(struct phd_writer *w, uint32_t name, uint32_t node /* UINT32_MAX: none */,
+                    uint64_t default_size);
+int phd_writer_root(struct phd_writer *w, uint32_t kind, uint32_t node, uint64_t thread_id,
+                    uint32_t name /* UINT32_MAX: none */);
+
+struct phd_footer {
+    uint64_t nodes, edges, total_size;
+    uint32_t strings, types, roots;
+};
+/* Closes the open chunk, writes the footer.  Returns 0 or an errno. */
+int phd_writer_finish(struct phd_writer *w, const struct phd_footer *f);
+
+/* ---- reader ---------------------------------------------------------- */
+
+struct phd_type {
+    uint32_t name;      /* string id of the module-qualified name */
+    uint32_t node;      /* node index of the type object, or UINT32_MAX */
+    uint64_t default_size;
+};
+
+struct phd_root {
+    uint32_t kind;
+    uint32_t node;
+    uint64_t thread_id;
+    uint32_t name;      /* string id, or UINT32_MAX */
+};
+
+/*
+ * A snapshot loaded in memory.  Node arrays are indexed by node index;
+ * edges of node i are edge_target/edge_label[edge_start[i] .. edge_start[i+1]).
+ * Labels are resolved: INDEX carries the index, VALUE the key's node index,
+ * NAME a string id (see PHD_LABEL_*).  Strings point into the mapped file.
+ */
+struct phd_snapshot {
+    char *path;
+    struct phd_header hdr;
+    uint32_t n_nodes, n_types, n_strings, n_roots;
+    uint64_t n_edges, total_size;
+    uint32_t crc;
+
+    const char **str;
+    uint32_t *str_len;
+    struct phd_type *types;
+    struct phd_root *roots;
+
+    uint64_t *addr;
+    uint64_t *size;
+    uint64_t *refcnt;
+    uint32_t *type;
+    uint8_t *flags;
+    uint64_t *preview;   /* file offset of the preview record, 0 if none */
+    uint64_t *edge_start;
+    uint32_t *edge_target;
+    uint32_t *edge_label;
+
+    char *str_arena;
+    const unsigned char *map;
+    size_t map_len;
+    int mapped;
+};
+
+enum phd_open_flags {
+    PHD_OPEN_HEADER_ONLY = 1u << 0, /* header, footer and checksum; no arrays */
+};
+
+int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flags,
+                      struct phd_error *err);
+/* Parses an in-memory image; name is used in messages.  The buffer must
+ * outlive the snapshot. */
+int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *data,
+                       size_t len, unsigned flags, struct phd_error *err);
+void phd_snapshot_free(struct phd_snapshot **s);
+
+/* Copies the preview of node i (without a terminating NUL) into buf, at most
+ * cap bytes; returns its length, or -1 when the node has none. */
+int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, size_t cap);
+const char *phd_snapshot_type_name(const struct phd_snapshot *s, uint32_t type_id);
+const char *phd_root_kind_name(uint32_t kind);
+const char *phd_label_kind_name(uint32_t kind);
+
+#endif

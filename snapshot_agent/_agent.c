@@ -1,0 +1,1397 @@
+/*
+ * _agent.c - the in-process heap walker behind pyheapdiff.dump().
+ *
+ * With the GIL held for the whole dump, this walks every object reachable
+ * from the interpreter's roots (sys.modules, sys, builtins, interpreter and
+ * thread state, each thread's frame stack) and then every GC-tracked object
+ * not reached that way, and streams one node record per object (type, size,
+ * refcount, preview) with its labelled references through the shared format
+ * writer (src/format/writer.c).  docs/format.md specifies the records.
+ *
+ * Invariants:
+ *  - No Python code runs: no __repr__, __eq__, __hash__, __getattr__ or
+ *    Python-level __sizeof__.  Names are found by walking dicts with
+ *    PyDict_Next and comparing exact str keys in C; previews are encoded
+ *    here without touching the object (no UTF-8 cache is filled in).
+ *  - No recursion over the heap: node indices are handed out in discovery
+ *    order and nodes[] doubles as the BFS queue.  A new root (a "seed") is
+ *    only taken once the queue is drained, which is what lets the reader
+ *    rebuild edge targets from the "discovered so far" count.
+ *  - Extra memory is the visited set (8-byte slots: 32-bit address tag and
+ *    node index), the node array (one pointer per object) and the writer's
+ *    fixed buffer; nothing per object is allocated on the hot path.
+ *  - The file is written to a temporary name (mode 0600) and renamed at the
+ *    end; on any failure the temporary is removed and OSError is raised.
+ *
+ * Targets CPython 3.11 (its internal frame, dict and GC layouts).
+ */
+#define PY_SSIZE_T_CLEAN
+#ifndef Py_BUILD_CORE_MODULE
+#define Py_BUILD_CORE_MODULE 1
+#endif
+#include <Python.h>
+
+#include "internal/pycore_code.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_frame.h"
+#include "internal/pycore_gc.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_moduleobject.h"
+#include "internal/pycore_object.h"
+#include "internal/pycore_pystate.h"
+#include "structmember.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pyheapdiff/format.h"
+
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
+#error "the pyheapdiff agent supports CPython 3.11"
+#endif
+
+#define CHUNK_SIZE (1u << 20)
+
+/* ---- a small pointer-keyed hash map (types, strings, closure hints) ---- */
+
+struct ptrmap {
+    uintptr_t *keys;
+    uint64_t *vals;
+    size_t mask, used;
+};
+
+static size_t ptr_hash(uintptr_t p)
+{
+    uint64_t h = (uint64_t)p * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static void ptrmap_free(struct ptrmap *m)
+{
+    PyMem_RawFree(m->keys);
+    PyMem_RawFree(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static int ptrmap_grow(struct ptrmap *m)
+{
+    size_t ncap = m->keys ? (m->mask + 1) * 2 : 256;
+    uintptr_t *nk = PyMem_RawCalloc(ncap, sizeof *nk);
+    uint64_t *nv = PyMem_RawMalloc(ncap * sizeof *nv);
+    if (!nk || !nv) {
+        PyMem_RawFree(nk);
+        PyMem_RawFree(nv);
+        return -1;
+    }
+    if (m->keys) {
+        for (size_t i = 0; i <= m->mask; i++) {
+            if (!m->keys[i])
+                continue;
+            size_t j = ptr_hash(m->keys[i]) & (ncap - 1);
+            while (nk[j])
+                j = (j + 1) & (ncap - 1);
+            nk[j] = m->keys[i];
+            nv[j] = m->vals[i];
+        }
+    }
+    PyMem_RawFree(m->keys);
+    PyMem_RawFree(m->vals);
+    m->keys = nk;
+    m->vals = nv;
+    m->mask = ncap - 1;
+    return 0;
+}
+
+/* Returns a pointer to the value slot for key, or NULL when absent. */
+static uint64_t *ptrmap_get(struct ptrmap *m, const void *key)
+{
+    if (!m->keys)
+        return NULL;
+    uintptr_t k = (uintptr_t)key;
+    for (size_t j = ptr_hash(k) & m->mask;; j = (j + 1) & m->mask) {
+        if (m->keys[j] == k)
+            return &m->vals[j];
+        if (!m->keys[j])
+            return NULL;
+    }
+}
+
+static int ptrmap_put(struct ptrmap *m, const void *key, uint64_t val)
+{
+    if (!m->keys || (m->used + 1) * 4 > (m->mask + 1) * 3)
+        if (ptrmap_grow(m) < 0)
+            return -1;
+    uintptr_t k = (uintptr_t)key;
+    size_t j = ptr_hash(k) & m->mask;
+    while (m->keys[j] && m->keys[j] != k)
+        j = (j + 1) & m->mask;
+    if (!m->keys[j])
+        m->used++;
+    m->keys[j] = k;
+    m->vals[j] = val;
+    return 0;
+}
+
+/* ---- per-type information ---------------------------------------------- */
+
+enum walk_kind {
+    WALK_NONE,      /* no references (not a GC type) */
+    WALK_TRAVERSE,  /* tp_traverse, unlabelled */
+    WALK_DICT,
+    WALK_LIST,
+    WALK_TUPLE,
+    WALK_SUBTYPE,   /* a class defined in Python: slots, attributes, type */
+    WALK_FUNCTION,
+    WALK_CELL,
+    WALK_METHOD,
+    WALK_MODULE,
+    WALK_TYPE,      /* type objects, heap or static */
+    WALK_FRAME,
+    WALK_CODE,
+    WALK_WEAKREF,
+};
+
+enum preview_kind { PV_NONE, PV_STR, PV_BYTES, PV_BYTEARRAY, PV_INT, PV_FLOAT, PV_MODULE, PV_FUNCTION, PV_TYPE, PV_CODE };
+
+enum size_mode { SIZE_DEFAULT, SIZE_CALL };
+
+struct tinfo {
+    PyTypeObject *tp;
+    uint32_t id;
+    uint8_t walk, preview, size_mode, has_default;
+    uint32_t name_sid;
+    PyCFunction sizeof_fn;
+    uint64_t default_size;
+};
+
+/* ---- the dump state -------------------------------------------------- */
+
+struct root {
+    PyObject *obj;
+    uint32_t kind;
+    uint32_t name; /* string id or UINT32_MAX */
+    uint64_t thread_id;
+};
+
+struct dump {
+    struct phd_writer w;
+    int values;
+    int failed;            /* ENOMEM or a writer errno */
+
+    /* nodes: index -> object; doubles as the BFS queue */
+    PyObject **nodes;
+    size_t n, cap, done;
+    /* visited set: slot = (address tag << 32) | (index + 1) */
+    uint64_t *slots;
+    size_t smask;
+
+    /* current node's edges, encoded */
+    unsigned char *ebuf;
+    size_t elen, ecap;
+    uint32_t nedges;
+    uint64_t next_index;
+    uint64_t n_edges, total_size;
+    uint64_t prev_addr;
+
+    struct tinfo *types;
+    uint32_t n_types, types_cap;
+    struct ptrmap type_map;   /* PyTypeObject* -> index in types */
+    struct tinfo *last_ti;
+
+    /* strings: encoded records in one growing buffer */
+    unsigned char *sbuf;
+    size_t slen, scap;
+    uint32_t n_strings;
+    struct ptrmap str_map;    /* str object or C string -> string id */
+    struct ptrmap hints;      /* closure tuple -> code object */
+
+    struct root *roots;
+    size_t n_roots, roots_cap;
+
+    PyObject *skip_globals;
+    uint32_t sid_class;
+};
+
+/* Objects captured once at import: the traverse functions we recognise. */
+static traverseproc subtype_traverse_fn;
+static PyCFunction object_sizeof_fn;
+
+static void fail_nomem(struct dump *d)
+{
+    if (!d->failed)
+        d->failed = ENOMEM;
+}
+
+/* ---- strings --------------------------------------------------------- */
+
+/* Encodes up to cap bytes of UTF-8 from a str without touching it (no
+ * UTF-8 cache is created).  Cuts at a character boundary. */
+static size_t str_utf8(PyObject *s, char *buf, size_t cap)
+{
+    if (!PyUnicode_Check(s) || PyUnicode_READY(s) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    size_t o = 0;
+    if (PyUnicode_IS_ASCII(s)) {
+        size_t l = (size_t)len < cap ? (size_t)len : cap;
+        memcpy(buf, data, l);
+        return l;
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        char tmp[4];
+        size_t k;
+        if (c < 0x80) {
+            tmp[0] = (char)c;
+            k = 1;
+        } else if (c < 0x800) {
+            tmp[0] = (char)(0xC0 | (c >> 6));
+            tmp[1] = (char)(0x80 | (c & 0x3F));
+            k = 2;
+        } else if (c < 0x10000) {
+            if (c >= 0xD800 && c <= 0xDFFF)
+                c = 0xFFFD; /* lone surrogate */
+            tmp[0] = (char)(0xE0 | (c >> 12));
+            tmp[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+            tmp[2] = (char)(0x80 | (c & 0x3F));
+            k = 3;
+        } else {
+            tmp[0] = (char)(0xF0 | (c >> 18));
+            tmp[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+            tmp[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+            tmp[3] = (char)(0x80 | (c & 0x3F));
+            k = 4;
+        }
+        if (o + k > cap)
+            break;
+        memcpy(buf + o, tmp, k);
+        o += k;
+    }
+    return o;
+}
+
+static uint32_t string_add(struct dump *d, const char *s, size_t len)
+{
+    if (d->slen + len + 10 > d->scap) {
+        size_t ncap = d->scap ? d->scap * 2 : 65536;
+        while (ncap < d->slen + len + 10)
+            ncap *= 2;
+        unsigned char *nb = PyMem_RawRealloc(d->sbuf, ncap);
+        if (!nb) {
+            fail_nomem(d);
+            return 0;
+        }
+        d->sbuf = nb;
+        d->scap = ncap;
+    }
+    unsigned char *p = phd_varint_put(d->sbuf + d->slen, len);
+    memcpy(p, s, len);
+    d->slen = (size_t)(p - d->sbuf) + len;
+    return d->n_strings++;
+}
+
+/* String id for a C string with static lifetime (labels, slot names). */
+static uint32_t string_c(struct dump *d, const char *s)
+{
+    uint64_t *v = ptrmap_get(&d->str_map, s);
+    if (v)
+        return (uint32_t)*v;
+    uint32_t id = string_add(d, s, strlen(s));
+    if (ptrmap_put(&d->str_map, s, id) < 0)
+        fail_nomem(d);
+    return id;
+}
+
+/* String id for a str object used as a name (attribute, variable). */
+static uint32_t string_obj(struct dump *d, PyObject *s)
+{
+    uint64_t *v = ptrmap_get(&d->str_map, s);
+    if (v)
+        return (uint32_t)*v;
+    char buf[256];
+    size_t l = str_utf8(s, buf, sizeof buf);
+    uint32_t id = string_add(d, buf, l);
+    if (ptrmap_put(&d->str_map, s, id) < 0)
+        fail_nomem(d);
+    return id;
+}
+
+/* Looks up an exact-str key in a dict without running any Python code. */
+static PyObject *dict_get_str(PyObject *dict, const char *name)
+{
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    if (!dict || !PyDict_Check(dict))
+        return NULL;
+    while (PyDict_Next(dict, &pos, &k, &v))
+        if (PyUnicode_CheckExact(k) && PyUnicode_CompareWithASCIIString(k, name) == 0)
+            return v;
+    return NULL;
+}
+
+/* ---- types ----------------------------------------------------------- */
+
+static uint32_t type_name_sid(struct dump *d, PyTypeObject *tp)
+{
+    char buf[512];
+    size_t o = 0;
+    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        PyHeapTypeObject *ht = (PyHeapTypeObject *)tp;
+        PyObject *mod = dict_get_str(tp->tp_dict, "__module__");
+        if (mod && PyUnicode_CheckExact(mod) && PyUnicode_CompareWithASCIIString(mod, "builtins") != 0) {
+            o = str_utf8(mod, buf, 200);
+            buf[o++] = '.';
+        }
+        o += str_utf8(ht->ht_qualname, buf + o, sizeof buf - o);
+    } else {
+        const char *n = tp->tp_name ? tp->tp_name : "?";
+        o = strlen(n);
+        if (o >= sizeof buf)
+            o = sizeof buf - 1;
+        memcpy(buf, n, o);
+    }
+    return string_add(d, buf, o);
+}
+
+/* Finds the C function behind a type's __sizeof__, searching the MRO's
+ * dicts by hand.  Returns 1 with *fn set for a METH_NOARGS C method, 0 when
+ * the default formula applies (object.__sizeof__, or a Python override we
+ * must not call). */
+static int find_sizeof(PyTypeObject *tp, PyCFunction *fn)
+{
+    PyObject *mro = tp->tp_mro;
+    if (!mro || !PyTuple_Check(mro))
+        return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *base = PyTuple_GET_ITEM(mro, i);
+        if (!PyType_Check(base))
+            continue;
+        PyObject *m = dict_get_str(((PyTypeObject *)base)->tp_dict, "__sizeof__");
+        if (!m)
+            continue;
+        if (Py_IS_TYPE(m, &PyMethodDescr_Type)) {
+            PyMethodDef *def = ((PyMethodDescrObject *)m)->d_method;
+            if ((def->ml_flags & METH_NOARGS) && def->ml_meth != object_sizeof_fn) {
+                *fn = def->ml_meth;
+                return 1;
+            }
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static uint8_t choose_walk(PyTypeObject *tp)
+{
+    traverseproc t = tp->tp_traverse;
+    if (tp == &PyCode_Type)
+        return WALK_CODE;
+    if (PyType_IsSubtype(tp, &PyType_Type))
+        return WALK_TYPE;
+    if (PyType_IsSubtype(tp, &_PyWeakref_RefType) || tp == &_PyWeakref_ProxyType ||
+        tp == &_PyWeakref_CallableProxyType)
+        return WALK_WEAKREF;
+    if (!(tp->tp_flags & Py_TPFLAGS_HAVE_GC) || !t)
+        return WALK_NONE;
+    if (t == subtype_traverse_fn)
+        return WALK_SUBTYPE;
+    if (t == PyDict_Type.tp_traverse)
+        return WALK_DICT;
+    if (t == PyList_Type.tp_traverse)
+        return WALK_LIST;
+    if (t == PyTuple_Type.tp_traverse)
+        return WALK_TUPLE;
+    if (t == PyFunction_Type.tp_traverse)
+        return WALK_FUNCTION;
+    if (t == PyCell_Type.tp_traverse)
+        return WALK_CELL;
+    if (t == PyMethod_Type.tp_traverse)
+        return WALK_METHOD;
+    if (t == PyModule_Type.tp_traverse)
+        return WALK_MODULE;
+    if (t == PyFrame_Type.tp_traverse)
+        return WALK_FRAME;
+    return WALK_TRAVERSE;
+}
+
+static uint8_t choose_preview(PyTypeObject *tp)
+{
+    if (PyType_FastSubclass(tp, Py_TPFLAGS_UNICODE_SUBCLASS))
+        return PV_STR;
+    if (PyType_FastSubclass(tp, Py_TPFLAGS_BYTES_SUBCLASS))
+        return PV_BYTES;
+    if (PyType_IsSubtype(tp, &PyByteArray_Type))
+        return PV_BYTEARRAY;
+    if (PyType_FastSubclass(tp, Py_TPFLAGS_LONG_SUBCLASS))
+        return PV_INT;
+    if (PyType_IsSubtype(tp, &PyFloat_Type))
+        return PV_FLOAT;
+    if (PyType_IsSubtype(tp, &PyModule_Type))
+        return PV_MODULE;
+    if (tp == &PyFunction_Type)
+        return PV_FUNCTION;
+    if (PyType_FastSubclass(tp, Py_TPFLAGS_TYPE_SUBCLASS))
+        return PV_TYPE;
+    if (tp == &PyCode_Type)
+        return PV_CODE;
+    return PV_NONE;
+}
+
+static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
+{
+    if (d->last_ti && d->last_ti->tp == tp)
+        return d->last_ti;
+    uint64_t *v = ptrmap_get(&d->type_map, tp);
+    if (v)
+        return d->last_ti = &d->types[*v];
+    if (d->n_types == d->types_cap) {
+        uint32_t ncap = d->types_cap ? d->types_cap * 2 : 256;
+        struct tinfo *nt = PyMem_RawRealloc(d->types, ncap * sizeof *nt);
+        if (!nt) {
+            fail_nomem(d);
+            return NULL;
+        }
+        d->types = nt;
+        d->types_cap = ncap;
+    }
+    struct tinfo *ti = &d->types[d->n_types];
+    memset(ti, 0, sizeof *ti);
+    ti->tp = tp;
+    ti->id = d->n_types;
+    ti->name_sid = type_name_sid(d, tp);
+    ti->walk = choose_walk(tp);
+    ti->preview = choose_preview(tp);
+    ti->size_mode = find_sizeof(tp, &ti->sizeof_fn) ? SIZE_CALL : SIZE_DEFAULT;
+    if (ptrmap_put(&d->type_map, tp, d->n_types) < 0) {
+        fail_nomem(d);
+        return NULL;
+    }
+    d->n_types++;
+    return d->last_ti = ti;
+}
+
+/* sys.getsizeof() without running Python code: the type's C __sizeof__
+ * when it has one, object.__sizeof__'s formula otherwise, plus the GC
+ * header for GC objects, exactly as sys.getsizeof adds it. */
+static uint64_t object_size(PyObject *op, struct tinfo *ti, int is_gc)
+{
+    Py_ssize_t size = -1;
+    if (ti->size_mode == SIZE_CALL) {
+        PyObject *r = ti->sizeof_fn(op, NULL);
+        if (r && PyLong_CheckExact(r))
+            size = PyLong_AsSsize_t(r);
+        Py_XDECREF(r);
+        if (size < 0)
+            PyErr_Clear();
+    }
+    if (size < 0) {
+        PyTypeObject *tp = ti->tp;
+        size = tp->tp_basicsize;
+        if (tp->tp_itemsize > 0)
+            size += Py_ABS(Py_SIZE(op)) * tp->tp_itemsize;
+    }
+    if (is_gc)
+        size += (Py_ssize_t)sizeof(PyGC_Head);
+    return (uint64_t)size;
+}
+
+/* ---- previews -------------------------------------------------------- */
+
+static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf)
+{
+    const size_t cap = PHD_PREVIEW_MAX;
+    switch (ti->preview) {
+    case PV_STR:
+        return d->values ? str_utf8(op, buf, cap) : 0;
+    case PV_BYTES:
+        if (!d->values)
+            return 0;
+        {
+            size_t l = (size_t)PyBytes_GET_SIZE(op);
+            l = l < cap ? l : cap;
+            memcpy(buf, PyBytes_AS_STRING(op), l);
+            return l;
+        }
+    case PV_BYTEARRAY:
+        if (!d->values)
+            return 0;
+        {
+            size_t l = (size_t)PyByteArray_GET_SIZE(op);
+            l = l < cap ? l : cap;
+            memcpy(buf, PyByteArray_AS_STRING(op), l);
+            return l;
+        }
+    case PV_INT: {
+        if (!d->values)
+            return 0;
+        if (PyBool_Check(op))
+            return (size_t)snprintf(buf, cap, "%s", op == Py_True ? "True" : "False");
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(op, &overflow);
+        if (overflow || (v == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+        return (size_t)snprintf(buf, cap, "%lld", v);
+    }
+    case PV_FLOAT: {
+        if (!d->values)
+            return 0;
+        double v = PyFloat_AS_DOUBLE(op);
+        for (int prec = 15; prec <= 17; prec++) {
+            int l = snprintf(buf, cap, "%.*g", prec, v);
+            if (prec == 17 || strtod(buf, NULL) == v)
+                return (size_t)l;
+        }
+        return 0;
+    }
+    case PV_MODULE: {
+        PyObject *name = ((PyModuleObject *)op)->md_name;
+        if (!name)
+            name = dict_get_str(((PyModuleObject *)op)->md_dict, "__name__");
+        return name ? str_utf8(name, buf, cap) : 0;
+    }
+    case PV_FUNCTION:
+        return str_utf8(((PyFunctionObject *)op)->func_qualname, buf, cap);
+    case PV_TYPE: {
+        PyTypeObject *tp = (PyTypeObject *)op;
+        if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
+            return str_utf8(((PyHeapTypeObject *)tp)->ht_qualname, buf, cap);
+        size_t l = strlen(tp->tp_name);
+        l = l < cap ? l : cap;
+        memcpy(buf, tp->tp_name, l);
+        return l;
+    }
+    case PV_CODE:
+        return str_utf8(((PyCodeObject *)op)->co_qualname, buf, cap);
+    }
+    return 0;
+}
+
+/* ---- the visited set and edges -------------------------------------- */
+
+static size_t slot_hash(uintptr_t p)
+{
+    uint64_t h = (uint64_t)(p >> 3) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 20);
+}
+
+static int visited_grow(struct dump *d)
+{
+    size_t ncap = d->slots ? (d->smask + 1) * 2 : (1u << 16);
+    while (ncap < d->cap * 2)
+        ncap *= 2;
+    uint64_t *ns = PyMem_RawCalloc(ncap, sizeof *ns);
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < d->n; i++) {
+        uintptr_t a = (uintptr_t)d->nodes[i];
+        size_t j = slot_hash(a) & (ncap - 1);
+        while (ns[j])
+            j = (j + 1) & (ncap - 1);
+        ns[j] = ((uint64_t)(uint32_t)(a >> 3) << 32) | (uint64_t)(i + 1);
+    }
+    PyMem_RawFree(d->slots);
+    d->slots = ns;
+    d->smask = ncap - 1;
+    return 0;
+}
+
+#define NOT_FOUND ((size_t)-1)
+
+/* Finds op's node index or assigns the next one (appending it to the
+ * queue).  *is_new tells which.  Returns NOT_FOUND only when out of memory. */
+static size_t visit_index(struct dump *d, PyObject *op, int *is_new)
+{
+    uintptr_t a = (uintptr_t)op;
+    uint32_t tag = (uint32_t)(a >> 3);
+    size_t j = slot_hash(a) & d->smask;
+    for (;; j = (j + 1) & d->smask) {
+        uint64_t s = d->slots[j];
+        if (!s)
+            break;
+        if ((uint32_t)(s >> 32) == tag) {
+            size_t idx = (size_t)(uint32_t)s - 1;
+            if (d->nodes[idx] == op) {
+                *is_new = 0;
+                return idx;
+            }
+        }
+    }
+    if (d->n == d->cap) {
+        PyObject **nn = d->n < PHD_MAX_NODES ? PyMem_RawRealloc(d->nodes, d->cap * 2 * sizeof *nn) : NULL;
+        if (!nn) {
+            fail_nomem(d);
+            return NOT_FOUND;
+        }
+        d->nodes = nn;
+        d->cap *= 2;
+    }
+    size_t idx = d->n++;
+    d->nodes[idx] = op;
+    d->slots[j] = ((uint64_t)tag << 32) | (uint64_t)(idx + 1);
+    if ((d->n + 1) * 4 > (d->smask + 1) * 3) {
+        if (visited_grow(d) < 0) {
+            fail_nomem(d);
+            return NOT_FOUND;
+        }
+    }
+    *is_new = 1;
+    return idx;
+}
+
+/* Looks op up without inserting. */
+static size_t visit_find(struct dump *d, PyObject *op)
+{
+    uintptr_t a = (uintptr_t)op;
+    uint32_t tag = (uint32_t)(a >> 3);
+    for (size_t j = slot_hash(a) & d->smask;; j = (j + 1) & d->smask) {
+        uint64_t s = d->slots[j];
+        if (!s)
+            return NOT_FOUND;
+        if ((uint32_t)(s >> 32) == tag && d->nodes[(uint32_t)s - 1] == op)
+            return (uint32_t)s - 1;
+    }
+}
+
+static int ebuf_room(struct dump *d, size_t n)
+{
+    if (d->elen + n <= d->ecap)
+        return 0;
+    size_t ncap = d->ecap * 2;
+    while (ncap < d->elen + n)
+        ncap *= 2;
+    unsigned char *nb = PyMem_RawRealloc(d->ebuf, ncap);
+    if (!nb) {
+        fail_nomem(d);
+        return -1;
+    }
+    d->ebuf = nb;
+    d->ecap = ncap;
+    return 0;
+}
+
+/* Appends one edge of the current node: see "Edge records" in docs/format.md. */
+static void emit(struct dump *d, PyObject *target, unsigned kind, uint64_t payload)
+{
+    if (d->failed || ebuf_room(d, 24) < 0)
+        return;
+    size_t before = d->n;
+    int is_new;
+    size_t idx = visit_index(d, target, &is_new);
+    if (idx == NOT_FOUND)
+        return;
+    uint64_t tcode = is_new ? 0 : before - idx;
+    unsigned char *p = phd_edge_encode(d->ebuf + d->elen, tcode, kind, payload, &d->next_index);
+    d->elen = (size_t)(p - d->ebuf);
+    d->nedges++;
+}
+
+static void emit_name(struct dump *d, PyObject *target, const char *label)
+{
+    if (target)
+        emit(d, target, PHD_LABEL_NAME, string_c(d, label));
+}
+
+static void emit_type(struct dump *d, PyObject *op)
+{
+    PyObject *tp = (PyObject *)Py_TYPE(op);
+    if (d->failed || ebuf_room(d, 24) < 0)
+        return;
+    if (visit_find(d, tp) == NOT_FOUND) {
+        /* first sighting: an ordinary named edge discovers it */
+        emit(d, tp, PHD_LABEL_NAME, d->sid_class);
+        return;
+    }
+    d->ebuf[d->elen++] = PHD_LABEL_TYPE;
+    d->nedges++;
+}
+
+static int visit_plain(PyObject *o, void *arg)
+{
+    emit((struct dump *)arg, o, PHD_LABEL_NONE, 0);
+    return 0;
+}
+
+/* ---- labelled walkers, one per recognised tp_traverse ---------------- */
+
+static void walk_dict(struct dump *d, PyObject *op)
+{
+    PyDictObject *mp = (PyDictObject *)op;
+    PyDictKeysObject *keys = mp->ma_keys;
+    Py_ssize_t n = keys->dk_nentries;
+    if (DK_IS_UNICODE(keys)) {
+        PyDictUnicodeEntry *ent = DK_UNICODE_ENTRIES(keys);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *v = mp->ma_values ? mp->ma_values->values[i] : ent[i].me_value;
+            if (!v)
+                continue;
+            if (ent[i].me_key)
+                emit(d, ent[i].me_key, PHD_LABEL_KEY, 0);
+            emit(d, v, ent[i].me_key ? PHD_LABEL_VALUE : PHD_LABEL_NONE, 0);
+        }
+    } else {
+        PyDictKeyEntry *ent = DK_ENTRIES(keys);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (!ent[i].me_value)
+                continue;
+            emit(d, ent[i].me_key, PHD_LABEL_KEY, 0);
+            emit(d, ent[i].me_value, PHD_LABEL_VALUE, 0);
+        }
+    }
+}
+
+static void walk_items(struct dump *d, PyObject **items, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (items[i])
+            emit(d, items[i], PHD_LABEL_INDEX, (uint64_t)i);
+}
+
+static void walk_tuple(struct dump *d, PyObject *op)
+{
+    uint64_t *hint = ptrmap_get(&d->hints, op);
+    PyCodeObject *co = hint ? (PyCodeObject *)(uintptr_t)*hint : NULL;
+    Py_ssize_t n = Py_SIZE(op);
+    if (co && co->co_nfreevars == n) {
+        /* a function's __closure__: label cells with the free variable names */
+        Py_ssize_t first = co->co_nlocalsplus - co->co_nfreevars;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = PyTuple_GET_ITEM(op, i);
+            if (item)
+                emit(d, item, PHD_LABEL_NAME,
+                     string_obj(d, PyTuple_GET_ITEM(co->co_localsplusnames, first + i)));
+        }
+        return;
+    }
+    walk_items(d, ((PyTupleObject *)op)->ob_item, n);
+}
+
+/* Locals, cells and stack of an interpreter frame, named from its code. */
+static void walk_iframe(struct dump *d, _PyInterpreterFrame *f)
+{
+    emit_name(d, (PyObject *)f->frame_obj, "frame");
+    emit_name(d, f->f_locals, "f_locals");
+    emit_name(d, (PyObject *)f->f_func, "f_func");
+    emit_name(d, (PyObject *)f->f_code, "f_code");
+    PyCodeObject *co = f->f_code;
+    for (int i = 0; i < f->stacktop; i++) {
+        PyObject *v = f->localsplus[i];
+        if (!v)
+            continue;
+        if (i < co->co_nlocalsplus)
+            emit(d, v, PHD_LABEL_NAME, string_obj(d, PyTuple_GET_ITEM(co->co_localsplusnames, i)));
+        else
+            emit_name(d, v, "<stack>");
+    }
+}
+
+static void walk_base(struct dump *d, PyObject *op, traverseproc t);
+
+/* CPython's _PyObject_DictPointer, which 3.11 does not export. */
+static PyObject **dict_pointer(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        return _PyObject_ManagedDictPointer(obj);
+    Py_ssize_t off = tp->tp_dictoffset;
+    if (off == 0)
+        return NULL;
+    if (off < 0) {
+        Py_ssize_t n = Py_SIZE(obj);
+        off += (Py_ssize_t)_PyObject_VAR_SIZE(tp, n < 0 ? -n : n);
+    }
+    return (PyObject **)((char *)obj + off);
+}
+
+static void walk_subtype(struct dump *d, PyObject *op)
+{
+    PyTypeObject *type = Py_TYPE(op), *base = type;
+    traverseproc basetraverse;
+    /* the same steps as CPython's subtype_traverse, with names */
+    while ((basetraverse = base->tp_traverse) == subtype_traverse_fn) {
+        if (Py_SIZE(base)) {
+            PyMemberDef *mp = (PyMemberDef *)((char *)base + Py_TYPE(base)->tp_basicsize);
+            for (Py_ssize_t i = 0; i < Py_SIZE(base); i++, mp++) {
+                if (mp->type != T_OBJECT_EX)
+                    continue;
+                PyObject *v = *(PyObject **)((char *)op + mp->offset);
+                if (v)
+                    emit_name(d, v, mp->name);
+            }
+        }
+        base = base->tp_base;
+    }
+    if (type->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        PyDictValues *values = *_PyObject_ValuesPointer(op);
+        if (values) {
+            PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
+            PyDictUnicodeEntry *ent = DK_UNICODE_ENTRIES(keys);
+            for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+                PyObject *v = values->values[i];
+                if (!v)
+                    continue;
+                if (ent[i].me_key)
+                    emit(d, v, PHD_LABEL_NAME, string_obj(d, ent[i].me_key));
+                else
+                    emit(d, v, PHD_LABEL_NONE, 0);
+            }
+        }
+    }
+    if (type->tp_dictoffset != base->tp_dictoffset) {
+        PyObject **dictptr = dict_pointer(op);
+        if (dictptr && *dictptr)
+            emit_name(d, *dictptr, "__dict__");
+    }
+    if ((type->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+        (!basetraverse || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE)))
+        emit_type(d, op);
+    if (basetraverse)
+        walk_base(d, op, basetraverse);
+}
+
+static void walk_function(struct dump *d, PyObject *op)
+{
+    PyFunctionObject *f = (PyFunctionObject *)op;
+    emit_name(d, f->func_code, "__code__");
+    emit_name(d, f->func_globals, "__globals__");
+    emit_name(d, f->func_builtins, "__builtins__");
+    emit_name(d, f->func_module, "__module__");
+    emit_name(d, f->func_defaults, "__defaults__");
+    emit_name(d, f->func_kwdefaults, "__kwdefaults__");
+    emit_name(d, f->func_doc, "__doc__");
+    emit_name(d, f->func_name, "__name__");
+    emit_name(d, f->func_dict, "__dict__");
+    if (f->func_closure) {
+        if (PyTuple_Check(f->func_closure) && PyCode_Check(f->func_code) &&
+            ptrmap_put(&d->hints, f->func_closure, (uint64_t)(uintptr_t)f->func_code) < 0)
+            fail_nomem(d);
+        emit_name(d, f->func_closure, "__closure__");
+    }
+    emit_name(d, f->func_annotations, "__annotations__");
+    emit_name(d, f->func_qualname, "__qualname__");
+}
+
+static void walk_type(struct dump *d, PyObject *op)
+{
+    PyTypeObject *tp = (PyTypeObject *)op;
+    emit_name(d, tp->tp_dict, "__dict__");
+    emit_name(d, tp->tp_cache, "__cache__");
+    emit_name(d, tp->tp_mro, "__mro__");
+    emit_name(d, tp->tp_bases, "__bases__");
+    emit_name(d, (PyObject *)tp->tp_base, "__base__");
+    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        emit_name(d, ((PyHeapTypeObject *)tp)->ht_module, "__module_object__");
+        /* a metaclass's own traverse (e.g. ABCMeta) adds nothing we label */
+    } else {
+        /* static types are not GC objects: these references are extra */
+        emit_name(d, tp->tp_subclasses, "__subclasses__");
+    }
+}
+
+static void walk_code(struct dump *d, PyObject *op)
+{
+    PyCodeObject *co = (PyCodeObject *)op;
+    emit_name(d, co->co_consts, "co_consts");
+    emit_name(d, co->co_names, "co_names");
+    emit_name(d, co->co_exceptiontable, "co_exceptiontable");
+    emit_name(d, co->co_localsplusnames, "co_localsplusnames");
+    emit_name(d, co->co_localspluskinds, "co_localspluskinds");
+    emit_name(d, co->co_filename, "co_filename");
+    emit_name(d, co->co_name, "co_name");
+    emit_name(d, co->co_qualname, "co_qualname");
+    emit_name(d, co->co_linetable, "co_linetable");
+    emit_name(d, co->_co_code, "co_code");
+    emit_name(d, co->co_weakreflist, "__weakref__");
+}
+
+static void walk_base(struct dump *d, PyObject *op, traverseproc t)
+{
+    if (t == PyDict_Type.tp_traverse)
+        walk_dict(d, op);
+    else if (t == PyList_Type.tp_traverse)
+        walk_items(d, ((PyListObject *)op)->ob_item, Py_SIZE(op));
+    else if (t == PyTuple_Type.tp_traverse)
+        walk_items(d, ((PyTupleObject *)op)->ob_item, Py_SIZE(op));
+    else
+        t(op, visit_plain, d);
+}
+
+static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
+{
+    switch (ti->walk) {
+    case WALK_NONE:
+        return;
+    case WALK_TRAVERSE:
+        if (is_gc)
+            ti->tp->tp_traverse(op, visit_plain, d);
+        return;
+    case WALK_DICT:
+        walk_dict(d, op);
+        return;
+    case WALK_LIST:
+        walk_items(d, ((PyListObject *)op)->ob_item, Py_SIZE(op));
+        return;
+    case WALK_TUPLE:
+        walk_tuple(d, op);
+        return;
+    case WALK_SUBTYPE:
+        walk_subtype(d, op);
+        return;
+    case WALK_FUNCTION:
+        walk_function(d, op);
+        return;
+    case WALK_CELL:
+        emit_name(d, PyCell_GET(op), "cell_contents");
+        return;
+    case WALK_METHOD:
+        emit_name(d, PyMethod_GET_FUNCTION(op), "__func__");
+        emit_name(d, PyMethod_GET_SELF(op), "__self__");
+        return;
+    case WALK_MODULE: {
+        PyModuleObject *m = (PyModuleObject *)op;
+        emit_name(d, m->md_dict, "__dict__");
+        if (m->md_def && m->md_def->m_traverse && (m->md_def->m_size <= 0 || m->md_state))
+            m->md_def->m_traverse(op, visit_plain, d);
+        return;
+    }
+    case WALK_TYPE:
+        walk_type(d, op);
+        /* heap metaclass instances may hold more (e.g. __abstractmethods__
+         * caches in ABCMeta live in the dict, already covered) */
+        return;
+    case WALK_FRAME: {
+        PyFrameObject *f = (PyFrameObject *)op;
+        emit_name(d, (PyObject *)f->f_back, "f_back");
+        emit_name(d, f->f_trace, "f_trace");
+        if (f->f_frame->owner == FRAME_OWNED_BY_FRAME_OBJECT)
+            walk_iframe(d, f->f_frame);
+        return;
+    }
+    case WALK_CODE:
+        walk_code(d, op);
+        return;
+    case WALK_WEAKREF: {
+        PyWeakReference *wr = (PyWeakReference *)op;
+        /* a subclass defined in Python adds slots, a dict and its type */
+        if (Py_TYPE(op)->tp_traverse == subtype_traverse_fn)
+            walk_subtype(d, op);
+        else
+            emit_name(d, wr->wr_callback, "__callback__");
+        if (wr->wr_object && wr->wr_object != Py_None)
+            emit(d, wr->wr_object, PHD_LABEL_WEAK, 0);
+        return;
+    }
+    }
+}
+
+/* ---- node records ------------------------------------------------------ */
+
+static void write_node(struct dump *d, size_t i)
+{
+    PyObject *op = d->nodes[i];
+    struct tinfo *ti = type_info(d, Py_TYPE(op));
+    if (!ti)
+        return;
+    int is_gc = PyObject_IS_GC(op);
+    d->elen = 0;
+    d->nedges = 0;
+    d->next_index = 0;
+    walk_refs(d, op, ti, is_gc);
+    if (d->failed)
+        return;
+
+    uint64_t size = object_size(op, ti, is_gc);
+    if (!ti->has_default) {
+        ti->default_size = size;
+        ti->has_default = 1;
+    }
+    char pv[PHD_PREVIEW_MAX];
+    size_t pvlen = preview(d, op, ti, pv);
+    unsigned flags = 0;
+    if (is_gc && _PyObject_GC_IS_TRACKED(op))
+        flags |= PHD_NODE_GC_TRACKED;
+    if (pvlen)
+        flags |= PHD_NODE_PREVIEW;
+    if (size != ti->default_size)
+        flags |= PHD_NODE_SIZE;
+
+    struct phd_node_out rec = {ti->id, flags, (uint64_t)(uintptr_t)op, size, (uint64_t)Py_REFCNT(op),
+                               pv, pvlen, d->nedges, d->ebuf, d->elen};
+    if (phd_writer_node(&d->w, &d->prev_addr, 3, &rec) < 0) {
+        d->failed = d->w.err;
+        return;
+    }
+    d->n_edges += d->nedges;
+    d->total_size += size;
+}
+
+static void drain(struct dump *d)
+{
+    while (d->done < d->n && !d->failed)
+        write_node(d, d->done++);
+}
+
+/* Makes op a node if it is not one yet (a seed), draining the queue first
+ * so that the reader sees the seed as the next undiscovered index. */
+static size_t seed(struct dump *d, PyObject *op)
+{
+    drain(d);
+    if (d->failed)
+        return NOT_FOUND;
+    int is_new;
+    size_t idx = visit_index(d, op, &is_new);
+    drain(d);
+    return idx;
+}
+
+/* ---- roots ------------------------------------------------------------ */
+
+static void add_root(struct dump *d, PyObject *obj, uint32_t kind, uint32_t name, uint64_t tid)
+{
+    if (!obj)
+        return;
+    if (d->n_roots == d->roots_cap) {
+        size_t ncap = d->roots_cap ? d->roots_cap * 2 : 256;
+        struct root *nr = PyMem_RawRealloc(d->roots, ncap * sizeof *nr);
+        if (!nr) {
+            fail_nomem(d);
+            return;
+        }
+        d->roots = nr;
+        d->roots_cap = ncap;
+    }
+    d->roots[d->n_roots++] = (struct root){obj, kind, name, tid};
+}
+
+static uint32_t frame_root_name(struct dump *d, _PyInterpreterFrame *f, const char *what,
+                                PyObject *varname)
+{
+    char buf[512], q[160], file[200], var[100];
+    PyCodeObject *co = f->f_code;
+    q[str_utf8(co->co_qualname, q, sizeof q - 1)] = 0;
+    file[str_utf8(co->co_filename, file, sizeof file - 1)] = 0;
+    var[varname ? str_utf8(varname, var, sizeof var - 1) : 0] = 0;
+    int line = PyCode_Addr2Line(co, _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
+    int l = snprintf(buf, sizeof buf, "%s (%s:%d) %s%s%s", q, file, line, what, varname ? " " : "", var);
+    if (l < 0)
+        l = 0;
+    if ((size_t)l >= sizeof buf)
+        l = sizeof buf - 1;
+    return string_add(d, buf, (size_t)l);
+}
+
+static void collect_frame_roots(struct dump *d, PyThreadState *ts, int skip_ours)
+{
+    uint64_t tid = (uint64_t)ts->thread_id;
+    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
+    int skipping = skip_ours;
+    for (; f; f = f->previous) {
+        if (_PyFrame_IsIncomplete(f))
+            continue;
+        if (skipping && d->skip_globals && f->f_globals == d->skip_globals)
+            continue;
+        skipping = 0;
+        PyCodeObject *co = f->f_code;
+        if (f->frame_obj)
+            add_root(d, (PyObject *)f->frame_obj, PHD_ROOT_FRAME, frame_root_name(d, f, "frame object", NULL), tid);
+        add_root(d, (PyObject *)f->f_func, PHD_ROOT_FRAME, frame_root_name(d, f, "function", NULL), tid);
+        add_root(d, f->f_locals, PHD_ROOT_FRAME, frame_root_name(d, f, "f_locals", NULL), tid);
+        for (int i = 0; i < f->stacktop; i++) {
+            PyObject *v = f->localsplus[i];
+            if (!v)
+                continue;
+            if (i < co->co_nlocalsplus)
+                add_root(d, v, PHD_ROOT_FRAME,
+                         frame_root_name(d, f, "local", PyTuple_GET_ITEM(co->co_localsplusnames, i)), tid);
+            else
+                add_root(d, v, PHD_ROOT_FRAME, frame_root_name(d, f, "stack", NULL), tid);
+        }
+    }
+}
+
+static void collect_roots(struct dump *d, PyThreadState *self)
+{
+    PyInterpreterState *interp = self->interp;
+    add_root(d, interp->modules, PHD_ROOT_MODULES, string_c(d, "sys.modules"), 0);
+    add_root(d, interp->sysdict, PHD_ROOT_SYSDICT, string_c(d, "sys.__dict__"), 0);
+    add_root(d, interp->builtins, PHD_ROOT_BUILTINS, string_c(d, "builtins.__dict__"), 0);
+    add_root(d, interp->modules_by_index, PHD_ROOT_INTERP, string_c(d, "modules_by_index"), 0);
+    add_root(d, interp->importlib, PHD_ROOT_INTERP, string_c(d, "importlib"), 0);
+    add_root(d, interp->import_func, PHD_ROOT_INTERP, string_c(d, "__import__"), 0);
+    add_root(d, interp->codec_search_path, PHD_ROOT_INTERP, string_c(d, "codec search path"), 0);
+    add_root(d, interp->codec_search_cache, PHD_ROOT_INTERP, string_c(d, "codec search cache"), 0);
+    add_root(d, interp->codec_error_registry, PHD_ROOT_INTERP, string_c(d, "codec error registry"), 0);
+    add_root(d, interp->dict, PHD_ROOT_INTERP, string_c(d, "interpreter dict"), 0);
+    add_root(d, interp->builtins_copy, PHD_ROOT_INTERP, string_c(d, "builtins copy"), 0);
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+        uint64_t tid = (uint64_t)ts->thread_id;
+        add_root(d, ts->dict, PHD_ROOT_THREAD, string_c(d, "thread state dict"), tid);
+        add_root(d, ts->curexc_value, PHD_ROOT_THREAD, string_c(d, "current exception"), tid);
+        if (ts->exc_info)
+            add_root(d, ts->exc_info->exc_value, PHD_ROOT_THREAD, string_c(d, "handled exception"), tid);
+        add_root(d, ts->async_exc, PHD_ROOT_THREAD, string_c(d, "async exception"), tid);
+        add_root(d, ts->context, PHD_ROOT_THREAD, string_c(d, "context"), tid);
+        collect_frame_roots(d, ts, ts == self);
+    }
+}
+
+static void walk_gc_list(struct dump *d, PyGC_Head *head)
+{
+    for (PyGC_Head *g = _PyGCHead_NEXT(head); g != head && !d->failed; g = _PyGCHead_NEXT(g))
+        seed(d, (PyObject *)(g + 1));
+}
+
+/* ---- the dump ---------------------------------------------------------- */
+
+static uint64_t process_start_ns(void)
+{
+    /* field 22 of /proc/self/stat (clock ticks after boot) + btime */
+    char buf[1024];
+    uint64_t start_ticks = 0, btime = 0;
+    FILE *f = fopen("/proc/self/stat", "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    /* after ") " come fields 3.. ; starttime is field 22 */
+    int field = 2;
+    for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
+        if (++field == 22) {
+            start_ticks = strtoull(tok, NULL, 10);
+            break;
+        }
+    }
+    f = fopen("/proc/stat", "re");
+    if (!f)
+        return 0;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "btime %llu", (unsigned long long *)&btime) == 1)
+            break;
+    fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0 || !btime)
+        return 0;
+    return btime * 1000000000ull + start_ticks * (1000000000ull / (uint64_t)hz);
+}
+
+static void dump_release(struct dump *d)
+{
+    phd_writer_release(&d->w);
+    PyMem_RawFree(d->nodes);
+    PyMem_RawFree(d->slots);
+    PyMem_RawFree(d->ebuf);
+    PyMem_RawFree(d->types);
+    PyMem_RawFree(d->sbuf);
+    PyMem_RawFree(d->roots);
+    ptrmap_free(&d->type_map);
+    ptrmap_free(&d->str_map);
+    ptrmap_free(&d->hints);
+}
+
+static void write_tables(struct dump *d)
+{
+    /* strings: the buffer holds them as encoded records already */
+    phd_writer_chunk_begin(&d->w, PHD_CHUNK_STRINGS);
+    const unsigned char *p = d->sbuf, *end = d->sbuf + d->slen;
+    while (p < end) {
+        uint64_t l;
+        if (phd_varint_get(&p, end, &l) < 0 || phd_writer_string(&d->w, (const char *)p, (size_t)l) < 0)
+            break;
+        p += l;
+    }
+    phd_writer_chunk_begin(&d->w, PHD_CHUNK_TYPES);
+    for (uint32_t t = 0; t < d->n_types; t++) {
+        struct tinfo *ti = &d->types[t];
+        size_t node = visit_find(d, (PyObject *)ti->tp);
+        if (phd_writer_type(&d->w, ti->name_sid, node == NOT_FOUND ? UINT32_MAX : (uint32_t)node,
+                            ti->default_size) < 0)
+            break;
+    }
+    phd_writer_chunk_begin(&d->w, PHD_CHUNK_ROOTS);
+    for (size_t r = 0; r < d->n_roots; r++) {
+        struct root *rt = &d->roots[r];
+        size_t node = visit_find(d, rt->obj);
+        if (node != NOT_FOUND && phd_writer_root(&d->w, rt->kind, (uint32_t)node, rt->thread_id, rt->name) < 0)
+            break;
+    }
+    phd_writer_chunk_end(&d->w);
+}
+
+static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"path", "collect", "values", "skip_globals", NULL};
+    PyObject *path_obj = NULL, *skip = NULL;
+    int collect = 1, values = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|ppO", kwlist, PyUnicode_FSConverter, &path_obj, &collect,
+                                     &values, &skip))
+        return NULL;
+    const char *path = PyBytes_AS_STRING(path_obj);
+    if (collect)
+        PyGC_Collect();
+    if (PyErr_Occurred()) {
+        Py_DECREF(path_obj);
+        return NULL;
+    }
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct dump d;
+    memset(&d, 0, sizeof d);
+    d.values = values;
+    d.skip_globals = (skip && PyDict_Check(skip)) ? skip : NULL;
+    PyObject *result = NULL;
+    char tmp[4096];
+    int fd = -1, saved = 0;
+    static unsigned long counter;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%lu", path, (long)getpid(), ++counter) >= (int)sizeof tmp) {
+        saved = ENAMETOOLONG;
+        goto fail;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        saved = errno;
+        goto fail;
+    }
+    if (phd_writer_init(&d.w, fd, CHUNK_SIZE) != 0) {
+        saved = ENOMEM;
+        goto fail_unlink;
+    }
+    d.cap = 1u << 16;
+    d.nodes = PyMem_RawMalloc(d.cap * sizeof *d.nodes);
+    d.ecap = 4096;
+    d.ebuf = PyMem_RawMalloc(d.ecap);
+    if (!d.nodes || !d.ebuf || visited_grow(&d) < 0) {
+        saved = ENOMEM;
+        goto fail_unlink;
+    }
+    d.sid_class = string_c(&d, "__class__");
+
+    struct phd_header h = {0};
+    h.version = PHD_FORMAT_VERSION;
+    h.pointer_size = (uint8_t)sizeof(void *);
+    h.addr_shift = 3;
+    h.py_major = PY_MAJOR_VERSION;
+    h.py_minor = PY_MINOR_VERSION;
+    h.py_micro = PY_MICRO_VERSION;
+    h.flags = (values ? PHD_HDR_VALUES : 0) | (collect ? PHD_HDR_COLLECTED : 0);
+    h.pid = (uint64_t)getpid();
+    h.start_time_ns = process_start_ns();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    h.timestamp_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+    phd_writer_header(&d.w, &h);
+    phd_writer_chunk_begin(&d.w, PHD_CHUNK_NODES);
+
+    PyThreadState *ts = PyThreadState_Get();
+    collect_roots(&d, ts);
+    for (size_t r = 0; r < d.n_roots && !d.failed; r++)
+        seed(&d, d.roots[r].obj);
+    struct _gc_runtime_state *gcstate = &ts->interp->gc;
+    for (int g = 0; g < NUM_GENERATIONS && !d.failed; g++)
+        walk_gc_list(&d, &gcstate->generations[g].head);
+    if (!d.failed)
+        walk_gc_list(&d, &gcstate->permanent_generation.head);
+    drain(&d);
+    if (d.failed) {
+        saved = d.failed;
+        goto fail_unlink;
+    }
+    write_tables(&d);
+    struct phd_footer foot = {d.n, d.n_edges, d.total_size, d.n_strings, d.n_types, 0};
+    for (size_t r = 0; r < d.n_roots; r++)
+        if (visit_find(&d, d.roots[r].obj) != NOT_FOUND)
+            foot.roots++;
+    saved = phd_writer_finish(&d.w, &foot);
+    if (saved)
+        goto fail_unlink;
+    uint64_t bytes = d.w.offset;
+    if (close(fd) < 0) {
+        fd = -1;
+        saved = errno;
+        goto fail_unlink;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        saved = errno;
+        goto fail_unlink;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    size_t nodes = d.n, types = d.n_types;
+    uint64_t edges = d.n_edges, total = d.total_size;
+    uint32_t roots = foot.roots;
+    dump_release(&d);
+    result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", PyTuple_GET_ITEM(args, 0), "objects",
+                           (Py_ssize_t)nodes, "edges", (unsigned long long)edges, "bytes",
+                           (unsigned long long)bytes, "size", (unsigned long long)total, "types",
+                           (Py_ssize_t)types, "roots", (unsigned)roots, "seconds", secs);
+    Py_DECREF(path_obj);
+    return result;
+
+fail_unlink:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+fail:
+    dump_release(&d);
+    if (saved == ENOMEM)
+        PyErr_Format(PyExc_MemoryError, "out of memory while dumping to %s", path);
+    else {
+        errno = saved;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
+    }
+    Py_DECREF(path_obj);
+    return NULL;
+}
+
+static PyMethodDef agent_methods[] = {
+    {"dump", (PyCFunction)(void (*)(void))agent_dump, METH_VARARGS | METH_KEYWORDS,
+     "dump(path, collect=True, values=True, skip_globals=None) -> dict\n\n"
+     "Write the object graph of this interpreter to path.  Low-level: use pyheapdiff.dump()."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int agent_exec(PyObject *m)
+{
+    /* subtype_traverse is static in CPython: take it from a throwaway
+     * class, as every class defined in Python without __slots__ tricks
+     * shares it.  object.__sizeof__ likewise. */
+    PyObject *cls = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){}", "_phd_probe");
+    if (!cls)
+        return -1;
+    subtype_traverse_fn = ((PyTypeObject *)cls)->tp_traverse;
+    Py_DECREF(cls);
+    PyObject *m_sizeof = dict_get_str(PyBaseObject_Type.tp_dict, "__sizeof__");
+    if (m_sizeof && Py_IS_TYPE(m_sizeof, &PyMethodDescr_Type))
+        object_sizeof_fn = ((PyMethodDescrObject *)m_sizeof)->d_method->ml_meth;
+    if (PyModule_AddIntConstant(m, "FORMAT_VERSION", PHD_FORMAT_VERSION) < 0)
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot agent_slots[] = {
+    {Py_mod_exec, agent_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef agent_module = {
+    PyModuleDef_HEAD_INIT, "pyheapdiff._agent", "The pyheapdiff heap walker (C).", 0, agent_methods,
+    agent_slots, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__agent(void) { return PyModuleDef_Init(&agent_module); }

@@ -1,0 +1,72 @@
+"""pyheapdiff: snapshots of a Python process's object graph, for finding leaks.
+
+    import pyheapdiff
+    pyheapdiff.dump("before.snap")
+    ...
+    pyheapdiff.dump("after.snap")
+
+then, in a shell: ``pyheapdiff before.snap after.snap``.
+
+The heavy lifting is in the C extension ``pyheapdiff._agent``; this module
+keeps the policy: argument handling, file naming, signals.
+"""
+
+import os
+import signal as _signal
+
+from . import _agent
+
+__all__ = ["dump", "dump_on_signal", "FORMAT_VERSION"]
+__version__ = "0.1.0"
+
+FORMAT_VERSION = _agent.FORMAT_VERSION
+
+
+def dump(path, *, collect=True, values=True):
+    """Write this interpreter's whole object graph to ``path``.
+
+    collect: run a full ``gc.collect()`` first (``False`` keeps unreachable
+        cycles in the snapshot, to study them with ``pyheapdiff cycles``).
+    values: record short previews of str/bytes/int/float values (``False``
+        writes no string or bytes content; names of modules, classes,
+        functions and attributes are still recorded).
+
+    Returns a dict with ``objects``, ``edges``, ``bytes`` (file size),
+    ``size`` (total shallow size of the objects), ``types``, ``roots`` and
+    ``seconds``.  Raises ``OSError`` naming the path when the file cannot be
+    written; no partial file is left behind.
+    """
+    path = os.fspath(path)
+    return _agent.dump(path, collect=bool(collect), values=bool(values), skip_globals=globals())
+
+
+_signal_state = {"n": 0}
+
+
+def _expand(pattern, n):
+    return pattern.format(pid=os.getpid(), n=n)
+
+
+def dump_on_signal(signum=_signal.SIGUSR2, pattern="pyheapdiff-{pid}-{n}.snap", *, collect=True,
+                   values=True):
+    """Dump a snapshot each time ``signum`` arrives.
+
+    The handler runs on the main thread at the interpreter's next safe
+    point, as every Python signal handler does.  ``pattern`` may use
+    ``{pid}`` and ``{n}`` (1, 2, ... per process).  A failed dump is
+    reported on stderr and never raises into the interrupted code.  Returns
+    the previous handler.
+    """
+
+    def _handler(sig, frame):
+        _signal_state["n"] += 1
+        path = _expand(pattern, _signal_state["n"])
+        try:
+            _agent.dump(path, collect=collect, values=values, skip_globals=globals())
+        except Exception as exc:  # never break the program we are in
+            try:
+                os.write(2, f"pyheapdiff: dump to {path} failed: {exc}\n".encode(errors="replace"))
+            except OSError:
+                pass
+
+    return _signal.signal(signum, _handler)

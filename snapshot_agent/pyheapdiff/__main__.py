@@ -1,0 +1,56 @@
+"""python -m pyheapdiff run -o out.snap script.py [args...]
+
+Runs a script as ``__main__`` and dumps a snapshot when it ends (normally,
+by an exception or by ``sys.exit``).
+"""
+
+import argparse
+import os
+import runpy
+import sys
+
+import pyheapdiff
+
+
+def _run(argv):
+    ap = argparse.ArgumentParser(prog="python -m pyheapdiff run",
+                                 description="Run a script and dump a snapshot at exit.")
+    ap.add_argument("-o", "--output", required=True, help="snapshot file to write")
+    ap.add_argument("--no-collect", action="store_true", help="do not gc.collect() before the dump")
+    ap.add_argument("--no-values", action="store_true", help="record no value previews")
+    ap.add_argument("script")
+    ap.add_argument("args", nargs=argparse.REMAINDER)
+    ns = ap.parse_args(argv)
+    sys.argv = [ns.script] + ns.args
+    sys.path.insert(0, os.path.dirname(os.path.abspath(ns.script)))
+    status = 0
+    try:
+        runpy.run_path(ns.script, run_name="__main__")
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        status = 1
+    finally:
+        try:
+            info = pyheapdiff.dump(ns.output, collect=not ns.no_collect, values=not ns.no_values)
+            print(f"pyheapdiff: wrote {ns.output}: {info['objects']} objects, "
+                  f"{info['edges']} references, {info['bytes']} bytes in {info['seconds']:.3f} s",
+                  file=sys.stderr)
+        except OSError as exc:
+            print(f"pyheapdiff: {exc}", file=sys.stderr)
+            status = status or 2
+    return status
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "run":
+        return _run(argv[1:])
+    print("usage: python -m pyheapdiff run -o out.snap script.py [args...]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,543 @@
+/*
+ * reader.c - loads and validates a snapshot.
+ *
+ * The file is mapped read-only and checked outside-in before anything is
+ * trusted: size, header, footer, the CRC-32C of every byte before the
+ * footer, then the chunk chain.  Counts from the footer are checked against
+ * the file size before any array is allocated, so a hostile count cannot
+ * make us allocate more than the file could describe.  Every varint read
+ * takes the end of its chunk.  Errors name the file, the byte offset and
+ * the check that failed.
+ *
+ * Node records are decoded in one pass into structure-of-arrays form
+ * (see struct phd_snapshot); edge targets are resolved from the "discovered
+ * so far" encoding described in docs/format.md.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pyheapdiff/format.h"
+
+static uint16_t get_u16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static uint64_t get_u64(const unsigned char *p)
+{
+    return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32);
+}
+
+struct chunk {
+    uint32_t kind;
+    uint64_t off; /* of the payload */
+    uint64_t len;
+};
+
+struct parse {
+    struct phd_snapshot *s;
+    struct phd_error *err;
+    const char *name;
+    struct chunk *chunks;
+    size_t n_chunks;
+};
+
+#define CORRUPT(ps, off, ...) corrupt((ps), (uint64_t)(off), __VA_ARGS__)
+
+static int corrupt(struct parse *ps, uint64_t off, const char *fmt, ...) PHD_PRINTF(3, 4);
+static int corrupt(struct parse *ps, uint64_t off, const char *fmt, ...)
+{
+    char what[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return phd_error_set(ps->err, "%s: corrupt snapshot at byte %llu: %s", ps->name,
+                         (unsigned long long)off, what);
+}
+
+static int parse_header(struct parse *ps)
+{
+    struct phd_snapshot *s = ps->s;
+    const unsigned char *b = s->map;
+    size_t len = s->map_len;
+
+    if (len == 0)
+        return phd_error_set(ps->err, "%s: empty file, not a snapshot", ps->name);
+    if (len < 8 || memcmp(b, PHD_MAGIC, 8) != 0)
+        return phd_error_set(ps->err, "%s: not a pyheapdiff snapshot (wrong magic)", ps->name);
+    if (len < PHD_HEADER_SIZE)
+        return phd_error_set(ps->err, "%s: truncated: %zu bytes, shorter than the %d-byte header",
+                             ps->name, len, PHD_HEADER_SIZE);
+    s->hdr.version = get_u16(b + 8);
+    if (s->hdr.version > PHD_FORMAT_VERSION)
+        return phd_error_set(ps->err,
+                             "%s: format version %u is newer than this pyheapdiff reads (%d); upgrade pyheapdiff",
+                             ps->name, s->hdr.version, PHD_FORMAT_VERSION);
+    if (s->hdr.version == 0)
+        return CORRUPT(ps, 8, "format version 0");
+    uint16_t hsize = get_u16(b + 10);
+    if (hsize < PHD_HEADER_SIZE || hsize > len)
+        return CORRUPT(ps, 10, "header size %u", hsize);
+    s->hdr.pointer_size = b[12];
+    s->hdr.addr_shift = b[13];
+    if ((s->hdr.pointer_size != 4 && s->hdr.pointer_size != 8) || s->hdr.addr_shift > 4)
+        return CORRUPT(ps, 12, "pointer size %u, address shift %u", b[12], b[13]);
+    s->hdr.py_major = b[14];
+    s->hdr.py_minor = b[15];
+    s->hdr.py_micro = b[16];
+    s->hdr.flags = get_u32(b + 20);
+    s->hdr.pid = get_u64(b + 24);
+    s->hdr.start_time_ns = get_u64(b + 32);
+    s->hdr.timestamp_ns = get_u64(b + 40);
+
+    if (len < (size_t)hsize + PHD_FOOTER_SIZE)
+        return phd_error_set(ps->err, "%s: truncated: %zu bytes, no room for the footer", ps->name, len);
+    const unsigned char *f = b + len - PHD_FOOTER_SIZE;
+    if (get_u32(f) != PHD_CHUNK_FOOTER || get_u64(f + 8) != PHD_FOOTER_PAYLOAD ||
+        memcmp(f + 16 + 40, PHD_END_MAGIC, 8) != 0)
+        return phd_error_set(ps->err, "%s: truncated or damaged: no footer at the end of the file",
+                             ps->name);
+    const unsigned char *p = f + PHD_CHUNK_HEADER_SIZE;
+    uint64_t nodes = get_u64(p), edges = get_u64(p + 8);
+    s->total_size = get_u64(p + 16);
+    s->n_strings = get_u32(p + 24);
+    s->n_types = get_u32(p + 28);
+    s->n_roots = get_u32(p + 32);
+    s->crc = get_u32(p + 36);
+    uint32_t crc = phd_crc32c(0, b, len - PHD_FOOTER_SIZE);
+    if (crc != s->crc)
+        return phd_error_set(ps->err, "%s: checksum mismatch (stored %08x, computed %08x): the file is damaged",
+                             ps->name, s->crc, crc);
+    /* Each record takes at least this many bytes, so no count may exceed
+     * the file size divided by it: checked before anything is allocated. */
+    if (nodes > PHD_MAX_NODES || nodes * 4 > len || edges > len || (uint64_t)s->n_strings > len ||
+        (uint64_t)s->n_types * 3 > len || (uint64_t)s->n_roots * 4 > len)
+        return CORRUPT(ps, len - PHD_FOOTER_SIZE, "footer counts too large for a %zu-byte file", len);
+    s->n_nodes = (uint32_t)nodes;
+    s->n_edges = edges;
+
+    /* the chunk chain */
+    size_t cap = 16;
+    ps->chunks = malloc(cap * sizeof *ps->chunks);
+    if (!ps->chunks)
+        return phd_error_set(ps->err, "%s: out of memory", ps->name);
+    uint64_t off = hsize, end = len - PHD_FOOTER_SIZE;
+    while (off < end) {
+        if (end - off < PHD_CHUNK_HEADER_SIZE)
+            return CORRUPT(ps, off, "chunk header cut short");
+        uint32_t kind = get_u32(b + off), cflags = get_u32(b + off + 4);
+        uint64_t clen = get_u64(b + off + 8);
+        if (cflags != 0)
+            return CORRUPT(ps, off, "chunk flags %08x", cflags);
+        if (clen > end - off - PHD_CHUNK_HEADER_SIZE)
+            return CORRUPT(ps, off, "chunk of kind %u claims %llu bytes, past the end of the data", kind,
+                           (unsigned long long)clen);
+        if (kind == PHD_CHUNK_FOOTER)
+            return CORRUPT(ps, off, "footer before the end of the file");
+        if (ps->n_chunks == cap) {
+            cap *= 2;
+            struct chunk *nc = realloc(ps->chunks, cap * sizeof *nc);
+            if (!nc)
+                return phd_error_set(ps->err, "%s: out of memory", ps->name);
+            ps->chunks = nc;
+        }
+        ps->chunks[ps->n_chunks++] = (struct chunk){kind, off + PHD_CHUNK_HEADER_SIZE, clen};
+        off += PHD_CHUNK_HEADER_SIZE + clen;
+    }
+    return 0;
+}
+
+/* Reads a varint at *pp within its chunk or reports where it broke. */
+#define GETV(ps, pp, end, out, what)                                                                \
+    do {                                                                                            \
+        if (phd_varint_get((pp), (end), (out)) < 0)                                                 \
+            return CORRUPT((ps), *(pp) - (ps)->s->map, "%s: varint runs past its chunk or overflows", \
+                           (what));                                                                 \
+    } while (0)
+
+static int parse_strings(struct parse *ps)
+{
+    struct phd_snapshot *s = ps->s;
+    uint32_t n = 0;
+    s->str = calloc((size_t)s->n_strings + 1, sizeof *s->str);
+    s->str_len = calloc((size_t)s->n_strings + 1, sizeof *s->str_len);
+    if (!s->str || !s->str_len)
+        return phd_error_set(ps->err, "%s: out of memory", ps->name);
+    /* Strings are copied NUL-terminated into one arena: at most the file size. */
+    size_t total = 0;
+    for (size_t c = 0; c < ps->n_chunks; c++)
+        if (ps->chunks[c].kind == PHD_CHUNK_STRINGS)
+            total += ps->chunks[c].len + 1;
+    char *arena = malloc(total + s->n_strings + 1);
+    if (!arena)
+        return phd_error_set(ps->err, "%s: out of memory", ps->name);
+    s->str_arena = arena;
+    for (size_t c = 0; c < ps->n_chunks; c++) {
+        if (ps->chunks[c].kind != PHD_CHUNK_STRINGS)
+            continue;
+        const unsigned char *p = s->map + ps->chunks[c].off, *end = p + ps->chunks[c].len;
+        while (p < end) {
+            uint64_t l;
+            GETV(ps, &p, end, &l, "string length");
+            if (l > (uint64_t)(end - p))
+                return CORRUPT(ps, p - s->map, "string of %llu bytes runs past its chunk",
+                               (unsigned long long)l);
+            if (n >= s->n_strings)
+                return CORRUPT(ps, p - s->map, "more strings than the footer's %u", s->n_strings);
+            memcpy(arena, p, l);
+            arena[l] = 0;
+            s->str[n] = arena;
+            s->str_len[n] = (uint32_t)l;
+            arena += l + 1;
+            p += l;
+            n++;
+        }
+    }
+    if (n != s->n_strings)
+        return CORRUPT(ps, s->map_len - PHD_FOOTER_SIZE, "footer says %u strings, found %u", s->n_strings, n);
+    return 0;
+}
+
+static int parse_types(struct parse *ps)
+{
+    struct phd_snapshot *s = ps->s;
+    uint32_t n = 0;
+    s->types = calloc((size_t)s->n_types + 1, sizeof *s->types);
+    if (!s->types)
+        return phd_error_set(ps->err, "%s: out of memory", ps->name);
+    for (size_t c = 0; c < ps->n_chunks; c++) {
+        if (ps->chunks[c].kind != PHD_CHUNK_TYPES)
+            continue;
+        const unsigned char *p = s->map + ps->chunks[c].off, *end = p + ps->chunks[c].len;
+        while (p < end) {
+            uint64_t name, node, dsize;
+            const unsigned char *at = p;
+            GETV(ps, &p, end, &name, "type name");
+            GETV(ps, &p, end, &node, "type node");
+            GETV(ps, &p, end, &dsize, "type default size");
+            if (n >= s->n_types)
+                return CORRUPT(ps, at - s->map, "more types than the footer's %u", s->n_types);
+            if (name >= s->n_strings)
+                return CORRUPT(ps, at - s->map, "type %u names string %llu of %u", n,
+                               (unsigned long long)name, s->n_strings);
+            if (node > s->n_nodes)
+                return CORRUPT(ps, at - s->map, "type %u refers to node %llu of %u", n,
+                               (unsigned long long)node - 1, s->n_nodes);
+            s->types[n].name = (uint32_t)name;
+            s->types[n].node = node ? (uint32_t)(node - 1) : UINT32_MAX;
+            s->types[n].default_size = dsize;
+            n++;
+        }
+    }
+    if (n != s->n_types)
+        return CORRUPT(ps, s->map_len - PHD_FOOTER_SIZE, "footer says %u types, found %u", s->n_types, n);
+    return 0;
+}
+
+static int parse_roots(struct parse *ps)
+{
+    struct phd_snapshot *s = ps->s;
+    uint32_t n = 0;
+    s->roots = calloc((size_t)s->n_roots + 1, sizeof *s->roots);
+    if (!s->roots)
+        return phd_error_set(ps->err, "%s: out of memory", ps->name);
+    for (size_t c = 0; c < ps->n_chunks; c++) {
+        if (ps->chunks[c].kind != PHD_CHUNK_ROOTS)
+            continue;
+        const unsigned char *p = s->map + ps->chunks[c].off, *end = p + ps->chunks[c].len;
+        while (p < end) {
+            uint64_t kind, node, tid, name;
+            const unsigned char *at = p;
+            GETV(ps, &p, end, &kind, "root kind");
+            GETV(ps, &p, end, &node, "root node");
+            GETV(ps, &p, end, &tid, "root thread");
+            GETV(ps, &p, end, &name, "root name");
+            if (n >= s->n_roots)
+                return CORRUPT(ps, at - s->map, "more roots than the footer's %u", s->n_roots);
+            if (kind == 0 || kind > PHD_ROOT_KIND_MAX)
+                return CORRUPT(ps, at - s->map, "root of unknown kind %llu", (unsigned long long)kind);
+            if (node >= s->n_nodes)
+                return CORRUPT(ps, at - s->map, "root refers to node %llu of %u", (unsigned long long)node,
+                               s->n_nodes);
+            if (name > s->n_strings)
+                return CORRUPT(ps, at - s->map, "root names string %llu of %u", (unsigned long long)name - 1,
+                               s->n_strings);
+            s->roots[n] = (struct phd_root){(uint32_t)kind, (uint32_t)node, tid,
+                                            name ? (uint32_t)(name - 1) : UINT32_MAX};
+            n++;
+        }
+    }
+    if (n != s->n_roots)
+        return CORRUPT(ps, s->map_len - PHD_FOOTER_SIZE, "footer says %u roots, found %u", s->n_roots, n);
+    return 0;
+}
+
+static int parse_nodes(struct parse *ps)
+{
+    struct phd_snapshot *s = ps->s;
+    size_t nn = s->n_nodes;
+    s->addr = malloc((nn + 1) * sizeof *s->addr);
+    s->size = malloc((nn + 1) * sizeof *s->size);
+    s->refcnt = malloc((nn + 1) * sizeof *s->refcnt);
+    s->type = malloc((nn + 1) * sizeof *s->type);
+    s->flags = malloc(nn + 1);
+    s->preview = malloc((nn + 1) * sizeof *s->preview);
+    s->edge_start = malloc((nn + 1) * sizeof *s->edge_start);
+    s->edge_target = malloc((s->n_edges + 1) * sizeof *s->edge_target);
+    s->edge_label = malloc((s->n_edges + 1) * sizeof *s->edge_label);
+    if (!s->addr || !s->size || !s->refcnt || !s->type || !s->flags || !s->preview || !s->edge_start ||
+        !s->edge_target || !s->edge_label)
+        return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name, s->n_nodes);
+
+    uint64_t i = 0, discovered = 0, e = 0, prev_addr = 0, total = 0;
+    for (size_t c = 0; c < ps->n_chunks; c++) {
+        if (ps->chunks[c].kind != PHD_CHUNK_NODES)
+            continue;
+        const unsigned char *p = s->map + ps->chunks[c].off, *end = p + ps->chunks[c].len;
+        while (p < end) {
+            const unsigned char *at = p;
+            uint64_t head, daddr, size, refcnt, nedges;
+            if (i >= nn)
+                return CORRUPT(ps, at - s->map, "more nodes than the footer's %u", s->n_nodes);
+            if (i == discovered)
+                discovered++; /* a seed: first seen by its own record */
+            GETV(ps, &p, end, &head, "node head");
+            uint64_t tid = head >> 3;
+            if (tid >= s->n_types)
+                return CORRUPT(ps, at - s->map, "node %llu has type %llu of %u", (unsigned long long)i,
+                               (unsigned long long)tid, s->n_types);
+            GETV(ps, &p, end, &daddr, "node address");
+            prev_addr += (uint64_t)phd_unzigzag(daddr);
+            s->addr[i] = prev_addr << s->hdr.addr_shift;
+            if (head & PHD_NODE_SIZE)
+                GETV(ps, &p, end, &size, "node size");
+            else
+                size = s->types[tid].default_size;
+            GETV(ps, &p, end, &refcnt, "node refcount");
+            s->preview[i] = 0;
+            if (head & PHD_NODE_PREVIEW) {
+                uint64_t pl;
+                s->preview[i] = (uint64_t)(p - s->map);
+                GETV(ps, &p, end, &pl, "preview length");
+                if (pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - p))
+                    return CORRUPT(ps, at - s->map, "node %llu preview of %llu bytes", (unsigned long long)i,
+                                   (unsigned long long)pl);
+                p += pl;
+            }
+            GETV(ps, &p, end, &nedges, "edge count");
+            if (nedges > s->n_edges - e)
+                return CORRUPT(ps, at - s->map, "node %llu has %llu edges, more than the footer allows",
+                               (unsigned long long)i, (unsigned long long)nedges);
+            s->type[i] = (uint32_t)tid;
+            s->flags[i] = (uint8_t)(head & 7);
+            s->size[i] = size;
+            s->refcnt[i] = refcnt;
+            s->edge_start[i] = e;
+            total += size;
+            uint64_t next_index = 0;
+            for (uint64_t k = 0; k < nedges; k++, e++) {
+                uint64_t eh, payload = 0, target;
+                GETV(ps, &p, end, &eh, "edge");
+                uint32_t kind = (uint32_t)(eh & 7);
+                uint64_t tcode = eh >> 3;
+                if (kind == PHD_LABEL_TYPE) {
+                    target = s->types[tid].node;
+                    if (tcode != 0 || target == UINT32_MAX)
+                        return CORRUPT(ps, at - s->map, "node %llu: type edge without a type node",
+                                       (unsigned long long)i);
+                } else if (tcode == 0) {
+                    target = discovered++;
+                    if (target >= nn)
+                        return CORRUPT(ps, at - s->map, "node %llu: edge discovers node %llu of %u",
+                                       (unsigned long long)i, (unsigned long long)target, s->n_nodes);
+                } else {
+                    if (tcode > discovered)
+                        return CORRUPT(ps, at - s->map, "node %llu: edge target before node 0",
+                                       (unsigned long long)i);
+                    target = discovered - tcode;
+                }
+                switch (kind) {
+                case PHD_LABEL_INDEX:
+                    GETV(ps, &p, end, &payload, "index label");
+                    payload += next_index;
+                    if (payload >= (1u << 29))
+                        return CORRUPT(ps, at - s->map, "node %llu: index label too large",
+                                       (unsigned long long)i);
+                    next_index = payload + 1;
+                    break;
+                case PHD_LABEL_VALUE:
+                    if (k == 0)
+                        return CORRUPT(ps, at - s->map, "node %llu: value edge without a key edge",
+                                       (unsigned long long)i);
+                    payload = s->edge_target[e - 1];
+                    break;
+                case PHD_LABEL_NAME:
+                    GETV(ps, &p, end, &payload, "name label");
+                    if (payload >= s->n_strings)
+                        return CORRUPT(ps, at - s->map, "node %llu: label names string %llu of %u",
+                                       (unsigned long long)i, (unsigned long long)payload, s->n_strings);
+                    break;
+                case PHD_LABEL_NONE:
+                case PHD_LABEL_KEY:
+                case PHD_LABEL_WEAK:
+                case PHD_LABEL_TYPE:
+                    break;
+                default:
+                    return CORRUPT(ps, at - s->map, "node %llu: edge label kind %u", (unsigned long long)i,
+                                   kind);
+                }
+                s->edge_target[e] = (uint32_t)target;
+                s->edge_label[e] = PHD_LABEL_MAKE(kind, payload);
+            }
+            i++;
+        }
+    }
+    if (i != nn)
+        return phd_error_set(ps->err, "%s: corrupt snapshot: footer says %u nodes, found %llu", ps->name,
+                             s->n_nodes, (unsigned long long)i);
+    if (e != s->n_edges)
+        return phd_error_set(ps->err, "%s: corrupt snapshot: footer says %llu edges, found %llu", ps->name,
+                             (unsigned long long)s->n_edges, (unsigned long long)e);
+    if (discovered != nn)
+        return phd_error_set(ps->err, "%s: corrupt snapshot: %llu nodes referenced, %u recorded", ps->name,
+                             (unsigned long long)discovered, s->n_nodes);
+    if (total != s->total_size)
+        return phd_error_set(ps->err, "%s: corrupt snapshot: sizes add up to %llu, footer says %llu",
+                             ps->name, (unsigned long long)total, (unsigned long long)s->total_size);
+    s->edge_start[nn] = e;
+    return 0;
+}
+
+int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *data, size_t len,
+                       unsigned flags, struct phd_error *err)
+{
+    struct parse ps = {0};
+    struct phd_snapshot *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s || !(s->path = strdup(name))) {
+        free(s);
+        return phd_error_set(err, "%s: out of memory", name);
+    }
+    s->map = data;
+    s->map_len = len;
+    ps.s = s;
+    ps.err = err;
+    ps.name = name;
+    if (parse_header(&ps) < 0)
+        goto fail;
+    if (!(flags & PHD_OPEN_HEADER_ONLY)) {
+        if (parse_strings(&ps) < 0 || parse_types(&ps) < 0 || parse_nodes(&ps) < 0 || parse_roots(&ps) < 0)
+            goto fail;
+    }
+    free(ps.chunks);
+    *out = s;
+    return 0;
+fail:
+    free(ps.chunks);
+    s->map = NULL; /* not ours */
+    phd_snapshot_free(&s);
+    return -1;
+}
+
+int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flags, struct phd_error *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return phd_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return phd_error_set(err, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return phd_error_set(err, "%s: not a regular file", path);
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = NULL;
+    if (len) {
+        map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return phd_error_set(err, "%s: cannot map: %s", path, strerror(e));
+        }
+    }
+    close(fd);
+    if (phd_snapshot_parse(out, path, map ? map : "", len, flags, err) < 0) {
+        if (map)
+            munmap(map, len);
+        return -1;
+    }
+    (*out)->mapped = map != NULL;
+    return 0;
+}
+
+void phd_snapshot_free(struct phd_snapshot **sp)
+{
+    struct phd_snapshot *s = *sp;
+    if (!s)
+        return;
+    if (s->mapped && s->map)
+        munmap((void *)s->map, s->map_len);
+    free(s->path);
+    free(s->str);
+    free(s->str_len);
+    free(s->str_arena);
+    free(s->types);
+    free(s->roots);
+    free(s->addr);
+    free(s->size);
+    free(s->refcnt);
+    free(s->type);
+    free(s->flags);
+    free(s->preview);
+    free(s->edge_start);
+    free(s->edge_target);
+    free(s->edge_label);
+    free(s);
+    *sp = NULL;
+}
+
+int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, size_t cap)
+{
+    if (i >= s->n_nodes || !s->preview[i])
+        return -1;
+    const unsigned char *p = s->map + s->preview[i], *end = s->map + s->map_len;
+    uint64_t l;
+    if (phd_varint_get(&p, end, &l) < 0) /* validated at load; cannot fail */
+        return -1;
+    if (l > cap)
+        l = cap;
+    memcpy(buf, p, l);
+    return (int)l;
+}
+
+const char *phd_snapshot_type_name(const struct phd_snapshot *s, uint32_t type_id)
+{
+    if (type_id >= s->n_types)
+        return "?";
+    return s->str[s->types[type_id].name];
+}
+
+const char *phd_root_kind_name(uint32_t kind)
+{
+    static const char *const names[] = {"?", "modules", "sys", "builtins", "interpreter", "thread", "frame"};
+    return kind <= PHD_ROOT_KIND_MAX ? names[kind] : "?";
+}
+
+const char *phd_label_kind_name(uint32_t kind)
+{
+    static const char *const names[] = {"none", "index", "key", "value", "name", "weak", "type", "?"};
+    return names[kind & 7];
+}

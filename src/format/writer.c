@@ -1,0 +1,218 @@
+/*
+ * writer.c - the streaming chunk writer shared by the agent and the tests.
+ *
+ * The buffer always starts with the 16-byte header of the open chunk; records
+ * are appended behind it.  When a record does not fit, the chunk is closed
+ * (its length filled in), checksummed, written, and a new chunk of the same
+ * kind is opened in the same buffer.  A record larger than the buffer grows
+ * the buffer, so any record fits in one chunk.  Nothing is ever patched
+ * after it is written, which keeps the running CRC-32C a single pass.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyheapdiff/format.h"
+
+static void put_u16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+int phd_writer_init(struct phd_writer *w, int fd, size_t chunk_size)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    if (chunk_size < 4096)
+        chunk_size = 4096;
+    w->buf = malloc(chunk_size);
+    if (!w->buf)
+        return ENOMEM;
+    w->cap = chunk_size;
+    return 0;
+}
+
+void phd_writer_release(struct phd_writer *w)
+{
+    free(w->buf);
+    w->buf = NULL;
+    w->cap = w->len = 0;
+}
+
+static void write_all(struct phd_writer *w, const unsigned char *p, size_t n)
+{
+    if (w->err)
+        return;
+    w->crc = phd_crc32c(w->crc, p, n);
+    while (n) {
+        ssize_t k = write(w->fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            w->err = errno;
+            return;
+        }
+        p += k;
+        n -= (size_t)k;
+        w->offset += (uint64_t)k;
+    }
+}
+
+void phd_writer_header(struct phd_writer *w, const struct phd_header *h)
+{
+    unsigned char b[PHD_HEADER_SIZE];
+    memset(b, 0, sizeof b);
+    memcpy(b, PHD_MAGIC, 8);
+    put_u16(b + 8, PHD_FORMAT_VERSION);
+    put_u16(b + 10, PHD_HEADER_SIZE);
+    b[12] = h->pointer_size;
+    b[13] = h->addr_shift;
+    b[14] = h->py_major;
+    b[15] = h->py_minor;
+    b[16] = h->py_micro;
+    put_u32(b + 20, h->flags);
+    put_u64(b + 24, h->pid);
+    put_u64(b + 32, h->start_time_ns);
+    put_u64(b + 40, h->timestamp_ns);
+    write_all(w, b, sizeof b);
+}
+
+void phd_writer_chunk_begin(struct phd_writer *w, uint32_t kind)
+{
+    phd_writer_chunk_end(w);
+    w->kind = kind;
+    w->len = PHD_CHUNK_HEADER_SIZE;
+}
+
+void phd_writer_chunk_end(struct phd_writer *w)
+{
+    if (!w->kind)
+        return;
+    if (w->len > PHD_CHUNK_HEADER_SIZE) {
+        put_u32(w->buf, w->kind);
+        put_u32(w->buf + 4, 0);
+        put_u64(w->buf + 8, (uint64_t)(w->len - PHD_CHUNK_HEADER_SIZE));
+        write_all(w, w->buf, w->len);
+    }
+    w->kind = 0;
+    w->len = 0;
+}
+
+unsigned char *phd_writer_reserve(struct phd_writer *w, size_t n)
+{
+    if (w->err)
+        return NULL;
+    if (w->len + n <= w->cap)
+        return w->buf + w->len;
+    uint32_t kind = w->kind;
+    phd_writer_chunk_end(w);
+    phd_writer_chunk_begin(w, kind);
+    if (w->err)
+        return NULL;
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap;
+        while (cap < w->len + n)
+            cap *= 2;
+        unsigned char *nb = realloc(w->buf, cap);
+        if (!nb) {
+            w->err = ENOMEM;
+            return NULL;
+        }
+        w->buf = nb;
+        w->cap = cap;
+    }
+    return w->buf + w->len;
+}
+
+int phd_writer_finish(struct phd_writer *w, const struct phd_footer *f)
+{
+    unsigned char b[PHD_FOOTER_SIZE];
+    phd_writer_chunk_end(w);
+    if (w->err)
+        return w->err;
+    put_u32(b, PHD_CHUNK_FOOTER);
+    put_u32(b + 4, 0);
+    put_u64(b + 8, PHD_FOOTER_PAYLOAD);
+    unsigned char *p = b + PHD_CHUNK_HEADER_SIZE;
+    put_u64(p, f->nodes);
+    put_u64(p + 8, f->edges);
+    put_u64(p + 16, f->total_size);
+    put_u32(p + 24, f->strings);
+    put_u32(p + 28, f->types);
+    put_u32(p + 32, f->roots);
+    put_u32(p + 36, w->crc); /* CRC of every byte before the footer */
+    memcpy(p + 40, PHD_END_MAGIC, 8);
+    uint32_t crc = w->crc;
+    write_all(w, b, sizeof b);
+    w->crc = crc;
+    return w->err;
+}
+
+int phd_writer_node(struct phd_writer *w, uint64_t *prev_addr, uint8_t addr_shift,
+                    const struct phd_node_out *n)
+{
+    unsigned char *p = phd_writer_reserve(w, 60 + n->preview_len + n->edges_len);
+    if (!p)
+        return -1;
+    uint64_t a = n->addr >> addr_shift;
+    p = phd_varint_put(p, ((uint64_t)n->type << 3) | (n->flags & 7));
+    p = phd_varint_put(p, phd_zigzag((int64_t)(a - *prev_addr)));
+    *prev_addr = a;
+    if (n->flags & PHD_NODE_SIZE)
+        p = phd_varint_put(p, n->size);
+    p = phd_varint_put(p, n->refcnt);
+    if (n->flags & PHD_NODE_PREVIEW) {
+        p = phd_varint_put(p, n->preview_len);
+        memcpy(p, n->preview, n->preview_len);
+        p += n->preview_len;
+    }
+    p = phd_varint_put(p, n->nedges);
+    if (n->edges_len)
+        memcpy(p, n->edges, n->edges_len);
+    phd_writer_commit(w, p + n->edges_len);
+    return 0;
+}
+
+int phd_writer_string(struct phd_writer *w, const char *s, size_t len)
+{
+    unsigned char *p = phd_writer_reserve(w, 10 + len);
+    if (!p)
+        return -1;
+    p = phd_varint_put(p, len);
+    memcpy(p, s, len);
+    phd_writer_commit(w, p + len);
+    return 0;
+}
+
+int phd_writer_type(struct phd_writer *w, uint32_t name, uint32_t node, uint64_t default_size)
+{
+    unsigned char *p = phd_writer_reserve(w, 30);
+    if (!p)
+        return -1;
+    p = phd_varint_put(p, name);
+    p = phd_varint_put(p, node == UINT32_MAX ? 0 : (uint64_t)node + 1);
+    p = phd_varint_put(p, default_size);
+    phd_writer_commit(w, p);
+    return 0;
+}
+
+int phd_writer_root(struct phd_writer *w, uint32_t kind, uint32_t node, uint64_t thread_id, uint32_t name)
+{
+    unsigned char *p = phd_writer_reserve(w, 40);
+    if (!p)
+        return -1;
+    p = phd_varint_put(p, kind);
+    p = phd_varint_put(p, node);
+    p = phd_varint_put(p, thread_id);
+    p = phd_varint_put(p, name == UINT32_MAX ? 0 : (uint64_t)name + 1);
+    phd_writer_commit(w, p);
+    return 0;
+}
