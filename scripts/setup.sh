@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine (Debian/Ubuntu) for pyheapdiff and builds it.
+# Idempotent: what is already there is not installed again, so a second run
+# takes a second or two.  Sourced by demo.sh and test.sh.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+
+log() { printf '==> %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# 1. System packages: C toolchain, Python headers, SQLite, Graphviz, jansson.
+need_apt=0
+command -v cc >/dev/null 2>&1 || need_apt=1
+command -v pkg-config >/dev/null 2>&1 || need_apt=1
+if [ $need_apt = 0 ] && ! pkg-config --exists sqlite3 libcgraph libgvc jansson; then need_apt=1; fi
+if ! python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
+  need_apt=1
+fi
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt=1; fi
+if [ $need_apt = 1 ]; then
+  log "installing system packages (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  pkgs="gcc libc6-dev pkg-config libsqlite3-dev libgraphviz-dev libjansson-dev"
+  # Python headers and venv for the python3 on PATH, when it is Debian's
+  if [ "$(command -v python3)" = /usr/bin/python3 ]; then pkgs="$pkgs python3-dev python3-venv"; fi
+  as_root apt-get install -y -qq $pkgs >/dev/null
+fi
+
+# 2. Python build and test tools in .venv (git-ignored).
+req="meson>=1.1 ninja pytest"
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.phd-req 2>/dev/null)" != "$req" ]; then
+  log "creating .venv with $req"
+  python3 -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check $req
+  echo "$req" > .venv/.phd-req
+fi
+export PATH="$top/.venv/bin:$PATH"
+
+# 3. Build (the python3 that meson finds is the venv's: same interpreter).
+if [ ! -f build/build.ninja ]; then
+  log "configuring build/"
+  meson setup build >/dev/null
+fi
+log "building"
+meson compile -C build >/dev/null
