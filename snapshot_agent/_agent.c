@@ -45,6 +45,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,11 +166,32 @@ struct tinfo {
     uint32_t id;
     uint8_t walk, preview, size_mode, has_default;
     uint32_t name_sid;
+    size_t node;           /* node index of the type object, once known */
     PyCFunction sizeof_fn;
     uint64_t default_size;
 };
 
 /* ---- the dump state -------------------------------------------------- */
+
+#define PEND_MAX 2048
+#define RECENT_BITS 12
+#define PREFETCH_AHEAD 24
+#define WIN_MAX 256
+struct pending {
+    PyObject *target;
+    unsigned kind;
+    uint64_t payload;
+};
+struct wnode {
+    PyObject *op;
+    uint32_t tid;
+    uint8_t flags, staged;
+    uint8_t pvlen;
+    uint32_t nedges;
+    size_t pend_start;
+    uint64_t size, refcnt;
+    char pv[PHD_PREVIEW_MAX];
+};
 
 struct root {
     PyObject *obj;
@@ -186,14 +208,25 @@ struct dump {
     /* nodes: index -> object; doubles as the BFS queue */
     PyObject **nodes;
     size_t n, cap, done;
-    /* visited set: slot = (address tag << 32) | (index + 1) */
+    /* visited set (see "the visited set" below) */
     uint64_t *slots;
-    size_t smask;
+    unsigned vbits;
+    struct ptrmap far;        /* addresses >= 2^48 -> node index */
+    /* queued edges of the current node */
+    struct pending pend[PEND_MAX];
+    size_t npend;
+    struct wnode win[WIN_MAX];
+    size_t nwin;
+    /* the most recently resolved targets: most references go to a few
+     * shared objects, which this keeps out of the big table */
+    struct recent {
+        PyObject *op;
+        uint32_t idx;
+    } recent[1 << RECENT_BITS];
 
-    /* current node's edges, encoded */
+    /* edges of the node being resolved, encoded */
     unsigned char *ebuf;
     size_t elen, ecap;
-    uint32_t nedges;
     uint64_t next_index;
     uint64_t n_edges, total_size;
     uint64_t prev_addr;
@@ -467,6 +500,7 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     memset(ti, 0, sizeof *ti);
     ti->tp = tp;
     ti->id = d->n_types;
+    ti->node = (size_t)-1;
     ti->name_sid = type_name_sid(d, tp);
     ti->walk = choose_walk(tp);
     ti->preview = choose_preview(tp);
@@ -546,13 +580,18 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf)
     case PV_FLOAT: {
         if (!d->values)
             return 0;
-        double v = PyFloat_AS_DOUBLE(op);
-        for (int prec = 15; prec <= 17; prec++) {
-            int l = snprintf(buf, cap, "%.*g", prec, v);
-            if (prec == 17 || strtod(buf, NULL) == v)
-                return (size_t)l;
+        /* repr(): the shortest string that round-trips (David Gay's
+         * dtoa, as float.__repr__ uses), without calling __repr__ */
+        char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(op), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (!r) {
+            PyErr_Clear();
+            return 0;
         }
-        return 0;
+        size_t l = strlen(r);
+        l = l < cap ? l : cap;
+        memcpy(buf, r, l);
+        PyMem_Free(r);
+        return l;
     }
     case PV_MODULE: {
         PyObject *name = ((PyModuleObject *)op)->md_name;
@@ -577,56 +616,152 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf)
     return 0;
 }
 
-/* ---- the visited set and edges -------------------------------------- */
+/* ---- the visited set ------------------------------------------------ */
 
-static size_t slot_hash(uintptr_t p)
+/*
+ * Address -> node index, open addressing with linear probing, one 64-bit
+ * slot per entry and exact without touching the object or nodes[]: one
+ * cache miss per lookup.  With a = address >> 3 (below 2^45 for every
+ * user-space address on x86-64 and arm64), h = a * C mod 2^45 is a
+ * bijection (C odd).  Its top B bits pick the home slot of a 2^B-slot
+ * table; the slot stores the remaining 45-B bits of h, the entry's
+ * displacement from home (B-10 bits) and index+1 (29 bits).  Home and
+ * remainder give back h and so a.  An insert whose displacement would not
+ * fit grows the table.  The rare address at or above 2^48 goes to a side
+ * map.
+ */
+#define V_ABITS 45
+#define V_IBITS 29
+#define V_MINBITS 16
+#define V_HMUL 0x9E3779B97F4A7C15ull
+
+static inline uint64_t v_hash(uint64_t a) { return (a * V_HMUL) & ((1ull << V_ABITS) - 1); }
+
+/* Inserts node idx (whose object is nodes[idx]) into a fresh table. */
+static int v_place(uint64_t *slots, unsigned bits, uint64_t a, size_t idx)
 {
-    uint64_t h = (uint64_t)(p >> 3) * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 20);
+    unsigned remb = V_ABITS - bits, db = bits - 10;
+    size_t mask = ((size_t)1 << bits) - 1;
+    uint64_t h = v_hash(a), home = h >> remb, rem = h & ((1ull << remb) - 1);
+    for (uint64_t disp = 0; disp < (1ull << db); disp++) {
+        size_t j = (size_t)(home + disp) & mask;
+        if (!slots[j]) {
+            slots[j] = (rem << (V_IBITS + db)) | (disp << V_IBITS) | (uint64_t)(idx + 1);
+            return 0;
+        }
+    }
+    return -1; /* displacement overflow: grow */
 }
+
+/* The table is mapped directly and asks for transparent huge pages: its
+ * accesses are random, and with 4 KiB pages nearly every one would also be
+ * a TLB miss, which software prefetches do not hide. */
+static uint64_t *slots_alloc(unsigned bits)
+{
+    size_t len = sizeof(uint64_t) << bits;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (len >= (2u << 20))
+        madvise(p, len, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void slots_free(uint64_t *slots, unsigned bits)
+{
+    if (slots)
+        munmap(slots, sizeof(uint64_t) << bits);
+}
+
+static int visited_rebuild(struct dump *d, unsigned bits)
+{
+    for (;; bits++) {
+        uint64_t *ns = slots_alloc(bits);
+        if (!ns)
+            return -1;
+        size_t i;
+        for (i = 0; i < d->n; i++) {
+            if (i + 16 < d->n) {
+                uint64_t ah = (uint64_t)(uintptr_t)d->nodes[i + 16] >> 3;
+                __builtin_prefetch(&ns[(v_hash(ah) >> (V_ABITS - bits)) & (((size_t)1 << bits) - 1)]);
+            }
+            uint64_t a = (uint64_t)(uintptr_t)d->nodes[i] >> 3;
+            if (a >> V_ABITS)
+                continue; /* lives in the side map */
+            if (v_place(ns, bits, a, i) < 0)
+                break;
+        }
+        if (i < d->n) {
+            slots_free(ns, bits);
+            continue;
+        }
+        slots_free(d->slots, d->vbits);
+        d->slots = ns;
+        d->vbits = bits;
+        return 0;
+    }
+}
+
+/* Node count of the previous dump in this process (protected by the GIL):
+ * the next table starts big enough for it, saving the rebuilds. */
+static size_t last_node_count;
 
 static int visited_grow(struct dump *d)
 {
-    size_t ncap = d->slots ? (d->smask + 1) * 2 : (1u << 16);
-    while (ncap < d->cap * 2)
-        ncap *= 2;
-    uint64_t *ns = PyMem_RawCalloc(ncap, sizeof *ns);
-    if (!ns)
-        return -1;
-    for (size_t i = 0; i < d->n; i++) {
-        uintptr_t a = (uintptr_t)d->nodes[i];
-        size_t j = slot_hash(a) & (ncap - 1);
-        while (ns[j])
-            j = (j + 1) & (ncap - 1);
-        ns[j] = ((uint64_t)(uint32_t)(a >> 3) << 32) | (uint64_t)(i + 1);
-    }
-    PyMem_RawFree(d->slots);
-    d->slots = ns;
-    d->smask = ncap - 1;
-    return 0;
+    if (d->slots)
+        return visited_rebuild(d, d->vbits + 1);
+    unsigned bits = V_MINBITS;
+    while (((uint64_t)last_node_count + last_node_count / 8) * 4 > ((uint64_t)3 << bits))
+        bits++;
+    return visited_rebuild(d, bits);
 }
 
 #define NOT_FOUND ((size_t)-1)
 
-/* Finds op's node index or assigns the next one (appending it to the
- * queue).  *is_new tells which.  Returns NOT_FOUND only when out of memory. */
-static size_t visit_index(struct dump *d, PyObject *op, int *is_new)
+/* Finds op's node index; with insert, assigns the next index when op is
+ * new (appending it to the queue) and sets *is_new.  NOT_FOUND: absent
+ * (without insert) or out of memory. */
+static size_t visit_lookup(struct dump *d, PyObject *op, int insert, int *is_new)
 {
-    uintptr_t a = (uintptr_t)op;
-    uint32_t tag = (uint32_t)(a >> 3);
-    size_t j = slot_hash(a) & d->smask;
-    for (;; j = (j + 1) & d->smask) {
-        uint64_t s = d->slots[j];
-        if (!s)
-            break;
-        if ((uint32_t)(s >> 32) == tag) {
-            size_t idx = (size_t)(uint32_t)s - 1;
-            if (d->nodes[idx] == op) {
-                *is_new = 0;
-                return idx;
+    uint64_t a = (uint64_t)(uintptr_t)op >> 3;
+    *is_new = 0;
+    if (a >> V_ABITS) {
+        uint64_t *v = ptrmap_get(&d->far, op);
+        if (v)
+            return (size_t)*v;
+        if (!insert)
+            return NOT_FOUND;
+    } else {
+    retry:;
+        unsigned bits = d->vbits, remb = V_ABITS - bits, db = bits - 10;
+        size_t mask = ((size_t)1 << bits) - 1;
+        uint64_t h = v_hash(a), home = h >> remb;
+        uint64_t want = (h & ((1ull << remb) - 1)) << (V_IBITS + db);
+        uint64_t hi_mask = ~((1ull << V_IBITS) - 1);
+        for (uint64_t disp = 0;; disp++) {
+            if (disp >= (1ull << db)) {
+                if (!insert)
+                    return NOT_FOUND;
+                if (visited_grow(d) < 0) {
+                    fail_nomem(d);
+                    return NOT_FOUND;
+                }
+                goto retry;
             }
+            size_t j = (size_t)(home + disp) & mask;
+            uint64_t s = d->slots[j];
+            if (!s) {
+                if (!insert)
+                    return NOT_FOUND;
+                break;
+            }
+            if ((s & hi_mask) == (want | (disp << V_IBITS)))
+                return (size_t)(s & ((1ull << V_IBITS) - 1)) - 1;
         }
     }
+    /* a new node */
     if (d->n == d->cap) {
         PyObject **nn = d->n < PHD_MAX_NODES ? PyMem_RawRealloc(d->nodes, d->cap * 2 * sizeof *nn) : NULL;
         if (!nn) {
@@ -636,10 +771,19 @@ static size_t visit_index(struct dump *d, PyObject *op, int *is_new)
         d->nodes = nn;
         d->cap *= 2;
     }
-    size_t idx = d->n++;
-    d->nodes[idx] = op;
-    d->slots[j] = ((uint64_t)tag << 32) | (uint64_t)(idx + 1);
-    if ((d->n + 1) * 4 > (d->smask + 1) * 3) {
+    size_t idx = d->n;
+    d->nodes[d->n++] = op;
+    if (a >> V_ABITS) {
+        if (ptrmap_put(&d->far, op, idx) < 0) {
+            fail_nomem(d);
+            return NOT_FOUND;
+        }
+    } else if (v_place(d->slots, d->vbits, a, idx) < 0 && visited_rebuild(d, d->vbits + 1) < 0) {
+        /* the rebuild placed nodes[idx] too */
+        fail_nomem(d);
+        return NOT_FOUND;
+    }
+    if (!(a >> V_ABITS) && ((uint64_t)d->n * 4 > ((uint64_t)3 << d->vbits))) {
         if (visited_grow(d) < 0) {
             fail_nomem(d);
             return NOT_FOUND;
@@ -649,19 +793,28 @@ static size_t visit_index(struct dump *d, PyObject *op, int *is_new)
     return idx;
 }
 
-/* Looks op up without inserting. */
 static size_t visit_find(struct dump *d, PyObject *op)
 {
-    uintptr_t a = (uintptr_t)op;
-    uint32_t tag = (uint32_t)(a >> 3);
-    for (size_t j = slot_hash(a) & d->smask;; j = (j + 1) & d->smask) {
-        uint64_t s = d->slots[j];
-        if (!s)
-            return NOT_FOUND;
-        if ((uint32_t)(s >> 32) == tag && d->nodes[(uint32_t)s - 1] == op)
-            return (uint32_t)s - 1;
-    }
+    int is_new;
+    return visit_lookup(d, op, 0, &is_new);
 }
+
+static inline void visit_prefetch(struct dump *d, PyObject *op)
+{
+    uint64_t a = (uint64_t)(uintptr_t)op >> 3;
+    uint64_t home = v_hash(a) >> (V_ABITS - d->vbits);
+    __builtin_prefetch(&d->slots[home & (((size_t)1 << d->vbits) - 1)]);
+}
+
+/* ---- edges -------------------------------------------------------------- */
+
+/*
+ * Edges are queued per node and resolved in batches: the visited-set slot
+ * of every queued target is prefetched first, then the batch is resolved
+ * in order (order matters: it hands out node indices).  This overlaps the
+ * cache misses that dominate the walk.
+ */
+#define EDGE_CLASS 7 /* queued "__class__" edge that may become a TYPE edge */
 
 static int ebuf_room(struct dump *d, size_t n)
 {
@@ -680,20 +833,17 @@ static int ebuf_room(struct dump *d, size_t n)
     return 0;
 }
 
-/* Appends one edge of the current node: see "Edge records" in docs/format.md. */
-static void emit(struct dump *d, PyObject *target, unsigned kind, uint64_t payload)
+static void resolve(struct dump *d);
+
+static inline void emit(struct dump *d, PyObject *target, unsigned kind, uint64_t payload)
 {
-    if (d->failed || ebuf_room(d, 24) < 0)
-        return;
-    size_t before = d->n;
-    int is_new;
-    size_t idx = visit_index(d, target, &is_new);
-    if (idx == NOT_FOUND)
-        return;
-    uint64_t tcode = is_new ? 0 : before - idx;
-    unsigned char *p = phd_edge_encode(d->ebuf + d->elen, tcode, kind, payload, &d->next_index);
-    d->elen = (size_t)(p - d->ebuf);
-    d->nedges++;
+    struct pending *e = &d->pend[d->npend++];
+    e->target = target;
+    e->kind = kind;
+    e->payload = payload;
+    d->win[d->nwin - 1].nedges++;
+    if (d->npend == PEND_MAX)
+        resolve(d);
 }
 
 static void emit_name(struct dump *d, PyObject *target, const char *label)
@@ -702,18 +852,14 @@ static void emit_name(struct dump *d, PyObject *target, const char *label)
         emit(d, target, PHD_LABEL_NAME, string_c(d, label));
 }
 
+/* The instance's own class: a one-byte TYPE edge once the class object is
+ * a node, else a "__class__" edge that discovers it. */
 static void emit_type(struct dump *d, PyObject *op)
 {
-    PyObject *tp = (PyObject *)Py_TYPE(op);
-    if (d->failed || ebuf_room(d, 24) < 0)
+    struct tinfo *ti = type_info(d, Py_TYPE(op));
+    if (!ti)
         return;
-    if (visit_find(d, tp) == NOT_FOUND) {
-        /* first sighting: an ordinary named edge discovers it */
-        emit(d, tp, PHD_LABEL_NAME, d->sid_class);
-        return;
-    }
-    d->ebuf[d->elen++] = PHD_LABEL_TYPE;
-    d->nedges++;
+    emit(d, (PyObject *)Py_TYPE(op), EDGE_CLASS, ti->id);
 }
 
 static int visit_plain(PyObject *o, void *arg)
@@ -996,49 +1142,138 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
 
 /* ---- node records ------------------------------------------------------ */
 
-static void write_node(struct dump *d, size_t i)
+/*
+ * Nodes go through a window in two phases.  stage() reads a node (type,
+ * size, preview) and queues its edges, prefetching the visited-set slot of
+ * each target; resolve() then looks the queued targets up in order, hands
+ * out new indices, encodes the edges and writes the records of the staged
+ * nodes.  Staging up to WIN_MAX queued nodes before resolving keeps many
+ * cache misses in flight at once.  A node with more edges than the queue
+ * holds is resolved in pieces: it stays staged, its edges so far encoded.
+ */
+static void write_record(struct dump *d, struct wnode *wn)
 {
-    PyObject *op = d->nodes[i];
+    struct tinfo *ti = &d->types[wn->tid];
+    struct phd_node_out rec = {wn->tid, wn->flags, (uint64_t)(uintptr_t)wn->op, wn->size, wn->refcnt,
+                               wn->pv, wn->pvlen, wn->nedges, d->ebuf, d->elen};
+    (void)ti;
+    if (phd_writer_node(&d->w, &d->prev_addr, 3, &rec) < 0 && !d->failed)
+        d->failed = d->w.err ? d->w.err : EIO;
+    d->n_edges += wn->nedges;
+    d->total_size += wn->size;
+    d->elen = 0;
+    d->next_index = 0;
+}
+
+static void resolve(struct dump *d)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < PREFETCH_AHEAD && j < d->npend; j++)
+        visit_prefetch(d, d->pend[j].target);
+    for (size_t w = 0; w < d->nwin; w++) {
+        struct wnode *wn = &d->win[w];
+        size_t end = w + 1 < d->nwin ? d->win[w + 1].pend_start : d->npend;
+        if (d->failed || ebuf_room(d, (end - k) * PHD_EDGE_MAX) < 0)
+            return;
+        unsigned char *p = d->ebuf + d->elen;
+        for (; k < end; k++) {
+            struct pending *e = &d->pend[k];
+            if (k + PREFETCH_AHEAD < d->npend)
+                visit_prefetch(d, d->pend[k + PREFETCH_AHEAD].target);
+            unsigned kind = e->kind;
+            uint64_t payload = e->payload;
+            struct tinfo *cls = NULL;
+            if (kind == EDGE_CLASS) {
+                cls = &d->types[payload];
+                if (cls->node != NOT_FOUND) {
+                    *p++ = PHD_LABEL_TYPE;
+                    continue;
+                }
+                kind = PHD_LABEL_NAME;
+                payload = d->sid_class;
+            }
+            size_t before = d->n;
+            int is_new = 0;
+            size_t idx;
+            struct recent *rc = &d->recent[((uint64_t)(uintptr_t)e->target * V_HMUL) >> (64 - RECENT_BITS)];
+            if (rc->op == e->target) {
+                idx = rc->idx;
+            } else {
+                idx = visit_lookup(d, e->target, 1, &is_new);
+                if (idx == NOT_FOUND)
+                    return;
+                rc->op = e->target;
+                rc->idx = (uint32_t)idx;
+            }
+            if (cls)
+                cls->node = idx;
+            p = phd_edge_encode(p, is_new ? 0 : before - idx, kind, payload, &d->next_index);
+        }
+        d->elen = (size_t)(p - d->ebuf);
+        if (!wn->staged) {
+            /* still being walked: keep it as the window's only node */
+            d->win[0] = *wn;
+            d->win[0].pend_start = 0;
+            if (wn != &d->win[0])
+                memcpy(d->win[0].pv, wn->pv, wn->pvlen);
+            d->nwin = 1;
+            d->npend = 0;
+            return;
+        }
+        write_record(d, wn);
+    }
+    d->nwin = 0;
+    d->npend = 0;
+}
+
+static void stage(struct dump *d, PyObject *op)
+{
     struct tinfo *ti = type_info(d, Py_TYPE(op));
     if (!ti)
         return;
-    int is_gc = PyObject_IS_GC(op);
-    d->elen = 0;
-    d->nedges = 0;
-    d->next_index = 0;
-    walk_refs(d, op, ti, is_gc);
-    if (d->failed)
-        return;
-
-    uint64_t size = object_size(op, ti, is_gc);
+    int is_gc = _PyObject_IS_GC(op);
+    struct wnode *wn = &d->win[d->nwin++];
+    wn->op = op;
+    wn->tid = ti->id;
+    wn->nedges = 0;
+    wn->pend_start = d->npend;
+    wn->staged = 0;
+    wn->size = object_size(op, ti, is_gc);
+    wn->refcnt = (uint64_t)Py_REFCNT(op);
     if (!ti->has_default) {
-        ti->default_size = size;
+        ti->default_size = wn->size;
         ti->has_default = 1;
     }
-    char pv[PHD_PREVIEW_MAX];
-    size_t pvlen = preview(d, op, ti, pv);
+    wn->pvlen = preview(d, op, ti, wn->pv);
     unsigned flags = 0;
     if (is_gc && _PyObject_GC_IS_TRACKED(op))
         flags |= PHD_NODE_GC_TRACKED;
-    if (pvlen)
+    if (wn->pvlen)
         flags |= PHD_NODE_PREVIEW;
-    if (size != ti->default_size)
+    if (wn->size != ti->default_size)
         flags |= PHD_NODE_SIZE;
-
-    struct phd_node_out rec = {ti->id, flags, (uint64_t)(uintptr_t)op, size, (uint64_t)Py_REFCNT(op),
-                               pv, pvlen, d->nedges, d->ebuf, d->elen};
-    if (phd_writer_node(&d->w, &d->prev_addr, 3, &rec) < 0) {
-        d->failed = d->w.err;
-        return;
-    }
-    d->n_edges += d->nedges;
-    d->total_size += size;
+    wn->flags = flags;
+    walk_refs(d, op, ti, is_gc);
+    /* resolve() may have moved this node to slot 0 */
+    d->win[d->nwin - 1].staged = 1;
 }
 
 static void drain(struct dump *d)
 {
-    while (d->done < d->n && !d->failed)
-        write_node(d, d->done++);
+    while (!d->failed) {
+        while (d->done < d->n && d->nwin < WIN_MAX && d->npend < PEND_MAX / 2 && !d->failed) {
+            if (d->done + 8 < d->n) {
+                /* the object header and its GC header, a few nodes ahead */
+                char *ahead = (char *)d->nodes[d->done + 8];
+                __builtin_prefetch(ahead);
+                __builtin_prefetch(ahead - sizeof(PyGC_Head));
+            }
+            stage(d, d->nodes[d->done++]);
+        }
+        if (!d->nwin)
+            break;
+        resolve(d);
+    }
 }
 
 /* Makes op a node if it is not one yet (a seed), draining the queue first
@@ -1049,7 +1284,7 @@ static size_t seed(struct dump *d, PyObject *op)
     if (d->failed)
         return NOT_FOUND;
     int is_new;
-    size_t idx = visit_index(d, op, &is_new);
+    size_t idx = visit_lookup(d, op, 1, &is_new);
     drain(d);
     return idx;
 }
@@ -1145,10 +1380,27 @@ static void collect_roots(struct dump *d, PyThreadState *self)
     }
 }
 
+/* Seeds every object of a GC list that the walk has not reached, in list
+ * order.  The list is read a batch ahead so that the visited-set slots of
+ * the batch can be prefetched: the list is not changed by the walk. */
 static void walk_gc_list(struct dump *d, PyGC_Head *head)
 {
-    for (PyGC_Head *g = _PyGCHead_NEXT(head); g != head && !d->failed; g = _PyGCHead_NEXT(g))
-        seed(d, (PyObject *)(g + 1));
+    PyObject *batch[64];
+    PyGC_Head *g = _PyGCHead_NEXT(head);
+    while (g != head && !d->failed) {
+        size_t nb = 0;
+        for (; g != head && nb < 64; g = _PyGCHead_NEXT(g)) {
+            batch[nb] = (PyObject *)(g + 1);
+            visit_prefetch(d, batch[nb]);
+            nb++;
+        }
+        for (size_t k = 0; k < nb && !d->failed; k++) {
+            int is_new;
+            visit_lookup(d, batch[k], 1, &is_new);
+            if (is_new)
+                drain(d);
+        }
+    }
 }
 
 /* ---- the dump ---------------------------------------------------------- */
@@ -1193,7 +1445,7 @@ static void dump_release(struct dump *d)
 {
     phd_writer_release(&d->w);
     PyMem_RawFree(d->nodes);
-    PyMem_RawFree(d->slots);
+    slots_free(d->slots, d->vbits);
     PyMem_RawFree(d->ebuf);
     PyMem_RawFree(d->types);
     PyMem_RawFree(d->sbuf);
@@ -1201,6 +1453,7 @@ static void dump_release(struct dump *d)
     ptrmap_free(&d->type_map);
     ptrmap_free(&d->str_map);
     ptrmap_free(&d->hints);
+    ptrmap_free(&d->far);
 }
 
 static void write_tables(struct dump *d)
@@ -1250,10 +1503,13 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct dump d;
-    memset(&d, 0, sizeof d);
-    d.values = values;
-    d.skip_globals = (skip && PyDict_Check(skip)) ? skip : NULL;
+    struct dump *d = PyMem_RawCalloc(1, sizeof *d);
+    if (!d) {
+        Py_DECREF(path_obj);
+        return PyErr_NoMemory();
+    }
+    d->values = values;
+    d->skip_globals = (skip && PyDict_Check(skip)) ? skip : NULL;
     PyObject *result = NULL;
     char tmp[4096];
     int fd = -1, saved = 0;
@@ -1267,19 +1523,19 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
         saved = errno;
         goto fail;
     }
-    if (phd_writer_init(&d.w, fd, CHUNK_SIZE) != 0) {
+    if (phd_writer_init(&d->w, fd, CHUNK_SIZE) != 0) {
         saved = ENOMEM;
         goto fail_unlink;
     }
-    d.cap = 1u << 16;
-    d.nodes = PyMem_RawMalloc(d.cap * sizeof *d.nodes);
-    d.ecap = 4096;
-    d.ebuf = PyMem_RawMalloc(d.ecap);
-    if (!d.nodes || !d.ebuf || visited_grow(&d) < 0) {
+    d->cap = 1u << 16;
+    d->nodes = PyMem_RawMalloc(d->cap * sizeof *d->nodes);
+    d->ecap = 4096;
+    d->ebuf = PyMem_RawMalloc(d->ecap);
+    if (!d->nodes || !d->ebuf || visited_grow(d) < 0) {
         saved = ENOMEM;
         goto fail_unlink;
     }
-    d.sid_class = string_c(&d, "__class__");
+    d->sid_class = string_c(d, "__class__");
 
     struct phd_header h = {0};
     h.version = PHD_FORMAT_VERSION;
@@ -1294,32 +1550,32 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     h.timestamp_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-    phd_writer_header(&d.w, &h);
-    phd_writer_chunk_begin(&d.w, PHD_CHUNK_NODES);
+    phd_writer_header(&d->w, &h);
+    phd_writer_chunk_begin(&d->w, PHD_CHUNK_NODES);
 
     PyThreadState *ts = PyThreadState_Get();
-    collect_roots(&d, ts);
-    for (size_t r = 0; r < d.n_roots && !d.failed; r++)
-        seed(&d, d.roots[r].obj);
+    collect_roots(d, ts);
+    for (size_t r = 0; r < d->n_roots && !d->failed; r++)
+        seed(d, d->roots[r].obj);
     struct _gc_runtime_state *gcstate = &ts->interp->gc;
-    for (int g = 0; g < NUM_GENERATIONS && !d.failed; g++)
-        walk_gc_list(&d, &gcstate->generations[g].head);
-    if (!d.failed)
-        walk_gc_list(&d, &gcstate->permanent_generation.head);
-    drain(&d);
-    if (d.failed) {
-        saved = d.failed;
+    for (int g = 0; g < NUM_GENERATIONS && !d->failed; g++)
+        walk_gc_list(d, &gcstate->generations[g].head);
+    if (!d->failed)
+        walk_gc_list(d, &gcstate->permanent_generation.head);
+    drain(d);
+    if (d->failed) {
+        saved = d->failed;
         goto fail_unlink;
     }
-    write_tables(&d);
-    struct phd_footer foot = {d.n, d.n_edges, d.total_size, d.n_strings, d.n_types, 0};
-    for (size_t r = 0; r < d.n_roots; r++)
-        if (visit_find(&d, d.roots[r].obj) != NOT_FOUND)
+    write_tables(d);
+    struct phd_footer foot = {d->n, d->n_edges, d->total_size, d->n_strings, d->n_types, 0};
+    for (size_t r = 0; r < d->n_roots; r++)
+        if (visit_find(d, d->roots[r].obj) != NOT_FOUND)
             foot.roots++;
-    saved = phd_writer_finish(&d.w, &foot);
+    saved = phd_writer_finish(&d->w, &foot);
     if (saved)
         goto fail_unlink;
-    uint64_t bytes = d.w.offset;
+    uint64_t bytes = d->w.offset;
     if (close(fd) < 0) {
         fd = -1;
         saved = errno;
@@ -1332,10 +1588,12 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    size_t nodes = d.n, types = d.n_types;
-    uint64_t edges = d.n_edges, total = d.total_size;
+    size_t nodes = d->n, types = d->n_types;
+    last_node_count = nodes;
+    uint64_t edges = d->n_edges, total = d->total_size;
     uint32_t roots = foot.roots;
-    dump_release(&d);
+    dump_release(d);
+    PyMem_RawFree(d);
     result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", PyTuple_GET_ITEM(args, 0), "objects",
                            (Py_ssize_t)nodes, "edges", (unsigned long long)edges, "bytes",
                            (unsigned long long)bytes, "size", (unsigned long long)total, "types",
@@ -1348,7 +1606,8 @@ fail_unlink:
         close(fd);
     unlink(tmp);
 fail:
-    dump_release(&d);
+    dump_release(d);
+    PyMem_RawFree(d);
     if (saved == ENOMEM)
         PyErr_Format(PyExc_MemoryError, "out of memory while dumping to %s", path);
     else {

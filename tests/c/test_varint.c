@@ -1,0 +1,225 @@
+/*
+ * test_varint.c - LEB128 varints, zigzag and the edge encoder of format.h.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pyheapdiff/format.h"
+#include "testutil.h"
+
+/* Number of bytes the LEB128 encoding of v takes. */
+static size_t expected_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static void round_trip(uint64_t v)
+{
+    unsigned char buf[16];
+    memset(buf, 0xAA, sizeof buf);
+    unsigned char *end = phd_varint_put(buf, v);
+    size_t n = (size_t)(end - buf);
+    CHECKF(n == expected_len(v) && n <= 10, "%" PRIu64 ": %zu bytes", v, n);
+    CHECKF(buf[n] == 0xAA, "%" PRIu64 ": wrote past its end", v);
+    for (size_t i = 0; i + 1 < n; i++)
+        CHECKF(buf[i] & 0x80, "%" PRIu64 ": byte %zu lacks the continuation bit", v, i);
+    CHECKF(!(buf[n - 1] & 0x80), "%" PRIu64 ": last byte has the continuation bit", v);
+
+    const unsigned char *p = buf;
+    uint64_t out = ~v;
+    CHECKF(phd_varint_get(&p, end, &out) == 0, "%" PRIu64 ": decode failed", v);
+    CHECKF(out == v, "%" PRIu64 " decoded as %" PRIu64, v, out);
+    CHECKF(p == end, "%" PRIu64 ": consumed %td of %zu bytes", v, p - buf, n);
+
+    /* decoding with trailing bytes present stops at the right place */
+    p = buf;
+    CHECK(phd_varint_get(&p, buf + sizeof buf, &out) == 0 && out == v && p == end);
+
+    /* every proper prefix is truncated input: -1 and *pp untouched */
+    for (size_t cut = 0; cut < n; cut++) {
+        p = buf;
+        out = 12345;
+        CHECKF(phd_varint_get(&p, buf + cut, &out) == -1, "%" PRIu64 " cut at %zu decoded", v, cut);
+        CHECKF(p == buf && out == 12345, "%" PRIu64 " cut at %zu: outputs changed on failure", v, cut);
+    }
+}
+
+static void test_edges(void)
+{
+    static const uint64_t vals[] = {
+        0, 1, 2, 63, 64, 127, 128, 129, 255, 256, 16383, 16384, 16385,
+        (1ull << 21) - 1, 1ull << 21, (1ull << 28) - 1, 1ull << 28, UINT32_MAX,
+        1ull << 32, (1ull << 32) + 1, (1ull << 35) - 1, 1ull << 35, (1ull << 49) - 1, 1ull << 49,
+        (1ull << 56) - 1, 1ull << 56, (1ull << 63) - 1, 1ull << 63, (1ull << 63) + 1,
+        UINT64_MAX - 1, UINT64_MAX,
+    };
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+        round_trip(vals[i]);
+
+    /* exact encodings of the brief's edge values */
+    unsigned char b[16];
+    CHECK(phd_varint_put(b, 0) - b == 1 && b[0] == 0);
+    CHECK(phd_varint_put(b, 127) - b == 1 && b[0] == 0x7f);
+    CHECK(phd_varint_put(b, 128) - b == 2 && b[0] == 0x80 && b[1] == 0x01);
+    CHECK(phd_varint_put(b, 1ull << 32) - b == 5 && b[4] == 0x10);
+    CHECK(phd_varint_put(b, 1ull << 63) - b == 10 && b[9] == 0x01);
+    CHECK(phd_varint_put(b, UINT64_MAX) - b == 10 && b[8] == 0xff && b[9] == 0x01);
+
+    /* every power of two and its neighbours */
+    for (unsigned k = 0; k < 64; k++) {
+        uint64_t v = 1ull << k;
+        round_trip(v - 1);
+        round_trip(v);
+        round_trip(v + 1);
+    }
+
+    struct rng r;
+    rng_seed(&r, 1);
+    for (int i = 0; i < 20000; i++)
+        round_trip(rng_next(&r) >> rng_below(&r, 64));
+}
+
+/* Decodes bytes b[0..n) and expects -1 with *pp unchanged. */
+static void expect_reject(const unsigned char *b, size_t n, const char *what)
+{
+    const unsigned char *p = b;
+    uint64_t out = 777;
+    CHECKF(phd_varint_get(&p, b + n, &out) == -1, "%s: accepted, value %" PRIu64, what, out);
+    CHECKF(p == b && out == 777, "%s: outputs changed on failure", what);
+}
+
+static void test_rejects(void)
+{
+    unsigned char b[16];
+
+    /* empty input */
+    expect_reject(b, 0, "empty");
+
+    /* truncated: continuation bit on the last available byte */
+    b[0] = 0x80;
+    expect_reject(b, 1, "lone continuation byte");
+    memset(b, 0xff, 9);
+    expect_reject(b, 9, "9 continuation bytes");
+
+    /* 11-byte encodings: ten continuation bytes then a terminator */
+    memset(b, 0x80, 10);
+    b[10] = 0x00;
+    expect_reject(b, 11, "11 bytes, 0x80 x10 then 0x00");
+    memset(b, 0xff, 10);
+    b[10] = 0x01;
+    expect_reject(b, 11, "11 bytes, 0xff x10 then 0x01");
+    memset(b, 0x80, 9);
+    b[9] = 0x81;
+    b[10] = 0x00;
+    expect_reject(b, 11, "10th byte 0x81 (continues into an 11th)");
+    memset(b, 0x80, 16);
+    expect_reject(b, 16, "16 continuation bytes");
+
+    /* overflow past 64 bits: the 10th byte may only be 0 or 1 */
+    for (unsigned last = 2; last < 0x80; last++) {
+        memset(b, 0xff, 9);
+        b[9] = (unsigned char)last;
+        char what[64];
+        snprintf(what, sizeof what, "10th byte %#x", last);
+        expect_reject(b, 10, what);
+    }
+
+    /* the largest accepted 10-byte encodings */
+    memset(b, 0xff, 9);
+    b[9] = 0x01;
+    const unsigned char *p = b;
+    uint64_t out = 0;
+    CHECK(phd_varint_get(&p, b + 10, &out) == 0 && out == UINT64_MAX && p == b + 10);
+    memset(b, 0x80, 9);
+    b[9] = 0x01;
+    p = b;
+    CHECK(phd_varint_get(&p, b + 10, &out) == 0 && out == 1ull << 63 && p == b + 10);
+    /* a 10-byte encoding of 0 (non-canonical but within 10 bytes and 64 bits) */
+    memset(b, 0x80, 9);
+    b[9] = 0x00;
+    p = b;
+    CHECK(phd_varint_get(&p, b + 10, &out) == 0 && out == 0 && p == b + 10);
+}
+
+static void test_zigzag(void)
+{
+    static const int64_t vals[] = {
+        0, 1, -1, 2, -2, 63, -64, 64, -65, INT32_MAX, INT32_MIN, (int64_t)1 << 40,
+        -((int64_t)1 << 40), INT64_MAX, INT64_MIN, INT64_MAX - 1, INT64_MIN + 1,
+    };
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        int64_t v = vals[i];
+        CHECKF(phd_unzigzag(phd_zigzag(v)) == v, "%" PRId64, v);
+    }
+    /* the mapping itself: 0,-1,1,-2,2 -> 0,1,2,3,4; extremes at the top */
+    CHECK(phd_zigzag(0) == 0);
+    CHECK(phd_zigzag(-1) == 1);
+    CHECK(phd_zigzag(1) == 2);
+    CHECK(phd_zigzag(-2) == 3);
+    CHECK(phd_zigzag(2) == 4);
+    CHECK(phd_zigzag(INT64_MAX) == UINT64_MAX - 1);
+    CHECK(phd_zigzag(INT64_MIN) == UINT64_MAX);
+    CHECK(phd_unzigzag(UINT64_MAX) == INT64_MIN);
+    CHECK(phd_unzigzag(UINT64_MAX - 1) == INT64_MAX);
+
+    struct rng r;
+    rng_seed(&r, 2);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t u = rng_next(&r) >> rng_below(&r, 64);
+        int64_t v = (int64_t)u;
+        if (rng_chance(&r, 1, 2))
+            v = -v - 1;
+        CHECKF(phd_unzigzag(phd_zigzag(v)) == v, "%" PRId64, v);
+        CHECKF(phd_zigzag(phd_unzigzag(u)) == u, "%" PRIu64, u);
+        /* small magnitudes stay small */
+        if (v > -64 && v < 64)
+            CHECK(phd_zigzag(v) < 128);
+    }
+}
+
+/* The edge encoder: head = tcode << 3 | kind; INDEX payloads delta-coded. */
+static void test_edge_encode(void)
+{
+    unsigned char b[PHD_EDGE_MAX * 8];
+    uint64_t next = 0;
+    unsigned char *p = b;
+    p = phd_edge_encode(p, 0, PHD_LABEL_INDEX, 0, &next);     /* [0] -> delta 0 */
+    p = phd_edge_encode(p, 3, PHD_LABEL_INDEX, 1, &next);     /* [1] -> delta 0 */
+    p = phd_edge_encode(p, 0, PHD_LABEL_INDEX, 7, &next);     /* [7] -> delta 5 */
+    p = phd_edge_encode(p, 1, PHD_LABEL_NAME, 300, &next);    /* payload 300, 2 bytes */
+    p = phd_edge_encode(p, 16, PHD_LABEL_VALUE, 999, &next);  /* no payload */
+    p = phd_edge_encode(p, 0, PHD_LABEL_TYPE, 0, &next);
+    static const unsigned char want[] = {
+        0x01, 0x00, (3 << 3) | 1, 0x00, 0x01, 0x05, (1 << 3) | 4, 0xac, 0x02, 0x83, 0x01, 0x06,
+    };
+    CHECK((size_t)(p - b) == sizeof want);
+    CHECK(memcmp(b, want, sizeof want) == 0);
+    CHECK(next == 8);
+
+    /* the largest edge fits in PHD_EDGE_MAX */
+    next = 0;
+    p = phd_edge_encode(b, UINT64_MAX >> 3, PHD_LABEL_INDEX, UINT64_MAX, &next);
+    CHECK((size_t)(p - b) <= PHD_EDGE_MAX);
+    p = phd_edge_encode(b, UINT64_MAX >> 3, PHD_LABEL_NAME, UINT64_MAX, &next);
+    CHECK((size_t)(p - b) <= PHD_EDGE_MAX);
+
+    /* label packing */
+    CHECK(PHD_LABEL_KIND(PHD_LABEL_MAKE(PHD_LABEL_NAME, 12345)) == PHD_LABEL_NAME);
+    CHECK(PHD_LABEL_PAYLOAD(PHD_LABEL_MAKE(PHD_LABEL_NAME, 12345)) == 12345);
+    CHECK(PHD_LABEL_PAYLOAD(PHD_LABEL_MAKE(PHD_LABEL_VALUE, PHD_MAX_NODES)) == PHD_MAX_NODES);
+}
+
+int main(void)
+{
+    test_edges();
+    test_rejects();
+    test_zigzag();
+    test_edge_encode();
+    return t_summary("test_varint");
+}

@@ -1,0 +1,158 @@
+/*
+ * testutil.c - see testutil.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyheapdiff/format.h"
+#include "testutil.h"
+
+unsigned long t_passed, t_failed;
+
+void t_fail(const char *file, int line, const char *what, const char *detail)
+{
+    t_failed++;
+    if (t_failed <= 200) {
+        fprintf(stderr, "%s:%d: CHECK failed: %s%s%s\n", file, line, what, detail ? ": " : "",
+                detail ? detail : "");
+        if (t_failed == 200)
+            fprintf(stderr, "(further failures are counted, not printed)\n");
+    }
+}
+
+int t_summary(const char *name)
+{
+    printf("%s: %lu passed, %lu failed\n", name, t_passed, t_failed);
+    fflush(stdout);
+    return t_failed ? 1 : 0;
+}
+
+void rng_seed(struct rng *r, uint64_t seed)
+{
+    /* splitmix64 of the seed, so that small seeds give unrelated streams */
+    uint64_t z = seed + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    r->s = z ? z : 1;
+}
+
+uint64_t rng_next(struct rng *r)
+{
+    uint64_t x = r->s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->s = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+uint64_t rng_below(struct rng *r, uint64_t n)
+{
+    return n ? rng_next(r) % n : 0;
+}
+
+int rng_chance(struct rng *r, unsigned num, unsigned den)
+{
+    return rng_below(r, den) < num;
+}
+
+int t_mkstemp(char *path, const char *tag)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    snprintf(path, 256, "%s/phd-%s-XXXXXX", dir, tag);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        fprintf(stderr, "mkstemp %s: %s\n", path, strerror(errno));
+    return fd;
+}
+
+int t_write_tmp(char *path, const char *tag, const void *data, size_t len)
+{
+    int fd = t_mkstemp(path, tag);
+    if (fd < 0)
+        return -1;
+    const unsigned char *p = data;
+    while (len) {
+        ssize_t k = write(fd, p, len);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        p += k;
+        len -= (size_t)k;
+    }
+    return close(fd);
+}
+
+unsigned char *t_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    unsigned char *b = malloc(cap);
+    while (b) {
+        size_t k = fread(b + n, 1, cap - n, f);
+        n += k;
+        if (n < cap)
+            break;
+        unsigned char *nb = realloc(b, cap * 2);
+        if (!nb) {
+            free(b);
+            b = NULL;
+            break;
+        }
+        b = nb;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return NULL;
+    }
+    *len = n;
+    return b;
+}
+
+void t_put_u16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+void t_put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+void t_put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+uint32_t t_get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+uint64_t t_get_u64(const unsigned char *p)
+{
+    return (uint64_t)t_get_u32(p) | ((uint64_t)t_get_u32(p + 4) << 32);
+}
+
+void t_patch_crc(unsigned char *buf, size_t len)
+{
+    t_put_u32(buf + T_CRC_OFFSET(len), phd_crc32c(0, buf, len - PHD_FOOTER_SIZE));
+}

@@ -1,0 +1,151 @@
+"""Ground truth for the agent tests, computed inside the dumping subprocess.
+
+The test harness (conftest.run_dump) runs a snippet in a fresh interpreter
+with this module imported as ``T``.  The snippet builds objects, may
+``T.mark(name, obj)`` some of them, and calls ``T.dump()``, which:
+
+1. takes ``gc.get_objects()`` and keeps that list alive until the dump is
+   written, so every object in it is alive (and unchanged) during the dump;
+2. records, for each of those objects, its id, its type's name as the agent
+   spells it and its size as ``sys.getsizeof`` gives it -- computed
+   *before* the dump, without running any Python-level code of the objects
+   (no __repr__/__eq__/__hash__/__getattr__/__sizeof__ of user classes);
+3. optionally records ``gc.get_referents`` of each object, by id;
+4. dumps the snapshot and writes everything as JSON.
+
+Everything the ground-truth code itself creates is created after the
+``gc.get_objects()`` call, so it is not part of the checked set.
+"""
+
+import gc
+import json
+import sys
+import types
+
+import pyheapdiff
+
+HEAPTYPE = 1 << 9
+HAVE_GC = 1 << 14
+TYPE_SUBCLASS = 1 << 31
+MANAGED_DICT = 1 << 4  # 3.11: instances keep their dict/values pointers before the object
+
+_type_flags = type.__dict__["__flags__"].__get__
+_type_mro = type.__dict__["__mro__"].__get__
+_type_dict = type.__dict__["__dict__"].__get__
+_type_qualname = type.__dict__["__qualname__"].__get__
+_type_name = type.__dict__["__name__"].__get__
+_type_module = type.__dict__["__module__"].__get__
+_object_sizeof = object.__sizeof__
+GC_HEAD = sys.getsizeof([]) - [].__sizeof__()
+PTR_SIZE = 8 if sys.maxsize > 2**32 else 4
+
+SNAP = None
+TRUTH = None
+marks = {}
+extra = {}
+_name_cache = {}
+_sizeof_cache = {}
+
+
+def init(snap, truth):
+    global SNAP, TRUTH
+    SNAP, TRUTH = snap, truth
+
+
+def type_name(t):
+    """The agent's name for type t: module-qualified __qualname__ for heap
+    types (no prefix for builtins), tp_name for static types."""
+    key = id(t)
+    name = _name_cache.get(key)
+    if name is None:
+        if _type_flags(t) & HEAPTYPE:
+            mod = _type_dict(t).get("__module__")
+            q = _type_qualname(t)
+            name = f"{mod}.{q}" if type(mod) is str and mod != "builtins" else q
+        else:
+            mod = _type_module(t)
+            n = _type_name(t)
+            name = n if mod == "builtins" else f"{mod}.{n}"
+        _name_cache[key] = name
+    return name
+
+
+def _sizeof_is_c(t):
+    """True when the __sizeof__ that sys.getsizeof would call is C code."""
+    key = id(t)
+    r = _sizeof_cache.get(key)
+    if r is None:
+        r = False
+        for k in _type_mro(t) or ():
+            d = _type_dict(k)
+            if "__sizeof__" in d:
+                r = type(d["__sizeof__"]) is types.MethodDescriptorType
+                break
+        _sizeof_cache[key] = r
+    return r
+
+
+def pre_header_size(t):
+    """What CPython 3.11's sys.getsizeof adds to __sizeof__():
+    _PyType_PreHeaderSize, the GC header and the managed-dict pointers."""
+    flags = _type_flags(t)
+    return (GC_HEAD if flags & HAVE_GC else 0) + (2 * PTR_SIZE if flags & MANAGED_DICT else 0)
+
+
+def size_of(o):
+    """sys.getsizeof(o) when that runs no Python code.  For a class that
+    overrides __sizeof__ in Python (which must not be called): what
+    sys.getsizeof would return without the override, object.__sizeof__
+    plus the pre-header."""
+    t = type(o)
+    if _sizeof_is_c(t):
+        try:
+            return sys.getsizeof(o)
+        except Exception:
+            return None
+    return _object_sizeof(o) + pre_header_size(t)
+
+
+def describe(o):
+    return {"id": id(o), "type": type_name(type(o)), "size": size_of(o), "tracked": gc.is_tracked(o)}
+
+
+def mark(name, obj, **more):
+    d = describe(obj)
+    d.update(more)
+    marks[name] = d
+    return obj
+
+
+def dump(path=None, *, collect=True, values=True, objects=True, referents=False, sample=None):
+    """Dumps to path (default: the harness's snapshot path) and writes the
+    ground truth.  referents: True for all objects, or record them only for
+    objects whose id is in the set ``sample`` (ints)."""
+    path = SNAP if path is None else path
+    objs = gc.get_objects() if objects else None
+    table = None
+    refs = None
+    if objs is not None:
+        table = []
+        for o in objs:
+            t = type(o)
+            table.append((id(o), type_name(t), size_of(o), bool(_type_flags(t) & TYPE_SUBCLASS)))
+        if referents:
+            refs = []
+            for o in objs:
+                if referents is True or id(o) in referents:
+                    refs.append((id(o), [id(r) for r in gc.get_referents(o)]))
+    result = pyheapdiff.dump(path, collect=collect, values=values)
+    del objs
+    if TRUTH:
+        out = {
+            "result": {k: v for k, v in result.items() if k != "path"},
+            "objects": table,
+            "referents": refs,
+            "marks": marks,
+            "extra": extra,
+            "pid": __import__("os").getpid(),
+        }
+        with open(TRUTH, "w") as f:
+            json.dump(out, f)
+    return result

@@ -1,0 +1,171 @@
+"""Fixtures for the agent and CLI tests.
+
+Every dump happens in a fresh subprocess (``python -S``, so the heap stays
+small: no site-packages) with PYTHONPATH=build/python:tests/python.  The
+snippet passed to ``run_dump`` runs as ``__main__`` after this prelude::
+
+    import sys, gc, os
+    import pyheapdiff
+    import _phdtruth as T      # ground truth helpers, see _phdtruth.py
+    SNAP = <the snapshot path>
+
+and normally ends with ``T.dump(...)``, which takes the ground truth, dumps
+to SNAP and writes the truth as JSON next to it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+BUILD = REPO / "build"
+BUILD_PY = BUILD / "python"
+
+for p in (str(HERE), str(BUILD_PY)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+import snapreader  # noqa: E402
+
+PRELUDE = """\
+import sys, gc, os
+import pyheapdiff
+import _phdtruth as T
+SNAP = sys.argv[1]
+T.init(sys.argv[1], sys.argv[2])
+# ---- test snippet ----
+"""
+
+
+def subprocess_env(extra=None):
+    env = dict(os.environ)
+    paths = [str(BUILD_PY), str(HERE)]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env.pop("PYTHONSTARTUP", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+_snap_cache = {}
+
+
+def read_snapshot(path):
+    """snapreader.read with a cache keyed by (path, mtime, size)."""
+    st = os.stat(path)
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    snap = _snap_cache.get(key)
+    if snap is None:
+        snap = snapreader.read(path)
+        _snap_cache.clear()
+        _snap_cache[key] = snap
+    return snap
+
+
+class Truth:
+    """The JSON written by _phdtruth.dump, with ids as ints."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.result = raw["result"]
+        self.marks = raw["marks"]
+        self.extra = raw["extra"]
+        self.pid = raw["pid"]
+        self.objects = None
+        if raw["objects"] is not None:
+            # id -> (type name, size or None, is a class)
+            self.objects = {i: (t, s, c) for i, t, s, c in raw["objects"]}
+        self.referents = None
+        if raw["referents"] is not None:
+            self.referents = {i: r for i, r in raw["referents"]}
+
+    def mark(self, name):
+        return self.marks[name]
+
+
+class DumpRun:
+    def __init__(self, proc, snap_path, truth_path):
+        self.proc = proc
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.path = snap_path
+        self.truth_path = truth_path
+        self._truth = None
+
+    @property
+    def snap(self):
+        return read_snapshot(self.path)
+
+    @property
+    def truth(self):
+        if self._truth is None:
+            with open(self.truth_path) as f:
+                self._truth = Truth(json.load(f))
+        return self._truth
+
+    def node(self, mark_name):
+        """The snapshot node of a marked object (fails if absent)."""
+        m = self.truth.mark(mark_name)
+        n = self.snap.by_addr.get(m["id"])
+        assert n is not None, f"marked object {mark_name!r} ({m}) is not in the snapshot"
+        return n
+
+
+def run_python(script_text, args=(), *, cwd=None, timeout=120, flags=("-S",), env=None):
+    return subprocess.run([sys.executable, *flags, "-c", script_text, *map(str, args)],
+                          env=subprocess_env(env), cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def pyheapdiff_bin():
+    exe = BUILD / "pyheapdiff"
+    if not exe.exists():
+        pytest.skip(f"{exe} is not built (ninja -C {BUILD})")
+    return str(exe)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _agent_built():
+    if not list((BUILD_PY / "pyheapdiff").glob("_agent*.so")):
+        pytest.skip(f"the agent is not built in {BUILD_PY} (ninja -C {BUILD})")
+
+
+def dump_in_subprocess(code, directory, name, *, check=True, timeout=120, env=None, flags=("-S",)):
+    """Runs PRELUDE + dedented code as directory/<name>_main.py in a fresh
+    interpreter; SNAP is directory/<name>.snap and the ground truth goes to
+    directory/<name>.json.  With check=True a non-zero exit fails the test
+    with the subprocess's output."""
+    directory = Path(directory)
+    script = directory / f"{name}_main.py"
+    script.write_text(PRELUDE + textwrap.dedent(code))
+    snap = directory / f"{name}.snap"
+    truth = directory / f"{name}.json"
+    proc = subprocess.run([sys.executable, *flags, str(script), str(snap), str(truth)],
+                          env=subprocess_env(env), cwd=str(directory), capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        pytest.fail(f"dump subprocess exited with {proc.returncode}\n--- stdout\n{proc.stdout}"
+                    f"\n--- stderr\n{proc.stderr}")
+    return DumpRun(proc, snap, truth)
+
+
+@pytest.fixture
+def run_dump(tmp_path):
+    """run_dump(code, name=None, check=True, timeout=120, env=None) -> DumpRun;
+    see dump_in_subprocess.  Files go to tmp_path."""
+    counter = [0]
+
+    def run(code, *, name=None, **kw):
+        counter[0] += 1
+        return dump_in_subprocess(code, tmp_path, name or f"snap{counter[0]}", **kw)
+
+    return run
