@@ -186,7 +186,8 @@ struct wnode {
     PyObject *op;
     uint32_t tid;
     uint8_t flags, staged;
-    uint8_t pvlen;
+    uint8_t pvlen, begun;
+    uint32_t pv_sid;
     uint32_t nedges;
     size_t pend_start;
     uint64_t size, refcnt;
@@ -227,9 +228,9 @@ struct dump {
     /* edges of the node being resolved, encoded */
     unsigned char *ebuf;
     size_t elen, ecap;
-    uint64_t next_index;
+    struct phd_encoder enc;
+    size_t last_target;
     uint64_t n_edges, total_size;
-    uint64_t prev_addr;
 
     struct tinfo *types;
     uint32_t n_types, types_cap;
@@ -540,9 +541,13 @@ static uint64_t object_size(PyObject *op, struct tinfo *ti, int is_gc)
 
 /* ---- previews -------------------------------------------------------- */
 
-static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf)
+/* Writes a value preview into buf and returns its length, or sets *sid to
+ * the string id of a name (modules, functions, classes, code), which the
+ * string table then holds once however many objects share it. */
+static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf, uint32_t *sid)
 {
     const size_t cap = PHD_PREVIEW_MAX;
+    *sid = UINT32_MAX;
     switch (ti->preview) {
     case PV_STR:
         return d->values ? str_utf8(op, buf, cap) : 0;
@@ -597,21 +602,33 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf)
         PyObject *name = ((PyModuleObject *)op)->md_name;
         if (!name)
             name = dict_get_str(((PyModuleObject *)op)->md_dict, "__name__");
-        return name ? str_utf8(name, buf, cap) : 0;
+        if (name && PyUnicode_Check(name))
+            *sid = string_obj(d, name);
+        return 0;
     }
-    case PV_FUNCTION:
-        return str_utf8(((PyFunctionObject *)op)->func_qualname, buf, cap);
+    case PV_FUNCTION: {
+        PyObject *q = ((PyFunctionObject *)op)->func_qualname;
+        if (q && PyUnicode_Check(q))
+            *sid = string_obj(d, q);
+        return 0;
+    }
     case PV_TYPE: {
         PyTypeObject *tp = (PyTypeObject *)op;
-        if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
-            return str_utf8(((PyHeapTypeObject *)tp)->ht_qualname, buf, cap);
-        size_t l = strlen(tp->tp_name);
-        l = l < cap ? l : cap;
-        memcpy(buf, tp->tp_name, l);
-        return l;
+        if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+            PyObject *q = ((PyHeapTypeObject *)tp)->ht_qualname;
+            if (q && PyUnicode_Check(q))
+                *sid = string_obj(d, q);
+        } else if (tp->tp_name) {
+            *sid = string_c(d, tp->tp_name);
+        }
+        return 0;
     }
-    case PV_CODE:
-        return str_utf8(((PyCodeObject *)op)->co_qualname, buf, cap);
+    case PV_CODE: {
+        PyObject *q = ((PyCodeObject *)op)->co_qualname;
+        if (q && PyUnicode_Check(q))
+            *sid = string_obj(d, q);
+        return 0;
+    }
     }
     return 0;
 }
@@ -1155,14 +1172,14 @@ static void write_record(struct dump *d, struct wnode *wn)
 {
     struct tinfo *ti = &d->types[wn->tid];
     struct phd_node_out rec = {wn->tid, wn->flags, (uint64_t)(uintptr_t)wn->op, wn->size, wn->refcnt,
-                               wn->pv, wn->pvlen, wn->nedges, d->ebuf, d->elen};
+                               wn->pv, wn->pvlen, wn->pv_sid, wn->nedges, d->ebuf, d->elen};
     (void)ti;
-    if (phd_writer_node(&d->w, &d->prev_addr, 3, &rec) < 0 && !d->failed)
+    if (phd_writer_node(&d->w, phd_encoder_addr(&d->enc, wn->tid), 3, &rec) < 0 && !d->failed)
         d->failed = d->w.err ? d->w.err : EIO;
+    phd_encoder_end(&d->enc);
     d->n_edges += wn->nedges;
     d->total_size += wn->size;
     d->elen = 0;
-    d->next_index = 0;
 }
 
 static void resolve(struct dump *d)
@@ -1175,6 +1192,13 @@ static void resolve(struct dump *d)
         size_t end = w + 1 < d->nwin ? d->win[w + 1].pend_start : d->npend;
         if (d->failed || ebuf_room(d, (end - k) * PHD_EDGE_MAX) < 0)
             return;
+        if (!wn->begun) {
+            wn->begun = 1;
+            if (phd_encoder_begin(&d->enc, wn->tid) < 0) {
+                fail_nomem(d);
+                return;
+            }
+        }
         unsigned char *p = d->ebuf + d->elen;
         for (; k < end; k++) {
             struct pending *e = &d->pend[k];
@@ -1186,7 +1210,8 @@ static void resolve(struct dump *d)
             if (kind == EDGE_CLASS) {
                 cls = &d->types[payload];
                 if (cls->node != NOT_FOUND) {
-                    *p++ = PHD_LABEL_TYPE;
+                    p = phd_encoder_edge(&d->enc, p, d->n, (uint32_t)cls->node, 0, PHD_LABEL_TYPE, 0);
+                    d->last_target = cls->node;
                     continue;
                 }
                 kind = PHD_LABEL_NAME;
@@ -1207,7 +1232,10 @@ static void resolve(struct dump *d)
             }
             if (cls)
                 cls->node = idx;
-            p = phd_edge_encode(p, is_new ? 0 : before - idx, kind, payload, &d->next_index);
+            if (kind == PHD_LABEL_VALUE)
+                payload = d->last_target;
+            p = phd_encoder_edge(&d->enc, p, before, (uint32_t)idx, is_new, kind, payload);
+            d->last_target = idx;
         }
         d->elen = (size_t)(p - d->ebuf);
         if (!wn->staged) {
@@ -1244,11 +1272,12 @@ static void stage(struct dump *d, PyObject *op)
         ti->default_size = wn->size;
         ti->has_default = 1;
     }
-    wn->pvlen = preview(d, op, ti, wn->pv);
+    wn->pvlen = (uint8_t)preview(d, op, ti, wn->pv, &wn->pv_sid);
+    wn->begun = 0;
     unsigned flags = 0;
     if (is_gc && _PyObject_GC_IS_TRACKED(op))
         flags |= PHD_NODE_GC_TRACKED;
-    if (wn->pvlen)
+    if (wn->pvlen || wn->pv_sid != UINT32_MAX)
         flags |= PHD_NODE_PREVIEW;
     if (wn->size != ti->default_size)
         flags |= PHD_NODE_SIZE;
@@ -1444,6 +1473,7 @@ static uint64_t process_start_ns(void)
 static void dump_release(struct dump *d)
 {
     phd_writer_release(&d->w);
+    phd_encoder_release(&d->enc);
     PyMem_RawFree(d->nodes);
     slots_free(d->slots, d->vbits);
     PyMem_RawFree(d->ebuf);

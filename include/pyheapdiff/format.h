@@ -158,10 +158,53 @@ static inline void phd_writer_commit(struct phd_writer *w, unsigned char *end)
 /* Largest encoded edge: head and payload varints. */
 #define PHD_EDGE_MAX 20
 
-/* Encodes one edge at p and returns the new end.  tcode is 0 for an edge
- * that discovers the next node index, else (nodes discovered so far -
- * target); INDEX payloads are given as the index and delta-coded against
- * *next_index (reset to 0 for each node). */
+/* Wire-only label kind: "the label of edge k of the previous node of the
+ * same type".  Readers resolve it; resolved labels never carry it. */
+#define PHD_LABEL_SIBLING 7
+/* How many leading edges of a node its next same-type sibling may copy. */
+#define PHD_SIBLING_EDGES 16
+
+/* Per-type memory of the last node written (docs/format.md, "Siblings"). */
+struct phd_sibling {
+    uint64_t addr;   /* address >> addr_shift of the last node of the type */
+    uint32_t n;      /* edges remembered, at most PHD_SIBLING_EDGES */
+    uint32_t target[PHD_SIBLING_EDGES];
+    uint32_t label[PHD_SIBLING_EDGES]; /* resolved: PHD_LABEL_MAKE(kind, payload) */
+};
+
+/*
+ * Edge encoder state, shared by every writer of node records: it keeps one
+ * phd_sibling per type id and the state of the node being encoded.
+ * Call phd_encoder_begin() before a node's edges, phd_encoder_edge() for
+ * each edge in order, and phd_encoder_end() after the node's record.
+ */
+struct phd_encoder {
+    struct phd_sibling *sib;
+    uint32_t sib_cap;
+    uint32_t type;
+    uint64_t next_index;
+    struct phd_sibling cur;
+};
+
+int phd_encoder_init(struct phd_encoder *e);
+void phd_encoder_release(struct phd_encoder *e);
+/* Starts a node of type_id; returns 0, or -1 when out of memory. */
+int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id);
+/* Encodes one edge at p (at most PHD_EDGE_MAX bytes) and returns the new
+ * end.  discovered is the number of node indices handed out before this
+ * edge; a new target (is_new) must equal it.  payload: the index for
+ * INDEX, the key's node index for VALUE, the string id for NAME, else 0. */
+unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_t discovered,
+                                uint32_t target, int is_new, unsigned kind, uint64_t payload);
+void phd_encoder_end(struct phd_encoder *e);
+/* The address-delta state of a type (the "prev_addr" of phd_writer_node). */
+static inline uint64_t *phd_encoder_addr(struct phd_encoder *e, uint32_t type_id)
+{
+    return &e->sib[type_id].addr;
+}
+
+/* Low-level: one edge head and payload as they appear on the wire.  tcode
+ * 0 is a new node, 1 the sibling's target, t >= 2 the node discovered - (t - 1). */
 static inline unsigned char *phd_edge_encode(unsigned char *p, uint64_t tcode, unsigned kind,
                                              uint64_t payload, uint64_t *next_index)
 {
@@ -179,15 +222,16 @@ struct phd_node_out {
     uint32_t type;
     unsigned flags;          /* PHD_NODE_*; SIZE set when size != default */
     uint64_t addr, size, refcnt;
-    const char *preview;     /* PHD_NODE_PREVIEW: at most PHD_PREVIEW_MAX */
+    const char *preview;     /* PHD_NODE_PREVIEW: at most PHD_PREVIEW_MAX bytes inline, */
     size_t preview_len;
+    uint32_t preview_sid;    /* or, when not UINT32_MAX, this string id */
     uint32_t nedges;
     const unsigned char *edges; /* nedges encoded edges */
     size_t edges_len;
 };
 
-/* Appends a node record; *prev_addr carries the address delta state (start
- * at 0).  Returns 0, or -1 after a write error (see w->err). */
+/* Appends a node record; *prev_addr carries the address delta state, the
+ * type's (see phd_encoder_addr; starts at 0).  Returns 0, or -1 after a write error (see w->err). */
 int phd_writer_node(struct phd_writer *w, uint64_t *prev_addr, uint8_t addr_shift,
                     const struct phd_node_out *n);
 int phd_writer_string(struct phd_writer *w, const char *s, size_t len);

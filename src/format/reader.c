@@ -47,6 +47,7 @@ struct parse {
     const char *name;
     struct chunk *chunks;
     size_t n_chunks;
+    struct phd_sibling *sibs;
 };
 
 #define CORRUPT(ps, off, ...) corrupt((ps), (uint64_t)(off), __VA_ARGS__)
@@ -297,7 +298,13 @@ static int parse_nodes(struct parse *ps)
         !s->edge_target || !s->edge_label)
         return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name, s->n_nodes);
 
-    uint64_t i = 0, discovered = 0, e = 0, prev_addr = 0, total = 0;
+    /* one sibling state per type: bounded by the TYPES records present */
+    struct phd_sibling *sibs = calloc((size_t)s->n_types + 1, sizeof *sibs);
+    if (!sibs)
+        return phd_error_set(ps->err, "%s: out of memory for %u types", ps->name, s->n_types);
+    ps->sibs = sibs;
+    struct phd_sibling cur;
+    uint64_t i = 0, discovered = 0, e = 0, total = 0;
     for (size_t c = 0; c < ps->n_chunks; c++) {
         if (ps->chunks[c].kind != PHD_CHUNK_NODES)
             continue;
@@ -314,9 +321,10 @@ static int parse_nodes(struct parse *ps)
             if (tid >= s->n_types)
                 return CORRUPT(ps, at - s->map, "node %llu has type %llu of %u", (unsigned long long)i,
                                (unsigned long long)tid, s->n_types);
+            struct phd_sibling *sib = &sibs[tid];
             GETV(ps, &p, end, &daddr, "node address");
-            prev_addr += (uint64_t)phd_unzigzag(daddr);
-            s->addr[i] = prev_addr << s->hdr.addr_shift;
+            sib->addr += (uint64_t)phd_unzigzag(daddr);
+            s->addr[i] = sib->addr << s->hdr.addr_shift;
             if (head & PHD_NODE_SIZE)
                 GETV(ps, &p, end, &size, "node size");
             else
@@ -324,13 +332,20 @@ static int parse_nodes(struct parse *ps)
             GETV(ps, &p, end, &refcnt, "node refcount");
             s->preview[i] = 0;
             if (head & PHD_NODE_PREVIEW) {
-                uint64_t pl;
+                uint64_t pv;
                 s->preview[i] = (uint64_t)(p - s->map);
-                GETV(ps, &p, end, &pl, "preview length");
-                if (pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - p))
-                    return CORRUPT(ps, at - s->map, "node %llu preview of %llu bytes", (unsigned long long)i,
-                                   (unsigned long long)pl);
-                p += pl;
+                GETV(ps, &p, end, &pv, "preview");
+                if (pv & 1) {
+                    if ((pv >> 1) >= s->n_strings)
+                        return CORRUPT(ps, at - s->map, "node %llu preview names string %llu of %u",
+                                       (unsigned long long)i, (unsigned long long)(pv >> 1), s->n_strings);
+                } else {
+                    uint64_t pl = pv >> 1;
+                    if (pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - p))
+                        return CORRUPT(ps, at - s->map, "node %llu preview of %llu bytes", (unsigned long long)i,
+                                       (unsigned long long)pl);
+                    p += pl;
+                }
             }
             GETV(ps, &p, end, &nedges, "edge count");
             if (nedges > s->n_edges - e)
@@ -343,11 +358,47 @@ static int parse_nodes(struct parse *ps)
             s->edge_start[i] = e;
             total += size;
             uint64_t next_index = 0;
+            cur.n = 0;
             for (uint64_t k = 0; k < nedges; k++, e++) {
                 uint64_t eh, payload = 0, target;
                 GETV(ps, &p, end, &eh, "edge");
                 uint32_t kind = (uint32_t)(eh & 7);
                 uint64_t tcode = eh >> 3;
+                int known = k < sib->n;
+                if (kind == PHD_LABEL_SIBLING) {
+                    if (!known)
+                        return CORRUPT(ps, at - s->map, "node %llu: edge %llu copies a label its sibling lacks",
+                                       (unsigned long long)i, (unsigned long long)k);
+                    kind = PHD_LABEL_KIND(sib->label[k]);
+                    payload = PHD_LABEL_PAYLOAD(sib->label[k]);
+                    if (kind == PHD_LABEL_INDEX)
+                        next_index = payload + 1;
+                } else {
+                    switch (kind) {
+                    case PHD_LABEL_INDEX:
+                        GETV(ps, &p, end, &payload, "index label");
+                        payload += next_index;
+                        if (payload >= (1u << 29))
+                            return CORRUPT(ps, at - s->map, "node %llu: index label too large",
+                                           (unsigned long long)i);
+                        next_index = payload + 1;
+                        break;
+                    case PHD_LABEL_VALUE:
+                        if (k == 0)
+                            return CORRUPT(ps, at - s->map, "node %llu: value edge without a key edge",
+                                           (unsigned long long)i);
+                        payload = s->edge_target[e - 1];
+                        break;
+                    case PHD_LABEL_NAME:
+                        GETV(ps, &p, end, &payload, "name label");
+                        if (payload >= s->n_strings)
+                            return CORRUPT(ps, at - s->map, "node %llu: label names string %llu of %u",
+                                           (unsigned long long)i, (unsigned long long)payload, s->n_strings);
+                        break;
+                    default:
+                        break;
+                    }
+                }
                 if (kind == PHD_LABEL_TYPE) {
                     target = s->types[tid].node;
                     if (tcode != 0 || target == UINT32_MAX)
@@ -358,45 +409,28 @@ static int parse_nodes(struct parse *ps)
                     if (target >= nn)
                         return CORRUPT(ps, at - s->map, "node %llu: edge discovers node %llu of %u",
                                        (unsigned long long)i, (unsigned long long)target, s->n_nodes);
+                } else if (tcode == 1) {
+                    if (!known)
+                        return CORRUPT(ps, at - s->map, "node %llu: edge %llu copies a target its sibling lacks",
+                                       (unsigned long long)i, (unsigned long long)k);
+                    target = sib->target[k];
                 } else {
-                    if (tcode > discovered)
+                    if (tcode - 1 > discovered)
                         return CORRUPT(ps, at - s->map, "node %llu: edge target before node 0",
                                        (unsigned long long)i);
-                    target = discovered - tcode;
-                }
-                switch (kind) {
-                case PHD_LABEL_INDEX:
-                    GETV(ps, &p, end, &payload, "index label");
-                    payload += next_index;
-                    if (payload >= (1u << 29))
-                        return CORRUPT(ps, at - s->map, "node %llu: index label too large",
-                                       (unsigned long long)i);
-                    next_index = payload + 1;
-                    break;
-                case PHD_LABEL_VALUE:
-                    if (k == 0)
-                        return CORRUPT(ps, at - s->map, "node %llu: value edge without a key edge",
-                                       (unsigned long long)i);
-                    payload = s->edge_target[e - 1];
-                    break;
-                case PHD_LABEL_NAME:
-                    GETV(ps, &p, end, &payload, "name label");
-                    if (payload >= s->n_strings)
-                        return CORRUPT(ps, at - s->map, "node %llu: label names string %llu of %u",
-                                       (unsigned long long)i, (unsigned long long)payload, s->n_strings);
-                    break;
-                case PHD_LABEL_NONE:
-                case PHD_LABEL_KEY:
-                case PHD_LABEL_WEAK:
-                case PHD_LABEL_TYPE:
-                    break;
-                default:
-                    return CORRUPT(ps, at - s->map, "node %llu: edge label kind %u", (unsigned long long)i,
-                                   kind);
+                    target = discovered - (tcode - 1);
                 }
                 s->edge_target[e] = (uint32_t)target;
                 s->edge_label[e] = PHD_LABEL_MAKE(kind, payload);
+                if (k < PHD_SIBLING_EDGES) {
+                    cur.target[k] = (uint32_t)target;
+                    cur.label[k] = s->edge_label[e];
+                    cur.n = (uint32_t)k + 1;
+                }
             }
+            sib->n = cur.n;
+            memcpy(sib->target, cur.target, cur.n * sizeof cur.target[0]);
+            memcpy(sib->label, cur.label, cur.n * sizeof cur.label[0]);
             i++;
         }
     }
@@ -438,10 +472,12 @@ int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *
             goto fail;
     }
     free(ps.chunks);
+    free(ps.sibs);
     *out = s;
     return 0;
 fail:
     free(ps.chunks);
+    free(ps.sibs);
     s->map = NULL; /* not ours */
     phd_snapshot_free(&s);
     return -1;
@@ -514,12 +550,18 @@ int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, si
     if (i >= s->n_nodes || !s->preview[i])
         return -1;
     const unsigned char *p = s->map + s->preview[i], *end = s->map + s->map_len;
-    uint64_t l;
-    if (phd_varint_get(&p, end, &l) < 0) /* validated at load; cannot fail */
+    uint64_t v;
+    if (phd_varint_get(&p, end, &v) < 0) /* validated at load; cannot fail */
         return -1;
+    const void *src = p;
+    uint64_t l = v >> 1;
+    if (v & 1) {
+        src = s->str[v >> 1];
+        l = s->str_len[v >> 1];
+    }
     if (l > cap)
         l = cap;
-    memcpy(buf, p, l);
+    memcpy(buf, src, l);
     return (int)l;
 }
 

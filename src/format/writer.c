@@ -170,9 +170,13 @@ int phd_writer_node(struct phd_writer *w, uint64_t *prev_addr, uint8_t addr_shif
         p = phd_varint_put(p, n->size);
     p = phd_varint_put(p, n->refcnt);
     if (n->flags & PHD_NODE_PREVIEW) {
-        p = phd_varint_put(p, n->preview_len);
-        memcpy(p, n->preview, n->preview_len);
-        p += n->preview_len;
+        if (n->preview_sid != UINT32_MAX) {
+            p = phd_varint_put(p, ((uint64_t)n->preview_sid << 1) | 1);
+        } else {
+            p = phd_varint_put(p, (uint64_t)n->preview_len << 1);
+            memcpy(p, n->preview, n->preview_len);
+            p += n->preview_len;
+        }
     }
     p = phd_varint_put(p, n->nedges);
     if (n->edges_len)
@@ -215,4 +219,70 @@ int phd_writer_root(struct phd_writer *w, uint32_t kind, uint32_t node, uint64_t
     p = phd_varint_put(p, name == UINT32_MAX ? 0 : (uint64_t)name + 1);
     phd_writer_commit(w, p);
     return 0;
+}
+
+/* ---- the edge encoder ---------------------------------------------------- */
+
+int phd_encoder_init(struct phd_encoder *e)
+{
+    memset(e, 0, sizeof *e);
+    return 0;
+}
+
+void phd_encoder_release(struct phd_encoder *e)
+{
+    free(e->sib);
+    memset(e, 0, sizeof *e);
+}
+
+int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id)
+{
+    if (type_id >= e->sib_cap) {
+        uint32_t ncap = e->sib_cap ? e->sib_cap : 64;
+        while (ncap <= type_id)
+            ncap *= 2;
+        struct phd_sibling *ns = realloc(e->sib, ncap * sizeof *ns);
+        if (!ns)
+            return -1;
+        memset(ns + e->sib_cap, 0, (ncap - e->sib_cap) * sizeof *ns);
+        e->sib = ns;
+        e->sib_cap = ncap;
+    }
+    e->type = type_id;
+    e->next_index = 0;
+    e->cur.n = 0;
+    return 0;
+}
+
+unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_t discovered, uint32_t target,
+                                int is_new, unsigned kind, uint64_t payload)
+{
+    const struct phd_sibling *sib = &e->sib[e->type];
+    uint32_t k = e->cur.n;
+    uint32_t label = PHD_LABEL_MAKE(kind, payload);
+    int known = k < sib->n;
+    uint64_t tcode = is_new ? 0 : (known && sib->target[k] == target) ? 1 : discovered - target + 1;
+    if (kind == PHD_LABEL_TYPE)
+        tcode = 0; /* the target is implied */
+    if (known && sib->label[k] == label) {
+        p = phd_varint_put(p, (tcode << 3) | PHD_LABEL_SIBLING);
+        if (kind == PHD_LABEL_INDEX)
+            e->next_index = payload + 1;
+    } else {
+        p = phd_edge_encode(p, tcode, kind, payload, &e->next_index);
+    }
+    if (k < PHD_SIBLING_EDGES) {
+        e->cur.target[k] = target;
+        e->cur.label[k] = label;
+        e->cur.n = k + 1;
+    }
+    return p;
+}
+
+void phd_encoder_end(struct phd_encoder *e)
+{
+    struct phd_sibling *sib = &e->sib[e->type];
+    sib->n = e->cur.n;
+    memcpy(sib->target, e->cur.target, e->cur.n * sizeof sib->target[0]);
+    memcpy(sib->label, e->cur.label, e->cur.n * sizeof sib->label[0]);
 }
