@@ -155,6 +155,7 @@ enum walk_kind {
     WALK_FRAME,
     WALK_CODE,
     WALK_WEAKREF,
+    WALK_GEN,       /* generators and coroutines */
 };
 
 enum preview_kind { PV_NONE, PV_STR, PV_BYTES, PV_BYTEARRAY, PV_INT, PV_FLOAT, PV_MODULE, PV_FUNCTION, PV_TYPE, PV_CODE };
@@ -453,6 +454,8 @@ static uint8_t choose_walk(PyTypeObject *tp)
         return WALK_MODULE;
     if (t == PyFrame_Type.tp_traverse)
         return WALK_FRAME;
+    if (t == PyGen_Type.tp_traverse)
+        return WALK_GEN;
     return WALK_TRAVERSE;
 }
 
@@ -514,9 +517,9 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
 }
 
 /* sys.getsizeof() without running Python code: the type's C __sizeof__
- * when it has one, object.__sizeof__'s formula otherwise, plus the GC
- * header for GC objects, exactly as sys.getsizeof adds it. */
-static uint64_t object_size(PyObject *op, struct tinfo *ti, int is_gc)
+ * when it has one, object.__sizeof__'s formula otherwise, plus the type's
+ * pre-header, exactly as sys.getsizeof adds it. */
+static uint64_t object_size(PyObject *op, struct tinfo *ti)
 {
     Py_ssize_t size = -1;
     if (ti->size_mode == SIZE_CALL) {
@@ -533,8 +536,9 @@ static uint64_t object_size(PyObject *op, struct tinfo *ti, int is_gc)
         if (tp->tp_itemsize > 0)
             size += Py_ABS(Py_SIZE(op)) * tp->tp_itemsize;
     }
-    if (is_gc)
-        size += (Py_ssize_t)sizeof(PyGC_Head);
+    /* sys.getsizeof adds the pre-header: the GC header of GC types and,
+     * for managed dicts, the dict and values pointers */
+    size += (Py_ssize_t)_PyType_PreHeaderSize(ti->tp);
     return (uint64_t)size;
 }
 
@@ -618,7 +622,8 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf,
             if (q && PyUnicode_Check(q))
                 *sid = string_obj(d, q);
         } else if (tp->tp_name) {
-            *sid = string_c(d, tp->tp_name);
+            const char *dot = strrchr(tp->tp_name, '.');
+            *sid = string_c(d, dot ? dot + 1 : tp->tp_name);
         }
         return 0;
     }
@@ -813,13 +818,6 @@ static size_t visit_find(struct dump *d, PyObject *op)
 {
     int is_new;
     return visit_lookup(d, op, 0, &is_new);
-}
-
-static inline void visit_prefetch(struct dump *d, PyObject *op)
-{
-    uint64_t a = (uint64_t)(uintptr_t)op >> 3;
-    uint64_t home = v_hash(a) >> (V_ABITS - d->vbits);
-    __builtin_prefetch(&d->slots[home & (((size_t)1 << d->vbits) - 1)]);
 }
 
 /* ---- edges -------------------------------------------------------------- */
@@ -1073,12 +1071,14 @@ static void walk_code(struct dump *d, PyObject *op)
     emit_name(d, co->co_qualname, "co_qualname");
     emit_name(d, co->co_linetable, "co_linetable");
     emit_name(d, co->_co_code, "co_code");
-    emit_name(d, co->co_weakreflist, "__weakref__");
+    /* co_weakreflist is borrowed: weak references do not keep code alive */
 }
 
 static void walk_base(struct dump *d, PyObject *op, traverseproc t)
 {
-    if (t == PyDict_Type.tp_traverse)
+    if (t == PyType_Type.tp_traverse)
+        walk_type(d, op);
+    else if (t == PyDict_Type.tp_traverse)
         walk_dict(d, op);
     else if (t == PyList_Type.tp_traverse)
         walk_items(d, ((PyListObject *)op)->ob_item, Py_SIZE(op));
@@ -1126,11 +1126,27 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
             m->md_def->m_traverse(op, visit_plain, d);
         return;
     }
-    case WALK_TYPE:
-        walk_type(d, op);
-        /* heap metaclass instances may hold more (e.g. __abstractmethods__
-         * caches in ABCMeta live in the dict, already covered) */
+    case WALK_TYPE: {
+        traverseproc t = ti->tp->tp_traverse;
+        if (!is_gc || t == PyType_Type.tp_traverse)
+            walk_type(d, op); /* static types: not GC, the extras only */
+        else if (t == subtype_traverse_fn)
+            walk_subtype(d, op); /* a metaclass defined in Python */
+        else
+            t(op, visit_plain, d); /* a C metaclass (ctypes...) */
         return;
+    }
+    case WALK_GEN: {
+        /* CPython 3.11's gen_traverse, with the frame's locals named */
+        PyGenObject *g = (PyGenObject *)op;
+        emit_name(d, (PyObject *)g->gi_code, "gi_code");
+        emit_name(d, g->gi_name, "__name__");
+        emit_name(d, g->gi_qualname, "__qualname__");
+        if (g->gi_frame_state < FRAME_CLEARED)
+            walk_iframe(d, (_PyInterpreterFrame *)g->gi_iframe);
+        emit_name(d, g->gi_exc_state.exc_value, "exc_value");
+        return;
+    }
     case WALK_FRAME: {
         PyFrameObject *f = (PyFrameObject *)op;
         emit_name(d, (PyObject *)f->f_back, "f_back");
@@ -1271,7 +1287,7 @@ static void stage(struct dump *d, PyObject *op)
     wn->nedges = 0;
     wn->pend_start = d->npend;
     wn->staged = 0;
-    wn->size = object_size(op, ti, is_gc);
+    wn->size = object_size(op, ti);
     wn->refcnt = (uint64_t)Py_REFCNT(op);
     if (!ti->has_default) {
         ti->default_size = wn->size;
@@ -1530,19 +1546,13 @@ static void write_tables(struct dump *d)
 
 static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"path", "collect", "values", "skip_globals", NULL};
+    static char *kwlist[] = {"path", "collected", "values", "skip_globals", NULL};
     PyObject *path_obj = NULL, *skip = NULL;
     int collect = 1, values = 1;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|ppO", kwlist, PyUnicode_FSConverter, &path_obj, &collect,
                                      &values, &skip))
         return NULL;
     const char *path = PyBytes_AS_STRING(path_obj);
-    if (collect)
-        PyGC_Collect();
-    if (PyErr_Occurred()) {
-        Py_DECREF(path_obj);
-        return NULL;
-    }
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1663,8 +1673,9 @@ fail:
 
 static PyMethodDef agent_methods[] = {
     {"dump", (PyCFunction)(void (*)(void))agent_dump, METH_VARARGS | METH_KEYWORDS,
-     "dump(path, collect=True, values=True, skip_globals=None) -> dict\n\n"
-     "Write the object graph of this interpreter to path.  Low-level: use pyheapdiff.dump()."},
+     "dump(path, collected=False, values=True, skip_globals=None) -> dict\n\n"
+     "Write the object graph of this interpreter to path; collected only sets the\n"
+     "header flag (the caller ran gc.collect()).  Low-level: use pyheapdiff.dump()."},
     {NULL, NULL, 0, NULL},
 };
 

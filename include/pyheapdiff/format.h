@@ -27,6 +27,8 @@
 #define PHD_PREVIEW_MAX 80
 /* Node indices must fit in the 29-bit payload of a resolved label. */
 #define PHD_MAX_NODES ((1u << 29) - 1)
+/* Type ids a writer hands out stay below this. */
+#define PHD_MAX_TYPES (1u << 28)
 
 enum phd_chunk_kind {
     PHD_CHUNK_NODES = 1,
@@ -188,7 +190,8 @@ struct phd_encoder {
 
 int phd_encoder_init(struct phd_encoder *e);
 void phd_encoder_release(struct phd_encoder *e);
-/* Starts a node of type_id; returns 0, or -1 when out of memory. */
+/* Starts a node of type_id; returns 0, or -1 when out of memory or
+ * type_id >= PHD_MAX_TYPES. */
 int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id);
 /* Encodes one edge at p (at most PHD_EDGE_MAX bytes) and returns the new
  * end.  discovered is the number of node indices handed out before this

@@ -11,6 +11,7 @@ The heavy lifting is in the C extension ``pyheapdiff._agent``; this module
 keeps the policy: argument handling, file naming, signals.
 """
 
+import gc as _gc
 import os
 import signal as _signal
 
@@ -36,8 +37,13 @@ def dump(path, *, collect=True, values=True):
     ``seconds``.  Raises ``OSError`` naming the path when the file cannot be
     written; no partial file is left behind.
     """
-    path = os.fspath(path)
-    return _agent.dump(path, collect=bool(collect), values=bool(values), skip_globals=globals())
+    return _dump(os.fspath(path), collect, values)
+
+
+def _dump(path, collect, values):
+    if collect:
+        _gc.collect()  # gc.collect() runs even while the GC is disabled
+    return _agent.dump(path, collected=bool(collect), values=bool(values), skip_globals=globals())
 
 
 _signal_state = {"n": 0}
@@ -62,7 +68,7 @@ def dump_on_signal(signum=_signal.SIGUSR2, pattern="pyheapdiff-{pid}-{n}.snap", 
         _signal_state["n"] += 1
         path = _expand(pattern, _signal_state["n"])
         try:
-            _agent.dump(path, collect=collect, values=values, skip_globals=globals())
+            _dump(path, collect, values)
         except Exception as exc:  # never break the program we are in
             try:
                 os.write(2, f"pyheapdiff: dump to {path} failed: {exc}\n".encode(errors="replace"))

@@ -5,9 +5,10 @@ by an exception or by ``sys.exit``).
 """
 
 import argparse
+import builtins
 import os
-import runpy
 import sys
+import types
 
 import pyheapdiff
 
@@ -25,7 +26,16 @@ def _run(argv):
     sys.path.insert(0, os.path.dirname(os.path.abspath(ns.script)))
     status = 0
     try:
-        runpy.run_path(ns.script, run_name="__main__")
+        # Run the script in a real __main__ module that stays in sys.modules,
+        # as "python script.py" does, so its globals are in the snapshot
+        # (runpy.run_path would discard its temporary module first).
+        with open(ns.script, "rb") as f:
+            code = compile(f.read(), ns.script, "exec")
+        main = types.ModuleType("__main__")
+        main.__file__ = ns.script
+        main.__builtins__ = builtins
+        sys.modules["__main__"] = main
+        exec(code, main.__dict__)
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:

@@ -23,7 +23,8 @@ extern const struct cli_command cli_commands[];
 int cli_fail(const char *fmt, ...) PHD_PRINTF(1, 2);
 /* Reports an unknown option or a missing argument from getopt_long. */
 int cli_bad_option(const struct cli_command *cmd, int c, int argc, char **argv);
-/* Parses a non-negative integer option value or fails with a message. */
+/* Parses a non-negative integer option value; on failure prints the
+ * error and returns -1. */
 int cli_parse_count(const struct cli_command *cmd, const char *opt, const char *val, long *out);
 /* Prints the command's help on stdout and returns PHD_EXIT_OK. */
 int cli_help(const struct cli_command *cmd);

@@ -56,8 +56,10 @@ int cli_parse_count(const struct cli_command *cmd, const char *opt, const char *
     char *end;
     errno = 0;
     long v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < 0)
-        return cli_fail("%s: %s takes a whole number >= 0, not '%s'", cmd->name, opt, val);
+    if (errno || end == val || *end || v < 0) {
+        cli_fail("%s: %s takes a whole number >= 0, not '%s'", cmd->name, opt, val);
+        return -1;
+    }
     *out = v;
     return 0;
 }

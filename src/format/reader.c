@@ -102,7 +102,7 @@ static int parse_header(struct parse *ps)
     if (len < (size_t)hsize + PHD_FOOTER_SIZE)
         return phd_error_set(ps->err, "%s: truncated: %zu bytes, no room for the footer", ps->name, len);
     const unsigned char *f = b + len - PHD_FOOTER_SIZE;
-    if (get_u32(f) != PHD_CHUNK_FOOTER || get_u64(f + 8) != PHD_FOOTER_PAYLOAD ||
+    if (get_u32(f) != PHD_CHUNK_FOOTER || get_u32(f + 4) != 0 || get_u64(f + 8) != PHD_FOOTER_PAYLOAD ||
         memcmp(f + 16 + 40, PHD_END_MAGIC, 8) != 0)
         return phd_error_set(ps->err, "%s: truncated or damaged: no footer at the end of the file",
                              ps->name);

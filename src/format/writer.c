@@ -237,10 +237,12 @@ void phd_encoder_release(struct phd_encoder *e)
 
 int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id)
 {
+    if (type_id >= PHD_MAX_TYPES)
+        return -1;
     if (type_id >= e->sib_cap) {
         uint32_t ncap = e->sib_cap ? e->sib_cap : 64;
         while (ncap <= type_id)
-            ncap *= 2;
+            ncap *= 2; /* below 2^31: type_id < PHD_MAX_TYPES */
         struct phd_sibling *ns = realloc(e->sib, ncap * sizeof *ns);
         if (!ns)
             return -1;

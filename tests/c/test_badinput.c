@@ -131,39 +131,65 @@ static void edge(struct img *p, uint64_t tcode, unsigned kind)
 }
 
 /* Offsets of the node records in the standard NODES payload. */
-static size_t std_node_off[4];
+static size_t std_node_off[5];
 
 /*
+ * Sibling coding at work: tcode 0 discovers, 1 takes the target of the same
+ * edge of the previous node of the same type, t >= 2 is discovered - (t - 1);
+ * label kind 7 copies the sibling edge's label.
+ *
  * N0 (T0, addr 0x1000): KEY -> new 1, VALUE -> new 2 (key 1), TYPE -> 0
- * N1 (T1, size 100, addr 0x1010): NAME "attr" -> 0, INDEX [4] -> 2
- * N2 (T1, preview "hi", addr 0x1008): WEAK -> 2 (itself)
+ * N1 (T1, size 100, addr 0x1010): NAME "attr" -> 0 (t 4), INDEX [4] -> 2 (t 2)
+ * N2 (T1, inline preview "hi", addr 0x1008): sibling label NAME "attr" and
+ *    sibling target 0; WEAK with the sibling's target 2
+ * N3 (T0, preview string 0 "obj", addr 0x1040; a seed): NONE with the
+ *    sibling's target 1; sibling label VALUE (key 1) and target 2; sibling
+ *    label TYPE -> 0
  */
+static void std_nodes_x(struct img *p, int n2_extra);
 static void std_nodes(struct img *p)
+{
+    std_nodes_x(p, -1);
+}
+
+/* n2_extra >= 0: N2 gets a third edge with this head byte. */
+static void std_nodes_x(struct img *p, int n2_extra)
 {
     std_node_off[0] = p->len;
     node_head(p, 0, 0, 0x1000 >> 3);
     img_varint(p, 1); /* refcount */
     img_varint(p, 3); /* nedges */
-    edge(p, 0, PHD_LABEL_KEY);
-    edge(p, 0, PHD_LABEL_VALUE);
-    edge(p, 0, PHD_LABEL_TYPE);
+    edge(p, 0, PHD_LABEL_KEY);   /* +5 */
+    edge(p, 0, PHD_LABEL_VALUE); /* +6 */
+    edge(p, 0, PHD_LABEL_TYPE);  /* +7 */
     std_node_off[1] = p->len;
-    node_head(p, 1, PHD_NODE_SIZE, 2);
+    node_head(p, 1, PHD_NODE_SIZE, 0x1010 >> 3); /* first T1: delta from 0 */
     img_varint(p, 100); /* size */
     img_varint(p, 2);   /* refcount */
     img_varint(p, 2);
-    edge(p, 3, PHD_LABEL_NAME);
-    img_varint(p, 1);
-    edge(p, 1, PHD_LABEL_INDEX);
-    img_varint(p, 4);
+    edge(p, 4, PHD_LABEL_NAME); /* +6: discovered 3 - (4 - 1) = node 0 */
+    img_varint(p, 1);           /* +7 */
+    edge(p, 2, PHD_LABEL_INDEX); /* +8: node 2 */
+    img_varint(p, 4);            /* +9 */
     std_node_off[2] = p->len;
     node_head(p, 1, PHD_NODE_PREVIEW | PHD_NODE_GC_TRACKED, -1);
     img_varint(p, 3);
-    img_varint(p, 2);
+    img_varint(p, 2 << 1); /* inline preview of 2 bytes */
     img_put(p, "hi", 2);
-    img_varint(p, 1);
-    edge(p, 1, PHD_LABEL_WEAK);
+    img_varint(p, n2_extra >= 0 ? 3 : 2);
+    edge(p, 1, PHD_LABEL_SIBLING); /* +7 */
+    edge(p, 1, PHD_LABEL_WEAK);    /* +8 */
+    if (n2_extra >= 0)
+        img_byte(p, (unsigned)n2_extra);
     std_node_off[3] = p->len;
+    node_head(p, 0, PHD_NODE_PREVIEW, 8); /* 0x1040 >> 3 = 0x208, T0's sibling at 0x200 */
+    img_varint(p, 4);
+    img_varint(p, (0 << 1) | 1); /* preview: string 0 */
+    img_varint(p, 3);
+    edge(p, 1, PHD_LABEL_NONE);    /* +5 */
+    edge(p, 1, PHD_LABEL_SIBLING); /* +6 */
+    edge(p, 0, PHD_LABEL_SIBLING); /* +7 */
+    std_node_off[4] = p->len;
 }
 
 static void std_roots(struct img *p)
@@ -179,7 +205,7 @@ static void std_roots(struct img *p)
 }
 
 static const struct phd_footer std_footer = {
-    .nodes = 3, .edges = 6, .total_size = 16 + 100 + 24, .strings = 2, .types = 2, .roots = 2,
+    .nodes = 4, .edges = 10, .total_size = 16 + 100 + 24 + 16, .strings = 2, .types = 2, .roots = 2,
 };
 
 static void parts_init(struct parts *d)
@@ -269,6 +295,30 @@ static void build(struct img *m, const struct parts *d)
     put_footer(m, &d->f);
 }
 
+/* One node through the writer API, edges through the library's encoder. */
+struct wedge {
+    uint32_t target;
+    int is_new;
+    unsigned kind;
+    uint64_t payload;
+};
+
+static void write_std_node(struct phd_writer *w, struct phd_encoder *enc, uint64_t *discovered,
+                           const struct phd_node_out *n, const struct wedge *ed)
+{
+    unsigned char buf[8 * PHD_EDGE_MAX], *p = buf;
+    phd_encoder_begin(enc, n->type);
+    for (uint32_t k = 0; k < n->nedges; k++) {
+        p = phd_encoder_edge(enc, p, *discovered, ed[k].target, ed[k].is_new, ed[k].kind, ed[k].payload);
+        *discovered += ed[k].is_new != 0;
+    }
+    struct phd_node_out rec = *n;
+    rec.edges = buf;
+    rec.edges_len = (size_t)(p - buf);
+    phd_writer_node(w, phd_encoder_addr(enc, n->type), 3, &rec);
+    phd_encoder_end(enc);
+}
+
 /* The same snapshot through the writer API. */
 static int write_std(const char *path_tag, char *path)
 {
@@ -276,7 +326,8 @@ static int write_std(const char *path_tag, char *path)
     if (fd < 0)
         return -1;
     struct phd_writer w;
-    if (phd_writer_init(&w, fd, 4096) != 0)
+    struct phd_encoder enc;
+    if (phd_writer_init(&w, fd, 4096) != 0 || phd_encoder_init(&enc) != 0)
         return -1;
     phd_writer_header(&w, &std_hdr);
     phd_writer_chunk_begin(&w, PHD_CHUNK_STRINGS);
@@ -286,32 +337,33 @@ static int write_std(const char *path_tag, char *path)
     phd_writer_type(&w, 0, 0, 16);
     phd_writer_type(&w, 1, UINT32_MAX, 24);
     phd_writer_chunk_begin(&w, PHD_CHUNK_NODES);
-    uint64_t prev = 0, next_index = 0;
-    unsigned char e[3 * PHD_EDGE_MAX], *p = e;
-    p = phd_edge_encode(p, 0, PHD_LABEL_KEY, 0, &next_index);
-    p = phd_edge_encode(p, 0, PHD_LABEL_VALUE, 0, &next_index);
-    p = phd_edge_encode(p, 0, PHD_LABEL_TYPE, 0, &next_index);
-    struct phd_node_out n0 = {.type = 0, .flags = 0, .addr = 0x1000, .size = 16, .refcnt = 1, .nedges = 3,
-                              .edges = e, .edges_len = (size_t)(p - e)};
-    phd_writer_node(&w, &prev, 3, &n0);
-    next_index = 0;
-    p = e;
-    p = phd_edge_encode(p, 3, PHD_LABEL_NAME, 1, &next_index);
-    p = phd_edge_encode(p, 1, PHD_LABEL_INDEX, 4, &next_index);
+    uint64_t discovered = 1; /* N0 is a seed */
+    static const struct wedge e0[] = {
+        {1, 1, PHD_LABEL_KEY, 0}, {2, 1, PHD_LABEL_VALUE, 1}, {0, 0, PHD_LABEL_TYPE, 0}};
+    struct phd_node_out n0 = {.type = 0, .flags = 0, .addr = 0x1000, .size = 16, .refcnt = 1,
+                              .preview_sid = UINT32_MAX, .nedges = 3};
+    write_std_node(&w, &enc, &discovered, &n0, e0);
+    static const struct wedge e1[] = {{0, 0, PHD_LABEL_NAME, 1}, {2, 0, PHD_LABEL_INDEX, 4}};
     struct phd_node_out n1 = {.type = 1, .flags = PHD_NODE_SIZE, .addr = 0x1010, .size = 100, .refcnt = 2,
-                              .nedges = 2, .edges = e, .edges_len = (size_t)(p - e)};
-    phd_writer_node(&w, &prev, 3, &n1);
-    next_index = 0;
-    p = phd_edge_encode(e, 1, PHD_LABEL_WEAK, 0, &next_index);
+                              .preview_sid = UINT32_MAX, .nedges = 2};
+    write_std_node(&w, &enc, &discovered, &n1, e1);
+    static const struct wedge e2[] = {{0, 0, PHD_LABEL_NAME, 1}, {2, 0, PHD_LABEL_WEAK, 0}};
     struct phd_node_out n2 = {.type = 1, .flags = PHD_NODE_PREVIEW | PHD_NODE_GC_TRACKED, .addr = 0x1008,
-                              .size = 24, .refcnt = 3, .preview = "hi", .preview_len = 2, .nedges = 1,
-                              .edges = e, .edges_len = (size_t)(p - e)};
-    phd_writer_node(&w, &prev, 3, &n2);
+                              .size = 24, .refcnt = 3, .preview = "hi", .preview_len = 2,
+                              .preview_sid = UINT32_MAX, .nedges = 2};
+    write_std_node(&w, &enc, &discovered, &n2, e2);
+    discovered++; /* N3 is a seed */
+    static const struct wedge e3[] = {
+        {1, 0, PHD_LABEL_NONE, 0}, {2, 0, PHD_LABEL_VALUE, 1}, {0, 0, PHD_LABEL_TYPE, 0}};
+    struct phd_node_out n3 = {.type = 0, .flags = PHD_NODE_PREVIEW, .addr = 0x1040, .size = 16, .refcnt = 4,
+                              .preview_sid = 0, .nedges = 3};
+    write_std_node(&w, &enc, &discovered, &n3, e3);
     phd_writer_chunk_begin(&w, PHD_CHUNK_ROOTS);
     phd_writer_root(&w, PHD_ROOT_MODULES, 0, 0, UINT32_MAX);
     phd_writer_root(&w, PHD_ROOT_FRAME, 2, 77, 1);
     int rc = phd_writer_finish(&w, &std_footer);
     phd_writer_release(&w);
+    phd_encoder_release(&enc);
     close(fd);
     return rc ? -1 : 0;
 }
@@ -380,9 +432,10 @@ static void expect_load(const char *what, const unsigned char *b, size_t len, in
     int rc = phd_snapshot_parse(&s, "memory.phd", c, len, 0, &err);
     CHECKF(rc == 0, "line %d, %s: failed to load: %s", line, what, err.msg);
     if (rc == 0) {
-        CHECKF(s->n_nodes == 3 && s->n_edges == 6 && s->n_strings == 2 && s->n_types == 2 && s->n_roots == 2,
+        CHECKF(s->n_nodes == 4 && s->n_edges == 10 && s->n_strings == 2 && s->n_types == 2 && s->n_roots == 2,
                "line %d, %s: wrong counts", line, what);
-        CHECKF(s->total_size == 140 && s->edge_target[3] == 0 && s->edge_label[4] == PHD_LABEL_MAKE(PHD_LABEL_INDEX, 4),
+        CHECKF(s->total_size == 156 && s->edge_target[3] == 0 && s->edge_label[4] == PHD_LABEL_MAKE(PHD_LABEL_INDEX, 4) &&
+                   s->edge_target[8] == 2 && s->edge_label[8] == PHD_LABEL_MAKE(PHD_LABEL_VALUE, 1),
                "line %d, %s: wrong contents", line, what);
     }
     phd_snapshot_free(&s);
@@ -415,26 +468,38 @@ static void test_valid(struct img *good)
     int rc = phd_snapshot_open(&s, path, 0, &err);
     CHECKF(rc == 0, "%s", err.msg);
     if (rc == 0) {
-        static const uint32_t targets[] = {1, 2, 0, 0, 2, 2};
+        static const uint32_t targets[] = {1, 2, 0, 0, 2, 0, 2, 1, 2, 0};
         static const uint32_t labels[] = {
             PHD_LABEL_MAKE(PHD_LABEL_KEY, 0),  PHD_LABEL_MAKE(PHD_LABEL_VALUE, 1),
             PHD_LABEL_MAKE(PHD_LABEL_TYPE, 0), PHD_LABEL_MAKE(PHD_LABEL_NAME, 1),
-            PHD_LABEL_MAKE(PHD_LABEL_INDEX, 4), PHD_LABEL_MAKE(PHD_LABEL_WEAK, 0),
+            PHD_LABEL_MAKE(PHD_LABEL_INDEX, 4), PHD_LABEL_MAKE(PHD_LABEL_NAME, 1),
+            PHD_LABEL_MAKE(PHD_LABEL_WEAK, 0), PHD_LABEL_MAKE(PHD_LABEL_NONE, 0),
+            PHD_LABEL_MAKE(PHD_LABEL_VALUE, 1), PHD_LABEL_MAKE(PHD_LABEL_TYPE, 0),
         };
-        CHECK(s->n_nodes == 3 && s->n_edges == 6 && s->total_size == 140);
-        for (int e = 0; e < 6; e++)
-            CHECKF(s->edge_target[e] == targets[e] && s->edge_label[e] == labels[e], "edge %d", e);
-        CHECK(s->addr[0] == 0x1000 && s->addr[1] == 0x1010 && s->addr[2] == 0x1008);
-        CHECK(s->size[0] == 16 && s->size[1] == 100 && s->size[2] == 24);
-        CHECK(s->flags[2] == (PHD_NODE_PREVIEW | PHD_NODE_GC_TRACKED));
-        CHECK(s->edge_start[0] == 0 && s->edge_start[1] == 3 && s->edge_start[2] == 5 && s->edge_start[3] == 6);
+        CHECK(s->n_nodes == 4 && s->n_edges == 10 && s->total_size == 156);
+        for (int e = 0; e < 10; e++)
+            CHECKF(s->edge_target[e] == targets[e] && s->edge_label[e] == labels[e], "edge %d: %u %#x", e,
+                   s->edge_target[e], s->edge_label[e]);
+        CHECK(s->addr[0] == 0x1000 && s->addr[1] == 0x1010 && s->addr[2] == 0x1008 && s->addr[3] == 0x1040);
+        CHECK(s->size[0] == 16 && s->size[1] == 100 && s->size[2] == 24 && s->size[3] == 16);
+        CHECK(s->refcnt[0] == 1 && s->refcnt[3] == 4);
+        CHECK(s->type[0] == 0 && s->type[1] == 1 && s->type[2] == 1 && s->type[3] == 0);
+        CHECK(s->flags[2] == (PHD_NODE_PREVIEW | PHD_NODE_GC_TRACKED) && s->flags[3] == PHD_NODE_PREVIEW);
+        CHECK(s->edge_start[0] == 0 && s->edge_start[1] == 3 && s->edge_start[2] == 5 && s->edge_start[3] == 7 &&
+              s->edge_start[4] == 10);
         char pv[8];
+        CHECK(phd_snapshot_preview(s, 0, pv, sizeof pv) == -1);
         CHECK(phd_snapshot_preview(s, 2, pv, sizeof pv) == 2 && memcmp(pv, "hi", 2) == 0);
+        CHECK(phd_snapshot_preview(s, 3, pv, sizeof pv) == 3 && memcmp(pv, "obj", 3) == 0);
+        CHECK(phd_snapshot_preview(s, 3, pv, 2) == 2 && memcmp(pv, "ob", 2) == 0);
         CHECK(s->types[0].node == 0 && s->types[1].node == UINT32_MAX);
         CHECK(s->roots[1].kind == PHD_ROOT_FRAME && s->roots[1].node == 2 && s->roots[1].thread_id == 77 &&
               s->roots[1].name == 1);
         CHECK(s->roots[0].name == UINT32_MAX);
-        CHECK(memcmp(&s->hdr, &std_hdr, sizeof std_hdr) == 0 || (s->hdr.pid == 4242 && s->hdr.flags == 1));
+        CHECK(s->hdr.version == 1 && s->hdr.pointer_size == 8 && s->hdr.addr_shift == 3 && s->hdr.py_major == 3 &&
+              s->hdr.py_minor == 12 && s->hdr.py_micro == 1 && s->hdr.flags == PHD_HDR_VALUES &&
+              s->hdr.pid == 4242 && s->hdr.start_time_ns == std_hdr.start_time_ns &&
+              s->hdr.timestamp_ns == std_hdr.timestamp_ns);
         phd_snapshot_free(&s);
     }
     unlink(path);
@@ -633,7 +698,7 @@ static void test_flips(const struct img *good)
 /* Corruptions behind a valid CRC, one check of the reader each. */
 static void test_structure(const struct img *good)
 {
-    struct img m = {0}, p = {0};
+    struct img m = {0};
     struct parts d;
 
     /* ---- footer counts ---- */
@@ -649,14 +714,14 @@ static void test_structure(const struct img *good)
     d.f.nodes = m.len / 4 + 1;
     build(&m, &d);
     EXPECT_FAIL("nodes = len/4 + 1", &m, "footer counts too large");
-    d.f.nodes = 3;
+    d.f.nodes = std_footer.nodes;
     d.f.edges = m.len + 1;
     build(&m, &d);
     EXPECT_FAIL("edges = len + 1", &m, "footer counts too large");
     d.f.edges = UINT64_MAX;
     build(&m, &d);
     EXPECT_FAIL("edges = 2^64 - 1", &m, "footer counts too large");
-    d.f.edges = 6;
+    d.f.edges = std_footer.edges;
     d.f.strings = (uint32_t)m.len + 1;
     build(&m, &d);
     EXPECT_FAIL("strings = len + 1", &m, "footer counts too large");
@@ -688,33 +753,36 @@ static void test_structure(const struct img *good)
     d.f.types = 2;
     d.f.nodes = m.len / 4;
     build(&m, &d);
-    EXPECT_FAIL("nodes = len/4", &m, "nodes, found 3");
+    EXPECT_FAIL("nodes = len/4", &m, "nodes, found 4");
 
     /* counts that disagree with the records */
     d.f = std_footer;
-    d.f.nodes = 4;
+    d.f.nodes = 5;
     build(&m, &d);
-    EXPECT_FAIL("footer says 4 nodes", &m, "footer says 4 nodes, found 3");
+    EXPECT_FAIL("footer says 5 nodes", &m, "footer says 5 nodes, found 4");
+    d.f.nodes = 3;
+    build(&m, &d);
+    EXPECT_FAIL("footer says 3 nodes", &m, "more nodes than the footer's 3");
     d.f.nodes = 2;
     build(&m, &d);
     EXPECT_FAIL("footer says 2 nodes", &m, "discovers node 2 of 2");
     d.f = std_footer;
-    d.f.edges = 7;
+    d.f.edges = 11;
     build(&m, &d);
-    EXPECT_FAIL("footer says 7 edges", &m, "footer says 7 edges, found 6");
-    d.f.edges = 5;
+    EXPECT_FAIL("footer says 11 edges", &m, "footer says 11 edges, found 10");
+    d.f.edges = 9;
     build(&m, &d);
-    EXPECT_FAIL("footer says 5 edges", &m, "more than the footer allows");
+    EXPECT_FAIL("footer says 9 edges", &m, "node 3 has 3 edges, more than the footer allows");
     d.f.edges = 0;
     build(&m, &d);
     EXPECT_FAIL("footer says 0 edges", &m, "more than the footer allows");
     d.f = std_footer;
-    d.f.total_size = 141;
+    d.f.total_size = 157;
     build(&m, &d);
-    EXPECT_FAIL("total size 141", &m, "sizes add up to 140, footer says 141");
+    EXPECT_FAIL("total size 157", &m, "sizes add up to 156, footer says 157");
     d.f.total_size = 0;
     build(&m, &d);
-    EXPECT_FAIL("total size 0", &m, "sizes add up to 140");
+    EXPECT_FAIL("total size 0", &m, "sizes add up to 156");
     d.f = std_footer;
     d.f.strings = 3;
     build(&m, &d);
@@ -759,7 +827,6 @@ static void test_structure(const struct img *good)
     d.f.nodes = 3;
     d.f.total_size = 72;
     build(&m, &d);
-    EXPECT_LOAD_SEEDS:
     {
         struct phd_error err;
         CHECKF(parse_copy(m.b, m.len, "seeds.phd", &err, 0) == 0, "3 seeds: %s", err.msg);
@@ -796,8 +863,7 @@ static void test_structure(const struct img *good)
      * types, nodes and roots as strings, which must fail somewhere */
     t_put_u64(m.b + PHD_HEADER_SIZE + 8, data_end - PHD_HEADER_SIZE - PHD_CHUNK_HEADER_SIZE);
     t_patch_crc(m.b, m.len);
-    expect_fail_flags("strings chunk covering all data", m.b, m.len, "memory.phd" + 0 == NULL ? "" : "corrupt",
-                      0, __LINE__);
+    expect_fail_flags("strings chunk covering all data", m.b, m.len, "corrupt", 0, __LINE__);
     t_put_u64(m.b + PHD_HEADER_SIZE + 8, l0);
 
     /* a chunk header cut short before the footer */
@@ -817,9 +883,7 @@ static void test_structure(const struct img *good)
     put_header(&m, &d);
     put_chunk(&m, PHD_CHUNK_STRINGS, &d.strings);
     put_chunk(&m, PHD_CHUNK_TYPES, &d.types);
-    size_t mid = m.len;
     put_footer(&m, &d.f); /* a complete footer, CRC and all */
-    (void)mid;
     put_chunk(&m, PHD_CHUNK_NODES, &d.nodes);
     put_chunk(&m, PHD_CHUNK_ROOTS, &d.roots);
     put_footer(&m, &d.f);
@@ -875,7 +939,7 @@ static void test_structure(const struct img *good)
                 else if (sct == 1)
                     boundary = cut == type_b[0];
                 else if (sct == 2)
-                    boundary = cut == std_node_off[1] || cut == std_node_off[2];
+                    boundary = cut == std_node_off[1] || cut == std_node_off[2] || cut == std_node_off[3];
                 else
                     boundary = cut == root_b[0];
                 m.len = 0;
@@ -949,13 +1013,13 @@ static void test_structure(const struct img *good)
     EXPECT_FAIL("type name out of range", &m, "type 1 names string 2 of 2");
     img_free(&d.types);
     img_varint(&d.types, 0);
-    img_varint(&d.types, 4); /* node 3 of 3 */
+    img_varint(&d.types, 5); /* node 4 of 4 */
     img_varint(&d.types, 16);
     img_varint(&d.types, 1);
     img_varint(&d.types, 0);
     img_varint(&d.types, 24);
     build(&m, &d);
-    EXPECT_FAIL("type node out of range", &m, "type 0 refers to node 3 of 3");
+    EXPECT_FAIL("type node out of range", &m, "type 0 refers to node 4 of 4");
     img_free(&d.types);
     img_varint(&d.types, 0);
     img_varint(&d.types, 1);
@@ -984,8 +1048,8 @@ static void test_structure(const struct img *good)
         {0, 0, 0, 0, "root of unknown kind 0"},
         {7, 0, 0, 0, "root of unknown kind 7"},
         {UINT64_MAX, 0, 0, 0, "root of unknown kind"},
-        {1, 3, 0, 0, "root refers to node 3 of 3"},
-        {1, 1ull << 32, 0, 0, "root refers to node 4294967296 of 3"},
+        {1, 4, 0, 0, "root refers to node 4 of 4"},
+        {1, 1ull << 32, 0, 0, "root refers to node 4294967296 of 4"},
         {1, 0, 0, 3, "root names string 2 of 2"},
         {1, 0, 0, 1ull << 32, "root names string"},
     };
@@ -1055,61 +1119,95 @@ static void test_structure(const struct img *good)
     NODES_CASE("size missing", "node refcount: varint runs past", node_head(&d.nodes, 0, PHD_NODE_SIZE, 1);
                img_varint(&d.nodes, 1));
 
-    /* edge targets out of range */
+    /* edge targets out of range (tcode t >= 2 is node discovered - (t - 1)) */
     NODES_CASE("edge before node 0", "node 0: edge target before node 0", std_nodes(&d.nodes);
-               d.nodes.b[std_node_off[0] + 4] = (2 << 3) | PHD_LABEL_KEY);
+               d.nodes.b[std_node_off[0] + 5] = (3 << 3) | PHD_LABEL_KEY); /* discovered 1, 2 back */
     NODES_CASE("edge tcode 2^60", "node 0: edge target before node 0", node_head(&d.nodes, 0, 0, 1);
                img_varint(&d.nodes, 1); img_varint(&d.nodes, 1); edge(&d.nodes, 1ull << 60, PHD_LABEL_NONE));
+    NODES_CASE("edge discovers node 4 of 4", "node 3: edge discovers node 4 of 4", std_nodes(&d.nodes);
+               d.nodes.b[std_node_off[3] + 5] = PHD_LABEL_NONE); /* N3's first edge: tcode 0 */
+    /* t - 1 == discovered is node 0: fine */
     img_free(&d.nodes);
     std_nodes(&d.nodes);
-    d.nodes.b[std_node_off[2] + 5] = PHD_LABEL_WEAK; /* N2's edge: tcode 1 -> 0, discovers node 3 */
-    build(&m, &d);
-    EXPECT_FAIL("edge discovers node 3 of 3", &m, "node 2: edge discovers node 3 of 3");
-    /* tcode == discovered is node 0: fine */
-    img_free(&d.nodes);
-    std_nodes(&d.nodes);
-    d.nodes.b[std_node_off[2] + 5] = (3 << 3) | PHD_LABEL_WEAK;
+    d.nodes.b[std_node_off[2] + 8] = (4 << 3) | PHD_LABEL_WEAK;
     build(&m, &d);
     {
         struct phd_error err;
         struct phd_snapshot *s = NULL;
-        CHECKF(phd_snapshot_parse(&s, "t3.phd", m.b, m.len, 0, &err) == 0, "tcode = discovered: %s", err.msg);
+        CHECKF(phd_snapshot_parse(&s, "t4.phd", m.b, m.len, 0, &err) == 0, "tcode = discovered + 1: %s", err.msg);
         if (s)
-            CHECK(s->edge_target[5] == 0);
+            CHECK(s->edge_target[6] == 0 && s->edge_label[6] == PHD_LABEL_WEAK);
         phd_snapshot_free(&s);
     }
 
+    /* sibling coding */
+    NODES_CASE("SIBLING label without a sibling", "node 0: edge 0 copies a label its sibling lacks",
+               std_nodes(&d.nodes); d.nodes.b[std_node_off[0] + 5] = PHD_LABEL_SIBLING);
+    NODES_CASE("SIBLING label and tcode 1 without a sibling", "node 0: edge 2 copies a label its sibling lacks",
+               std_nodes(&d.nodes); d.nodes.b[std_node_off[0] + 7] = (1 << 3) | PHD_LABEL_SIBLING);
+    NODES_CASE("tcode 1 without a sibling", "node 0: edge 0 copies a target its sibling lacks",
+               std_nodes(&d.nodes); d.nodes.b[std_node_off[0] + 5] = (1 << 3) | PHD_LABEL_KEY);
+    NODES_CASE("SIBLING label past the sibling's edges", "node 2: edge 2 copies a label its sibling lacks",
+               std_nodes_x(&d.nodes, (2 << 3) | PHD_LABEL_SIBLING));
+    NODES_CASE("tcode 1 past the sibling's edges", "node 2: edge 2 copies a target its sibling lacks",
+               std_nodes_x(&d.nodes, (1 << 3) | PHD_LABEL_NONE));
+    NODES_CASE("copied TYPE label with tcode 1", "node 3: type edge without a type node", std_nodes(&d.nodes);
+               d.nodes.b[std_node_off[3] + 7] = (1 << 3) | PHD_LABEL_SIBLING);
+    /* an explicit third edge on N2 is fine (back to node 1: t = 3) */
+    img_free(&d.nodes);
+    std_nodes_x(&d.nodes, (3 << 3) | PHD_LABEL_NONE);
+    d.f.edges = 11;
+    build(&m, &d);
+    {
+        struct phd_error err;
+        struct phd_snapshot *s = NULL;
+        CHECKF(phd_snapshot_parse(&s, "x.phd", m.b, m.len, 0, &err) == 0, "third edge: %s", err.msg);
+        if (s)
+            CHECK(s->edge_target[7] == 1 && s->edge_target[9] == 2);
+        phd_snapshot_free(&s);
+    }
+    d.f = std_footer;
+
     /* label problems */
     NODES_CASE("VALUE first", "node 0: value edge without a key edge", std_nodes(&d.nodes);
-               d.nodes.b[std_node_off[0] + 4] = PHD_LABEL_VALUE);
+               d.nodes.b[std_node_off[0] + 5] = PHD_LABEL_VALUE);
     NODES_CASE("TYPE without a type node", "node 1: type edge without a type node", std_nodes(&d.nodes);
-               d.nodes.b[std_node_off[1] + 6] = PHD_LABEL_TYPE; /* N1 (T1): NAME -> TYPE, payload 1 ... */
-               d.nodes.b[std_node_off[1] + 7] = (1 << 3) | PHD_LABEL_NONE);
+               d.nodes.b[std_node_off[1] + 6] = PHD_LABEL_TYPE); /* N1 is a T1, which has no type node */
     NODES_CASE("TYPE with tcode 1", "node 0: type edge without a type node", std_nodes(&d.nodes);
-               d.nodes.b[std_node_off[0] + 6] = (1 << 3) | PHD_LABEL_TYPE);
-    NODES_CASE("label kind 7", "node 0: edge label kind 7", std_nodes(&d.nodes);
-               d.nodes.b[std_node_off[0] + 6] = 7);
+               d.nodes.b[std_node_off[0] + 7] = (1 << 3) | PHD_LABEL_TYPE);
+    NODES_CASE("TYPE with tcode 2", "node 0: type edge without a type node", std_nodes(&d.nodes);
+               d.nodes.b[std_node_off[0] + 7] = (2 << 3) | PHD_LABEL_TYPE);
     NODES_CASE("NAME string 2 of 2", "node 1: label names string 2 of 2", std_nodes(&d.nodes);
                d.nodes.b[std_node_off[1] + 7] = 2);
     NODES_CASE("INDEX 2^29", "node 0: index label too large", node_head(&d.nodes, 0, 0, 1);
-               img_varint(&d.nodes, 1); img_varint(&d.nodes, 1); edge(&d.nodes, 1, PHD_LABEL_INDEX);
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 1); edge(&d.nodes, 2, PHD_LABEL_INDEX);
                img_varint(&d.nodes, 1u << 29));
     NODES_CASE("INDEX 2^29 by delta", "node 0: index label too large", node_head(&d.nodes, 0, 0, 1);
-               img_varint(&d.nodes, 1); img_varint(&d.nodes, 2); edge(&d.nodes, 1, PHD_LABEL_INDEX);
-               img_varint(&d.nodes, (1u << 29) - 1); edge(&d.nodes, 1, PHD_LABEL_INDEX); img_varint(&d.nodes, 0));
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 2); edge(&d.nodes, 2, PHD_LABEL_INDEX);
+               img_varint(&d.nodes, (1u << 29) - 1); edge(&d.nodes, 2, PHD_LABEL_INDEX); img_varint(&d.nodes, 0));
     NODES_CASE("NAME payload cut", "name label: varint runs past", node_head(&d.nodes, 0, 0, 1);
-               img_varint(&d.nodes, 1); img_varint(&d.nodes, 1); edge(&d.nodes, 1, PHD_LABEL_NAME));
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 1); edge(&d.nodes, 2, PHD_LABEL_NAME));
     NODES_CASE("INDEX payload cut", "index label: varint runs past", node_head(&d.nodes, 0, 0, 1);
-               img_varint(&d.nodes, 1); img_varint(&d.nodes, 1); edge(&d.nodes, 1, PHD_LABEL_INDEX));
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 1); edge(&d.nodes, 2, PHD_LABEL_INDEX));
 
-    /* previews */
+    /* previews: (length << 1) and inline bytes, or (string id << 1) | 1 */
     NODES_CASE("preview of 81 bytes", "node 0 preview of 81 bytes", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
-               img_varint(&d.nodes, 1); img_varint(&d.nodes, 81); for (int k = 0; k < 81; k++) img_byte(&d.nodes, 'x');
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 81 << 1); for (int k = 0; k < 81; k++) img_byte(&d.nodes, 'x');
                img_varint(&d.nodes, 0));
     NODES_CASE("preview past its chunk", "node 0 preview of 50 bytes", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
-               img_varint(&d.nodes, 1); img_varint(&d.nodes, 50); img_put(&d.nodes, "short", 5));
-    NODES_CASE("preview length 2^64-1", "node 0 preview of", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
-               img_varint(&d.nodes, 1); img_varint(&d.nodes, UINT64_MAX); img_put(&d.nodes, "short", 5));
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 50 << 1); img_put(&d.nodes, "short", 5));
+    NODES_CASE("preview length 2^63-1", "node 0 preview of 9223372036854775807 bytes",
+               node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1); img_varint(&d.nodes, 1);
+               img_varint(&d.nodes, UINT64_MAX - 1); img_put(&d.nodes, "short", 5));
+    NODES_CASE("preview string 2 of 2", "node 0 preview names string 2 of 2",
+               node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1); img_varint(&d.nodes, 1);
+               img_varint(&d.nodes, (2 << 1) | 1); img_varint(&d.nodes, 0));
+    NODES_CASE("preview string 2^63-1", "node 0 preview names string 9223372036854775807 of 2",
+               node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1); img_varint(&d.nodes, 1);
+               img_varint(&d.nodes, UINT64_MAX); img_varint(&d.nodes, 0));
+    NODES_CASE("preview varint of 11 bytes", "preview: varint runs past its chunk or overflows",
+               node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1); img_varint(&d.nodes, 1);
+               img_put(&d.nodes, "\x81\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11); img_varint(&d.nodes, 0));
 
     /* edge count larger than the footer's edges */
     NODES_CASE("nedges 2^40", "node 0 has 1099511627776 edges, more than the footer allows",
@@ -1131,7 +1229,170 @@ static void test_structure(const struct img *good)
     }
     parts_free(&d);
 
-    img_free(&p);
+    img_free(&m);
+}
+
+/* A snapshot of the standard strings and types with the given NODES payload. */
+static void nodes_image(struct img *m, const struct img *nodes, uint64_t n_nodes, uint64_t n_edges, uint64_t total)
+{
+    struct parts d;
+    parts_init(&d);
+    img_free(&d.nodes);
+    img_put(&d.nodes, nodes->b, nodes->len);
+    img_free(&d.roots);
+    d.f = (struct phd_footer){.nodes = n_nodes, .edges = n_edges, .total_size = total, .strings = 2, .types = 2};
+    build(m, &d);
+    parts_free(&d);
+}
+
+static struct phd_snapshot *load_ok(const struct img *m, const char *what)
+{
+    struct phd_error err;
+    struct phd_snapshot *s = NULL;
+    n_cases++;
+    CHECKF(phd_snapshot_parse(&s, "sib.phd", m->b, m->len, 0, &err) == 0, "%s: %s", what, err.msg);
+    return s;
+}
+
+static void expect_parse_fail(const struct img *m, const char *what, const char *phrase)
+{
+    struct phd_error err;
+    strcpy(err.msg, "(no message)");
+    n_cases++;
+    int rc = parse_copy(m->b, m->len, "sib.phd", &err, 0);
+    CHECKF(rc == -1 && strstr(err.msg, "sib.phd") && strstr(err.msg, phrase), "%s: rc %d: %s", what, rc, err.msg);
+}
+
+/* The rules of the sibling coding, one at a time (T0 and T1 are the
+ * standard types: T0's type object is node 0, T1 has none). */
+static void test_sibling_rules(void)
+{
+    struct img n = {0}, m = {0};
+    struct phd_snapshot *s;
+
+    /* A copied INDEX label sets next_index to index + 1 */
+    node_head(&n, 1, 0, 0x200); /* N0 (T1, seed) */
+    img_varint(&n, 1);
+    img_varint(&n, 2);
+    edge(&n, 0, PHD_LABEL_INDEX); /* [3] -> new 1 */
+    img_varint(&n, 3);
+    edge(&n, 2, PHD_LABEL_INDEX); /* [7] -> 1 (discovered 2, 1 back) */
+    img_varint(&n, 3);
+    node_head(&n, 1, 0, 1); /* N1 (T1): */
+    img_varint(&n, 1);
+    img_varint(&n, 2);
+    edge(&n, 1, PHD_LABEL_SIBLING); /* copies [3], target of the sibling's edge 0: 1 */
+    edge(&n, 2, PHD_LABEL_INDEX);   /* delta 0 after the copied [3]: [4] */
+    img_varint(&n, 0);
+    node_head(&n, 1, 0, 1); /* N2 (T1, seed): */
+    img_varint(&n, 1);
+    img_varint(&n, 3);
+    edge(&n, 2, PHD_LABEL_INDEX); /* [10] -> node 2 itself (discovered 3, 1 back) */
+    img_varint(&n, 10);
+    edge(&n, 1, PHD_LABEL_SIBLING); /* copies [4] (indices may go down this way), target 1 */
+    edge(&n, 3, PHD_LABEL_INDEX);   /* delta 0 after the copied [4]: [5] -> node 1 */
+    img_varint(&n, 0);
+    nodes_image(&m, &n, 3, 7, 72);
+    if ((s = load_ok(&m, "copied INDEX")) != NULL) {
+        static const uint32_t idx[] = {3, 7, 3, 4, 10, 4, 5};
+        static const uint32_t tgt[] = {1, 1, 1, 1, 2, 1, 1};
+        for (int e = 0; e < 7; e++)
+            CHECKF(s->edge_label[e] == PHD_LABEL_MAKE(PHD_LABEL_INDEX, idx[e]) && s->edge_target[e] == tgt[e],
+                   "copied INDEX, edge %d: target %u label %#x", e, s->edge_target[e], s->edge_label[e]);
+        CHECK(s->addr[0] == 0x1000 && s->addr[1] == 0x1008 && s->addr[2] == 0x1010);
+        phd_snapshot_free(&s);
+    }
+
+    /* Only the first 16 edges of the sibling can be copied */
+    for (int variant = 0; variant < 3; variant++) {
+        n.len = 0;
+        node_head(&n, 1, 0, 0x200); /* N0 (T1, seed): 17 edges to node 1 */
+        img_varint(&n, 1);
+        img_varint(&n, 17);
+        edge(&n, 0, PHD_LABEL_NONE);
+        for (int k = 1; k < 17; k++)
+            edge(&n, 2, PHD_LABEL_NONE);
+        node_head(&n, 1, 0, 1); /* N1 (T1): copies 16 edges, then the 17th */
+        img_varint(&n, 1);
+        img_varint(&n, 17);
+        for (int k = 0; k < 16; k++)
+            edge(&n, 1, PHD_LABEL_SIBLING);
+        if (variant == 0)
+            edge(&n, 2, PHD_LABEL_NONE); /* explicit: fine */
+        else if (variant == 1)
+            edge(&n, 2, PHD_LABEL_SIBLING);
+        else
+            edge(&n, 1, PHD_LABEL_NONE);
+        nodes_image(&m, &n, 2, 34, 48);
+        if (variant == 0) {
+            if ((s = load_ok(&m, "16 copied edges")) != NULL) {
+                int ok = 1;
+                for (int e = 0; e < 34; e++)
+                    ok &= s->edge_target[e] == 1 && s->edge_label[e] == PHD_LABEL_NONE;
+                CHECK(ok);
+                phd_snapshot_free(&s);
+            }
+        } else {
+            expect_parse_fail(&m, "17th copied edge",
+                              variant == 1 ? "node 1: edge 16 copies a label its sibling lacks"
+                                           : "node 1: edge 16 copies a target its sibling lacks");
+        }
+    }
+
+    /* The sibling is the previous node of the same type, not the previous
+     * node; addresses are deltas against it too */
+    n.len = 0;
+    node_head(&n, 1, 0, 0x200); /* N0 (T1, seed) -> new 1 */
+    img_varint(&n, 1);
+    img_varint(&n, 1);
+    edge(&n, 0, PHD_LABEL_WEAK);
+    node_head(&n, 0, 0, 0xa00); /* N1 (T0), first of its type: address 0x5000 */
+    img_varint(&n, 1);
+    img_varint(&n, 0);
+    node_head(&n, 1, 0, 1); /* N2 (T1, seed): sibling N0 */
+    img_varint(&n, 1);
+    img_varint(&n, 1);
+    edge(&n, 1, PHD_LABEL_SIBLING);
+    nodes_image(&m, &n, 3, 2, 64);
+    if ((s = load_ok(&m, "per-type sibling")) != NULL) {
+        CHECK(s->edge_target[1] == 1 && s->edge_label[1] == PHD_LABEL_WEAK);
+        CHECK(s->addr[0] == 0x1000 && s->addr[1] == 0x5000 && s->addr[2] == 0x1008);
+        phd_snapshot_free(&s);
+    }
+
+    /* A sibling without edges leaves nothing to copy */
+    n.len = 0;
+    node_head(&n, 1, 0, 0x200); /* N0 (T1, seed) -> new 1 */
+    img_varint(&n, 1);
+    img_varint(&n, 1);
+    edge(&n, 0, PHD_LABEL_NONE);
+    node_head(&n, 1, 0, 1); /* N1 (T1): no edges */
+    img_varint(&n, 1);
+    img_varint(&n, 0);
+    node_head(&n, 1, 0, 1); /* N2 (T1, seed): copies from N1 */
+    img_varint(&n, 1);
+    img_varint(&n, 1);
+    edge(&n, 1, PHD_LABEL_NONE);
+    nodes_image(&m, &n, 3, 2, 72);
+    expect_parse_fail(&m, "sibling without edges", "node 2: edge 0 copies a target its sibling lacks");
+
+    /* A copied TYPE label resolves to the type node; it may discover nothing */
+    n.len = 0;
+    node_head(&n, 0, 0, 0x200); /* N0 (T0, the type object of T0, seed): TYPE -> 0 */
+    img_varint(&n, 1);
+    img_varint(&n, 1);
+    edge(&n, 0, PHD_LABEL_TYPE);
+    node_head(&n, 0, 0, 1); /* N1 (T0, seed): copied TYPE */
+    img_varint(&n, 1);
+    img_varint(&n, 1);
+    edge(&n, 0, PHD_LABEL_SIBLING);
+    nodes_image(&m, &n, 2, 2, 32);
+    if ((s = load_ok(&m, "copied TYPE")) != NULL) {
+        CHECK(s->edge_target[1] == 0 && s->edge_label[1] == PHD_LABEL_TYPE);
+        phd_snapshot_free(&s);
+    }
+
+    img_free(&n);
     img_free(&m);
 }
 
@@ -1194,6 +1455,7 @@ int main(void)
     test_truncation(&good);
     test_flips(&good);
     test_structure(&good);
+    test_sibling_rules();
     test_fuzz(&good);
     printf("%lu hand-made bad or odd inputs\n", n_cases);
     img_free(&good);

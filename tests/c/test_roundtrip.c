@@ -5,11 +5,16 @@
  *
  * A graph is a set of objects with typed, labelled references.  The test
  * numbers the objects exactly as docs/format.md requires (breadth first from
- * the seeds, a new seed only when the queue is empty; tcode 0 for an edge
- * that discovers its target, else discovered - target), and computes the
- * arrays the reader must produce.  The sections are written in a random
- * order, sometimes interleaved record by record over many chunks, sometimes
- * with chunks of unknown kinds between them, with 4 KiB or large chunks.
+ * the seeds, a new seed only when the queue is empty) and computes the
+ * arrays the reader must produce.  The edges are encoded either by the
+ * library's phd_encoder_* (as the agent does) or by an independent encoder
+ * written here from the spec, which picks at random among the encodings the
+ * spec allows (sibling label copy or explicit label; tcode 1 for the
+ * sibling's target or an explicit back-reference), so that the reader is
+ * tested on every legal encoding, not just the one the library prefers.
+ * The sections are written in a random order, sometimes interleaved record
+ * by record over many chunks, sometimes with chunks of unknown kinds between
+ * them, with 4 KiB or large chunks.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,7 +39,8 @@ struct obj {
     uint32_t type;
     unsigned flags;
     unsigned char preview[PHD_PREVIEW_MAX];
-    size_t plen;
+    size_t plen;   /* inline preview (flag PREVIEW, psid NONE32) */
+    uint32_t psid; /* or a string id as the preview */
     struct ref *refs;
     size_t nrefs;
 };
@@ -67,25 +73,22 @@ struct graph {
     uint64_t *edge_start;
     uint32_t *etarget, *elabel;
     uint64_t nedges, total_size;
-    /* encoded node records: edges of node i in ebytes[eoff[i] .. eoff[i+1]) */
-    unsigned char *ebytes;
-    size_t *eoff;
-    uint32_t *enum_edges; /* number of encoded edges per node */
+    /* what the writer is told about each edge, in node order */
+    struct eplan *plan;
+};
+
+/* One edge as the writer sees it (the arguments of phd_encoder_edge). */
+struct eplan {
+    uint32_t target;     /* node index */
+    int is_new;          /* discovered by this edge */
+    unsigned kind;       /* PHD_LABEL_* (never SIBLING) */
+    uint64_t payload;    /* INDEX: index; VALUE: key node; NAME: string id */
+    uint64_t discovered; /* node indices handed out before this edge */
 };
 
 static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-    p = realloc(p, size ? size : 1);
     if (!p) {
         fprintf(stderr, "out of memory\n");
         exit(2);
@@ -109,9 +112,7 @@ static void graph_free(struct graph *g)
     free(g->edge_start);
     free(g->etarget);
     free(g->elabel);
-    free(g->ebytes);
-    free(g->eoff);
-    free(g->enum_edges);
+    free(g->plan);
     memset(g, 0, sizeof *g);
 }
 
@@ -165,6 +166,74 @@ static uint64_t gen_addr(struct rng *r, unsigned shift)
     return a & ~((1ull << shift) - 1);
 }
 
+/* A type's usual first references. */
+struct tmpl {
+    struct ref *refs;
+    size_t n;
+};
+
+/* Fills refs[k0 .. n) of an object (self) of a type with random references:
+ * self edges, duplicates, every label kind, INDEX with gaps, KEY then
+ * VALUE, VALUE after other kinds, TYPE where the type has a type object. */
+static void gen_refs(const struct graph *g, struct rng *r, uint32_t self, uint32_t type, struct ref *refs,
+                     size_t k0, size_t n, uint64_t *next_index)
+{
+    for (size_t k = k0; k < n; k++) {
+        struct ref *e = &refs[k];
+        uint64_t roll = rng_below(r, 100);
+        if (roll < 5)
+            e->target = self;
+        else if (roll < 15 && k)
+            e->target = refs[rng_below(r, k)].target; /* duplicate */
+        else
+            e->target = (uint32_t)rng_below(r, g->nobj);
+        e->payload = 0;
+        roll = rng_below(r, 100);
+        if (roll < 25) {
+            e->kind = PHD_LABEL_NONE;
+        } else if (roll < 45) {
+            uint64_t gap = 0;
+            uint64_t gr = rng_below(r, 100);
+            if (gr >= 70 && gr < 90)
+                gap = 1 + rng_below(r, 5);
+            else if (gr >= 90 && gr < 99)
+                gap = rng_below(r, 1000000);
+            else if (gr == 99)
+                gap = 1u << 27;
+            if (*next_index + gap >= (1u << 29))
+                gap = 0;
+            if (*next_index >= (1u << 29)) {
+                e->kind = PHD_LABEL_NONE;
+            } else {
+                e->kind = PHD_LABEL_INDEX;
+                e->payload = *next_index + gap;
+                *next_index = e->payload + 1;
+            }
+        } else if (roll < 60) {
+            e->kind = PHD_LABEL_KEY;
+            if (k + 1 < n) { /* the usual case: a VALUE follows its KEY */
+                k++;
+                refs[k].kind = PHD_LABEL_VALUE;
+                refs[k].target = (uint32_t)rng_below(r, g->nobj);
+                refs[k].payload = 0;
+            }
+        } else if (roll < 64 && k) {
+            e->kind = PHD_LABEL_VALUE; /* after any edge: the key is the previous target */
+        } else if (roll < 80) {
+            e->kind = PHD_LABEL_NAME;
+            e->payload = rng_below(r, g->nstr);
+        } else if (roll < 90) {
+            e->kind = PHD_LABEL_WEAK;
+        } else if (g->types[type].obj != NONE32) {
+            e->kind = PHD_LABEL_TYPE;
+            e->target = g->types[type].obj;
+            e->payload = rng_below(r, g->nstr); /* NAME label if it must discover */
+        } else {
+            e->kind = PHD_LABEL_NONE;
+        }
+    }
+}
+
 static void gen_graph(struct graph *g, struct rng *r, int run)
 {
     memset(g, 0, sizeof *g);
@@ -196,7 +265,7 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
     for (uint32_t t = 0; t < g->ntypes; t++) {
         g->types[t].name = (uint32_t)rng_below(r, g->nstr);
         g->types[t].obj = NONE32;
-        g->types[t].dsize = rng_chance(r, 1, 10) ? rng_next(r) >> rng_below(r, 64) : 16 + 8 * rng_below(r, 20);
+        g->types[t].dsize = rng_chance(r, 1, 10) ? rng_bits(r) : 16 + 8 * rng_below(r, 20);
     }
     /* distinct type objects for some types */
     for (uint32_t t = 0; t < g->ntypes && g->nobj; t++) {
@@ -208,6 +277,14 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
             taken |= g->types[u].obj == o;
         if (!taken)
             g->types[t].obj = o;
+    }
+
+    struct tmpl *tmpls = xcalloc(g->ntypes, sizeof *tmpls);
+    for (uint32_t t = 0; t < g->ntypes && g->nobj; t++) {
+        tmpls[t].n = (size_t)rng_below(r, 21);
+        tmpls[t].refs = xcalloc(tmpls[t].n, sizeof *tmpls[t].refs);
+        uint64_t next_index = 0;
+        gen_refs(g, r, (uint32_t)rng_below(r, g->nobj), t, tmpls[t].refs, 0, tmpls[t].n, &next_index);
     }
 
     for (uint32_t i = 0; i < g->nobj; i++) {
@@ -232,9 +309,13 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
             o->flags |= PHD_NODE_SIZE;
             break;
         }
-        o->refcnt = rng_chance(r, 1, 10) ? rng_next(r) >> rng_below(r, 64) : rng_below(r, 50);
+        o->refcnt = rng_chance(r, 1, 10) ? rng_bits(r) : rng_below(r, 50);
         o->addr = gen_addr(r, g->hdr.addr_shift);
-        if (rng_chance(r, 1, 3)) {
+        o->psid = NONE32;
+        if (rng_chance(r, 1, 6)) {
+            o->psid = (uint32_t)rng_below(r, g->nstr); /* a name preview by string id */
+            o->flags |= PHD_NODE_PREVIEW;
+        } else if (rng_chance(r, 1, 3)) {
             o->plen = 1 + (size_t)rng_below(r, PHD_PREVIEW_MAX);
             if (rng_chance(r, 1, 5))
                 o->plen = PHD_PREVIEW_MAX;
@@ -248,64 +329,36 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
             n = 20 + (size_t)rng_below(r, 60);
         if (big && i == g->nobj / 2)
             n = 1200 + (size_t)rng_below(r, 800); /* a record larger than 4 KiB */
+        /* half the objects start like their type's template, as instances
+         * of one class do (same class, same keys, same globals...), with a
+         * few targets or names changed: this is what the sibling coding
+         * compresses */
+        const struct tmpl *tp = &tmpls[o->type];
+        size_t m = 0;
+        if (tp->n && rng_chance(r, 1, 2))
+            m = rng_chance(r, 3, 4) ? tp->n : (size_t)rng_below(r, tp->n + 1);
+        if (n < m)
+            n = m + (size_t)rng_below(r, 3);
         if (g->nobj == 0)
-            n = 0;
+            n = m = 0;
         o->refs = xcalloc(n, sizeof *o->refs);
         o->nrefs = n;
         uint64_t next_index = 0;
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; k < m; k++) {
             struct ref *e = &o->refs[k];
-            uint64_t roll = rng_below(r, 100);
-            if (roll < 5)
-                e->target = i; /* self */
-            else if (roll < 15 && k)
-                e->target = o->refs[rng_below(r, k)].target; /* duplicate */
-            else
+            *e = tp->refs[k];
+            if (e->kind != PHD_LABEL_TYPE && rng_chance(r, 1, 6))
                 e->target = (uint32_t)rng_below(r, g->nobj);
-            roll = rng_below(r, 100);
-            if (roll < 25) {
-                e->kind = PHD_LABEL_NONE;
-            } else if (roll < 45) {
-                uint64_t gap = 0;
-                uint64_t gr = rng_below(r, 100);
-                if (gr >= 70 && gr < 90)
-                    gap = 1 + rng_below(r, 5);
-                else if (gr >= 90 && gr < 99)
-                    gap = rng_below(r, 1000000);
-                else if (gr == 99)
-                    gap = 1u << 27;
-                if (next_index + gap >= (1u << 29))
-                    gap = 0;
-                if (next_index >= (1u << 29)) {
-                    e->kind = PHD_LABEL_NONE;
-                } else {
-                    e->kind = PHD_LABEL_INDEX;
-                    e->payload = next_index + gap;
-                    next_index = e->payload + 1;
-                }
-            } else if (roll < 60) {
-                e->kind = PHD_LABEL_KEY;
-                if (k + 1 < n) { /* the usual case: a VALUE follows its KEY */
-                    k++;
-                    o->refs[k].kind = PHD_LABEL_VALUE;
-                    o->refs[k].target = (uint32_t)rng_below(r, g->nobj);
-                }
-            } else if (roll < 64 && k) {
-                e->kind = PHD_LABEL_VALUE; /* after any edge: the key is the previous target */
-            } else if (roll < 80) {
-                e->kind = PHD_LABEL_NAME;
+            if (e->kind == PHD_LABEL_NAME && rng_chance(r, 1, 8))
                 e->payload = rng_below(r, g->nstr);
-            } else if (roll < 90) {
-                e->kind = PHD_LABEL_WEAK;
-            } else if (g->types[o->type].obj != NONE32) {
-                e->kind = PHD_LABEL_TYPE;
-                e->target = g->types[o->type].obj;
-                e->payload = rng_below(r, g->nstr); /* NAME label if it must discover */
-            } else {
-                e->kind = PHD_LABEL_NONE;
-            }
+            if (e->kind == PHD_LABEL_INDEX)
+                next_index = e->payload + 1;
         }
+        gen_refs(g, r, i, o->type, o->refs, m, n, &next_index);
     }
+    for (uint32_t t = 0; t < g->ntypes; t++)
+        free(tmpls[t].refs);
+    free(tmpls);
 
     g->nroots = g->nobj ? (uint32_t)rng_below(r, 12) : 0;
     g->roots = xcalloc(g->nroots, sizeof *g->roots);
@@ -317,15 +370,13 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
     }
 }
 
-/* Numbers the objects in the order of the spec and encodes every edge. */
+/* Numbers the objects in the order of the spec and plans every edge. */
 static void number_graph(struct graph *g, struct rng *r)
 {
     uint32_t n = g->nobj;
     g->order = xcalloc(n, sizeof *g->order);
     g->node_of = xcalloc(n, sizeof *g->node_of);
     g->edge_start = xcalloc((size_t)n + 1, sizeof *g->edge_start);
-    g->eoff = xcalloc((size_t)n + 1, sizeof *g->eoff);
-    g->enum_edges = xcalloc(n, sizeof *g->enum_edges);
     size_t total_refs = 0;
     for (uint32_t i = 0; i < n; i++) {
         g->node_of[i] = NONE32;
@@ -333,7 +384,7 @@ static void number_graph(struct graph *g, struct rng *r)
     }
     g->etarget = xcalloc(total_refs, sizeof *g->etarget);
     g->elabel = xcalloc(total_refs, sizeof *g->elabel);
-    g->ebytes = xcalloc(total_refs * PHD_EDGE_MAX, 1);
+    g->plan = xcalloc(total_refs, sizeof *g->plan);
 
     /* seeds: the roots in order, then every object in a random order */
     uint32_t *seeds = xcalloc((size_t)g->nroots + n, sizeof *seeds);
@@ -353,7 +404,6 @@ static void number_graph(struct graph *g, struct rng *r)
 
     uint32_t discovered = 0, head = 0;
     uint64_t e = 0;
-    size_t eb = 0;
     size_t s = 0;
     for (;;) {
         if (head == discovered) { /* queue empty: take the next undiscovered seed */
@@ -367,53 +417,169 @@ static void number_graph(struct graph *g, struct rng *r)
         uint32_t i = head++;
         struct obj *o = &g->o[g->order[i]];
         g->edge_start[i] = e;
-        g->eoff[i] = eb;
         g->total_size += o->size;
-        uint64_t next_index = 0;
-        unsigned char *p = g->ebytes + eb;
         for (size_t k = 0; k < o->nrefs; k++) {
             const struct ref *rf = &o->refs[k];
             uint32_t t = rf->target;
             unsigned kind = rf->kind;
-            uint64_t payload = rf->payload, label_payload = 0, tcode;
+            uint64_t payload = 0;
             if (kind == PHD_LABEL_TYPE && g->node_of[t] == NONE32)
                 kind = PHD_LABEL_NAME; /* first sighting of the type: a named edge discovers it */
-            if (kind == PHD_LABEL_TYPE) {
-                tcode = 0;
-            } else if (g->node_of[t] == NONE32) {
-                tcode = 0;
+            struct eplan *pl = &g->plan[e];
+            pl->discovered = discovered;
+            pl->is_new = kind != PHD_LABEL_TYPE && g->node_of[t] == NONE32;
+            if (pl->is_new) {
                 g->node_of[t] = discovered;
                 g->order[discovered++] = t;
-            } else {
-                tcode = discovered - g->node_of[t];
             }
             switch (kind) {
             case PHD_LABEL_INDEX:
             case PHD_LABEL_NAME:
-                label_payload = payload;
+                payload = rf->payload;
                 break;
             case PHD_LABEL_VALUE:
-                label_payload = g->etarget[e - 1];
+                payload = g->etarget[e - 1]; /* the key: the previous edge's target */
                 break;
             default:
                 break;
             }
-            p = phd_edge_encode(p, tcode, kind, payload, &next_index);
+            pl->target = g->node_of[t];
+            pl->kind = kind;
+            pl->payload = payload;
             g->etarget[e] = g->node_of[t];
-            g->elabel[e] = PHD_LABEL_MAKE(kind, label_payload);
+            g->elabel[e] = PHD_LABEL_MAKE(kind, payload);
             e++;
         }
-        g->enum_edges[i] = (uint32_t)(e - g->edge_start[i]);
-        eb = (size_t)(p - g->ebytes);
     }
     if (discovered != n) {
         fprintf(stderr, "test bug: numbered %u of %u objects\n", discovered, n);
         exit(2);
     }
     g->edge_start[n] = e;
-    g->eoff[n] = eb;
     g->nedges = e;
     free(seeds);
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+/* The spec's sibling state, kept by the test's own encoder. */
+struct ref_sibling {
+    uint64_t addr;
+    uint32_t n;
+    uint32_t target[PHD_SIBLING_EDGES], label[PHD_SIBLING_EDGES];
+};
+
+enum { ENC_LIBRARY, ENC_SPEC_GREEDY, ENC_SPEC_RANDOM };
+
+struct encoder {
+    int mode;
+    struct phd_encoder lib;
+    struct ref_sibling *ref; /* per type id */
+    struct rng *r;
+    unsigned char *buf;
+    size_t cap;
+    unsigned long sibling_labels, sibling_targets, back_refs; /* test-encoder statistics */
+};
+
+static void put_varint(unsigned char **p, uint64_t v)
+{
+    *p = phd_varint_put(*p, v);
+}
+
+/* Encodes the edges of one node from docs/format.md alone.  Where the spec
+ * allows a choice, ENC_SPEC_GREEDY always copies from the sibling and
+ * ENC_SPEC_RANDOM tosses a coin. */
+static unsigned char *spec_encode(struct encoder *en, unsigned char *p, uint32_t type, const struct eplan *pl,
+                                  size_t n)
+{
+    struct ref_sibling *sib = &en->ref[type], cur;
+    uint64_t next_index = 0;
+    cur.n = 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct eplan *e = &pl[k];
+        uint32_t label = PHD_LABEL_MAKE(e->kind, e->payload);
+        int known = k < sib->n;
+        int coin = en->mode == ENC_SPEC_GREEDY || rng_chance(en->r, 1, 2);
+        uint64_t tcode;
+        if (e->kind == PHD_LABEL_TYPE || e->is_new) {
+            tcode = 0;
+        } else if (known && sib->target[k] == e->target && coin) {
+            tcode = 1;
+            en->sibling_targets++;
+        } else {
+            tcode = e->discovered - e->target + 1; /* >= 2: the target is older than discovered */
+            en->back_refs++;
+        }
+        coin = en->mode == ENC_SPEC_GREEDY || rng_chance(en->r, 1, 2);
+        if (known && sib->label[k] == label && coin) {
+            put_varint(&p, (tcode << 3) | PHD_LABEL_SIBLING);
+            if (e->kind == PHD_LABEL_INDEX)
+                next_index = e->payload + 1;
+            en->sibling_labels++;
+        } else {
+            put_varint(&p, (tcode << 3) | e->kind);
+            if (e->kind == PHD_LABEL_INDEX) {
+                put_varint(&p, e->payload - next_index);
+                next_index = e->payload + 1;
+            } else if (e->kind == PHD_LABEL_NAME) {
+                put_varint(&p, e->payload);
+            }
+        }
+        if (k < PHD_SIBLING_EDGES) {
+            cur.target[k] = e->target;
+            cur.label[k] = label;
+            cur.n = (uint32_t)k + 1;
+        }
+    }
+    sib->n = cur.n;
+    memcpy(sib->target, cur.target, sizeof cur.target);
+    memcpy(sib->label, cur.label, sizeof cur.label);
+    return p;
+}
+
+/* Writes the record of node i, encoding its edges on the way as the agent
+ * does: begin, edges, record (address delta against the type's sibling),
+ * end. */
+static int write_node(struct phd_writer *w, const struct graph *g, struct encoder *en, size_t i)
+{
+    const struct obj *o = &g->o[g->order[i]];
+    const struct eplan *pl = &g->plan[g->edge_start[i]];
+    size_t n = (size_t)(g->edge_start[i + 1] - g->edge_start[i]);
+    if (n * PHD_EDGE_MAX > en->cap) {
+        free(en->buf);
+        en->cap = n * PHD_EDGE_MAX;
+        en->buf = xcalloc(en->cap, 1);
+    }
+    unsigned char *p = en->buf;
+    uint64_t *prev_addr;
+    if (en->mode == ENC_LIBRARY) {
+        if (phd_encoder_begin(&en->lib, o->type) != 0)
+            return -1;
+        for (size_t k = 0; k < n; k++)
+            p = phd_encoder_edge(&en->lib, p, pl[k].discovered, pl[k].target, pl[k].is_new, pl[k].kind,
+                                 pl[k].payload);
+        prev_addr = phd_encoder_addr(&en->lib, o->type);
+    } else {
+        p = spec_encode(en, p, o->type, pl, n);
+        prev_addr = &en->ref[o->type].addr;
+    }
+    struct phd_node_out rec = {
+        .type = o->type,
+        .flags = o->flags,
+        .addr = o->addr,
+        .size = o->size,
+        .refcnt = o->refcnt,
+        .preview = (const char *)o->preview,
+        .preview_len = o->plen,
+        .preview_sid = o->psid,
+        .nedges = (uint32_t)n,
+        .edges = en->buf,
+        .edges_len = (size_t)(p - en->buf),
+    };
+    int rc = phd_writer_node(w, prev_addr, g->hdr.addr_shift, &rec);
+    if (en->mode == ENC_LIBRARY)
+        phd_encoder_end(&en->lib);
+    return rc;
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -436,7 +602,7 @@ static size_t sec_count(const struct graph *g, int sec)
     }
 }
 
-static int write_record(struct phd_writer *w, const struct graph *g, int sec, size_t k, uint64_t *prev_addr)
+static int write_record(struct phd_writer *w, const struct graph *g, int sec, size_t k, struct encoder *en)
 {
     switch (sec) {
     case SEC_STRINGS:
@@ -449,22 +615,8 @@ static int write_record(struct phd_writer *w, const struct graph *g, int sec, si
         const struct groot *rt = &g->roots[k];
         return phd_writer_root(w, rt->kind, g->node_of[rt->obj], rt->tid, rt->name);
     }
-    default: {
-        const struct obj *o = &g->o[g->order[k]];
-        struct phd_node_out n = {
-            .type = o->type,
-            .flags = o->flags,
-            .addr = o->addr,
-            .size = o->size,
-            .refcnt = o->refcnt,
-            .preview = (const char *)o->preview,
-            .preview_len = o->plen,
-            .nedges = g->enum_edges[k],
-            .edges = g->ebytes + g->eoff[k],
-            .edges_len = g->eoff[k + 1] - g->eoff[k],
-        };
-        return phd_writer_node(w, prev_addr, g->hdr.addr_shift, &n);
-    }
+    default:
+        return write_node(w, g, en, k);
     }
 }
 
@@ -484,14 +636,13 @@ static void write_unknown_chunk(struct phd_writer *w, struct rng *r)
 /* Writes g to fd; mode 0: whole sections in a random order, mode 1: records
  * of the four sections interleaved in random batches. */
 static int write_graph(int fd, const struct graph *g, struct rng *r, size_t chunk_size, int mode,
-                       int unknown)
+                       int unknown, struct encoder *en)
 {
     struct phd_writer w;
     if (phd_writer_init(&w, fd, chunk_size) != 0)
         return -1;
     phd_writer_header(&w, &g->hdr);
     size_t next[SEC_N] = {0};
-    uint64_t prev_addr = 0;
     int rc = 0;
     int secs[SEC_N] = {0, 1, 2, 3};
     for (int i = SEC_N; i > 1; i--) {
@@ -513,7 +664,7 @@ static int write_graph(int fd, const struct graph *g, struct rng *r, size_t chun
             write_unknown_chunk(&w, r);
         phd_writer_chunk_begin(&w, sec_kind[sec]);
         for (; batch && next[sec] < sec_count(g, sec); batch--, next[sec]++)
-            if (write_record(&w, g, sec, next[sec], &prev_addr) < 0)
+            if (write_record(&w, g, sec, next[sec], en) < 0)
                 rc = -1;
     }
     if (unknown && rng_chance(r, 1, 2))
@@ -620,18 +771,21 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
         int nok = s->addr[i] == o->addr && s->size[i] == o->size && s->refcnt[i] == o->refcnt &&
                   s->type[i] == o->type && s->flags[i] == (o->flags & 7) &&
                   s->edge_start[i] == g->edge_start[i] && s->edge_start[i + 1] == g->edge_start[i + 1];
-        char buf[PHD_PREVIEW_MAX + 8];
-        int pl = phd_snapshot_preview(s, i, buf, sizeof buf);
-        if (o->plen) {
-            nok &= s->preview[i] != 0 && pl == (int)o->plen && memcmp(buf, o->preview, o->plen) == 0;
+        const unsigned char *want = o->psid == NONE32 ? o->preview : g->str[o->psid];
+        size_t wlen = o->psid == NONE32 ? o->plen : g->slen[o->psid];
+        char *buf = xcalloc(wlen + 8, 1);
+        int pl = phd_snapshot_preview(s, i, buf, wlen + 8);
+        if (o->flags & PHD_NODE_PREVIEW) {
+            nok &= s->preview[i] != 0 && pl == (int)wlen && memcmp(buf, want, wlen) == 0;
             /* a smaller buffer gets a prefix */
-            size_t cap = o->plen / 2;
-            memset(buf, 0x5a, sizeof buf);
+            size_t cap = wlen / 2;
+            memset(buf, 0x5a, wlen + 8);
             pl = phd_snapshot_preview(s, i, buf, cap);
-            nok &= pl == (int)cap && memcmp(buf, o->preview, cap) == 0 && (unsigned char)buf[cap] == 0x5a;
+            nok &= pl == (int)cap && memcmp(buf, want, cap) == 0 && (unsigned char)buf[cap] == 0x5a;
         } else {
             nok &= s->preview[i] == 0 && pl == -1;
         }
+        free(buf);
         if (!nok)
             bad_node = i;
     }
@@ -651,7 +805,28 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
 
 static struct {
     size_t runs, multi_chunk_runs, max_nodes_chunks, unknown_runs, big_chunk_runs, label_kinds[8];
+    size_t enc_runs[3], sid_previews;
+    unsigned long sibling_labels, sibling_targets, back_refs;
 } stats;
+
+static void encoder_init(struct encoder *en, int mode, const struct graph *g, struct rng *r)
+{
+    memset(en, 0, sizeof *en);
+    en->mode = mode;
+    en->r = r;
+    phd_encoder_init(&en->lib);
+    en->ref = xcalloc(g->ntypes, sizeof *en->ref);
+}
+
+static void encoder_release(struct encoder *en)
+{
+    stats.sibling_labels += en->sibling_labels;
+    stats.sibling_targets += en->sibling_targets;
+    stats.back_refs += en->back_refs;
+    phd_encoder_release(&en->lib);
+    free(en->ref);
+    free(en->buf);
+}
 
 static void one_run(int run)
 {
@@ -664,6 +839,7 @@ static void one_run(int run)
     size_t chunk_size = rng_chance(&r, 3, 4) ? 4096 : (rng_chance(&r, 1, 2) ? 1u << 20 : 65536);
     int mode = (int)rng_below(&r, 2);
     int unknown = rng_chance(&r, 1, 4);
+    int enc_mode = run % 3; /* library, spec greedy, spec random */
 
     char path[256];
     int fd = t_mkstemp(path, "roundtrip");
@@ -672,9 +848,12 @@ static void one_run(int run)
         graph_free(&g);
         return;
     }
-    CHECKF(write_graph(fd, &g, &r, chunk_size, mode, unknown) == 0, "run %d: write failed: %s", run,
+    struct encoder en;
+    encoder_init(&en, enc_mode, &g, &r);
+    CHECKF(write_graph(fd, &g, &r, chunk_size, mode, unknown, &en) == 0, "run %d: write failed: %s", run,
            strerror(errno));
     close(fd);
+    encoder_release(&en);
 
     struct phd_error err = {{0}};
     struct phd_snapshot *s = NULL;
@@ -723,6 +902,9 @@ static void one_run(int run)
             stats.unknown_runs++;
         if (chunk_size > 4096)
             stats.big_chunk_runs++;
+        stats.enc_runs[enc_mode]++;
+        for (uint32_t i = 0; i < g.nobj; i++)
+            stats.sid_previews += g.o[i].psid != NONE32;
         for (uint64_t e = 0; e < g.nedges; e++)
             stats.label_kinds[PHD_LABEL_KIND(g.elabel[e])]++;
         free(b);
@@ -731,10 +913,29 @@ static void one_run(int run)
     graph_free(&g);
 }
 
-/* A hand-checked graph: the exact node order and targets of a small BFS. */
+/* Returns the payload of the first NODES chunk of a file image, or NULL. */
+static const unsigned char *find_nodes_chunk(const unsigned char *b, size_t len, size_t *plen)
+{
+    size_t off = PHD_HEADER_SIZE;
+    while (off + PHD_CHUNK_HEADER_SIZE <= len) {
+        uint64_t clen = t_get_u64(b + off + 8);
+        if (t_get_u32(b + off) == PHD_CHUNK_NODES) {
+            *plen = (size_t)clen;
+            return b + off + PHD_CHUNK_HEADER_SIZE;
+        }
+        if (clen > len - off - PHD_CHUNK_HEADER_SIZE)
+            break;
+        off += PHD_CHUNK_HEADER_SIZE + (size_t)clen;
+    }
+    return NULL;
+}
+
+/* A hand-checked graph: the exact node order, and the exact bytes of the
+ * sibling coding for the library's encoder and the test's greedy one. */
 static void test_known_order(void)
 {
-    /* objects: 0 -> 1, 2 ; 1 -> 0, 3 ; 2 -> 2 ; 3 -> (none) ; 4 -> 1 ; root: 0 */
+    /* objects, all of type 0: 0 -> 1, 2 ; 1 -> 0, 3 ; 2 -> 2 ; 3 -> (none) ;
+     * 4 -> 1 ; root: 0 */
     struct graph g;
     memset(&g, 0, sizeof g);
     g.hdr.version = 1;
@@ -757,6 +958,7 @@ static void test_known_order(void)
     for (uint32_t i = 0; i < 5; i++) {
         g.o[i].addr = 0x1000 + 16 * i;
         g.o[i].size = 16;
+        g.o[i].psid = NONE32;
         g.o[i].refs = xcalloc(3, sizeof *g.o[i].refs);
         g.o[i].nrefs = adj[i][0];
         for (uint32_t k = 0; k < adj[i][0]; k++)
@@ -768,20 +970,35 @@ static void test_known_order(void)
     /* BFS from 0: 0 (seed), 1, 2 (by 0), 3 (by 1); then the seed 4 */
     CHECK(g.node_of[0] == 0 && g.node_of[1] == 1 && g.node_of[2] == 2 && g.node_of[3] == 3 &&
           g.node_of[4] == 4);
-    /* node 0: edges discover 1 and 2 -> heads 0, 0 */
+    /* node records: head (type 0, no flags), zigzag address delta against the
+     * previous node of the type (2 = 16 bytes >> 3, zigzag 4), refcount 0,
+     * edge count, edges (tcode << 3 | kind; kind 7 copies the sibling's label) */
     static const unsigned char want[] = {
-        0x00, 0x00,        /* node 0 -> 1 (new), 2 (new) */
-        (3 << 3), 0x00,    /* node 1 -> 0 (discovered 3, tcode 3), 3 (new) */
-        (2 << 3),          /* node 2 -> 2 (discovered 4, tcode 2) */
-        (4 << 3),          /* node 4 -> 1 (discovered 5, tcode 4) */
+        0x00, 0x80, 0x08, 0x00, 0x02, 0x00, 0x00, /* N0: addr 0x200; -> 1 (new), 2 (new) */
+        0x00, 0x04, 0x00, 0x02, 0x27, 0x07,       /* N1: -> 0 (discovered 3, t 4), 3 (new); labels copied */
+        0x00, 0x04, 0x00, 0x01, 0x1f,             /* N2: -> 2 (discovered 4, t 3); label copied */
+        0x00, 0x04, 0x00, 0x00,                   /* N3: no edges (its sibling now has none) */
+        0x00, 0x04, 0x00, 0x01, 0x28,             /* N4 (a seed): -> 1 (discovered 5, t 5), explicit */
     };
-    CHECK(g.eoff[5] == sizeof want && memcmp(g.ebytes, want, sizeof want) == 0);
 
-    char path[256];
-    int fd = t_mkstemp(path, "order");
-    if (fd >= 0) {
-        CHECK(write_graph(fd, &g, &r, 4096, 0, 0) == 0);
+    for (int enc_mode = ENC_LIBRARY; enc_mode <= ENC_SPEC_RANDOM; enc_mode++) {
+        char path[256];
+        int fd = t_mkstemp(path, "order");
+        if (fd < 0)
+            continue;
+        struct encoder en;
+        encoder_init(&en, enc_mode, &g, &r);
+        CHECK(write_graph(fd, &g, &r, 4096, 0, 0, &en) == 0);
+        encoder_release(&en);
         close(fd);
+        size_t len = 0, plen = 0;
+        unsigned char *b = t_read_file(path, &len);
+        const unsigned char *nodes = b ? find_nodes_chunk(b, len, &plen) : NULL;
+        CHECK(nodes != NULL);
+        if (nodes && enc_mode != ENC_SPEC_RANDOM)
+            CHECKF(plen == sizeof want && memcmp(nodes, want, plen) == 0, "encoder %d: node records differ",
+                   enc_mode);
+        free(b);
         struct phd_error err;
         struct phd_snapshot *s;
         CHECKF(phd_snapshot_open(&s, path, 0, &err) == 0, "%s", err.msg);
@@ -789,10 +1006,11 @@ static void test_known_order(void)
             static const uint32_t targets[] = {1, 2, 0, 3, 2, 1};
             CHECK(s->n_edges == 6);
             for (int e = 0; e < 6; e++)
-                CHECK(s->edge_target[e] == targets[e]);
+                CHECK(s->edge_target[e] == targets[e] && s->edge_label[e] == PHD_LABEL_NONE);
             CHECK(s->edge_start[0] == 0 && s->edge_start[1] == 2 && s->edge_start[2] == 4 &&
                   s->edge_start[3] == 5 && s->edge_start[4] == 5 && s->edge_start[5] == 6);
-            CHECK(s->addr[4] == 0x1040);
+            for (uint32_t i = 0; i < 5; i++)
+                CHECK(s->addr[i] == 0x1000 + 16 * i);
             CHECK(s->total_size == 80);
             phd_snapshot_free(&s);
         }
@@ -880,9 +1098,12 @@ int main(int argc, char **argv)
     test_known_order();
     for (int run = 0; run < runs; run++)
         one_run(run);
-    printf("%zu graphs; %zu with several NODES chunks (max %zu), %zu with unknown chunks, %zu with "
-           "chunks > 4 KiB; edges by label kind:",
-           stats.runs, stats.multi_chunk_runs, stats.max_nodes_chunks, stats.unknown_runs, stats.big_chunk_runs);
+    printf("%zu graphs (library encoder %zu, spec greedy %zu, spec random %zu); %zu with several NODES "
+           "chunks (max %zu), %zu with unknown chunks, %zu with chunks > 4 KiB; %zu string-id previews\n",
+           stats.runs, stats.enc_runs[0], stats.enc_runs[1], stats.enc_runs[2], stats.multi_chunk_runs,
+           stats.max_nodes_chunks, stats.unknown_runs, stats.big_chunk_runs, stats.sid_previews);
+    printf("test encoder: %lu sibling labels, %lu sibling targets, %lu back-references; edges by label kind:",
+           stats.sibling_labels, stats.sibling_targets, stats.back_refs);
     for (int k = 0; k < 7; k++)
         printf(" %s %zu", phd_label_kind_name((uint32_t)k), stats.label_kinds[k]);
     printf("\n");
@@ -890,6 +1111,8 @@ int main(int argc, char **argv)
     CHECK(runs < 100 || stats.multi_chunk_runs >= 10);
     CHECK(runs < 100 || stats.unknown_runs >= 10);
     CHECK(runs < 100 || stats.big_chunk_runs >= 10);
+    CHECK(runs < 100 || (stats.sibling_labels >= 100 && stats.sibling_targets >= 100 && stats.back_refs >= 100));
+    CHECK(runs < 100 || stats.sid_previews >= 100);
     for (int k = 0; k < 7; k++)
         CHECKF(runs < 100 || stats.label_kinds[k] > 0, "no %s edges generated", phd_label_kind_name((uint32_t)k));
     return t_summary("test_roundtrip");

@@ -1,5 +1,6 @@
 /*
- * test_varint.c - LEB128 varints, zigzag and the edge encoder of format.h.
+ * test_varint.c - LEB128 varints, zigzag, the wire edge encoder of format.h
+ * and the library's sibling edge encoder (phd_encoder_*).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,7 +83,7 @@ static void test_edges(void)
     struct rng r;
     rng_seed(&r, 1);
     for (int i = 0; i < 20000; i++)
-        round_trip(rng_next(&r) >> rng_below(&r, 64));
+        round_trip(rng_bits(&r));
 }
 
 /* Decodes bytes b[0..n) and expects -1 with *pp unchanged. */
@@ -171,7 +172,7 @@ static void test_zigzag(void)
     struct rng r;
     rng_seed(&r, 2);
     for (int i = 0; i < 20000; i++) {
-        uint64_t u = rng_next(&r) >> rng_below(&r, 64);
+        uint64_t u = rng_bits(&r);
         int64_t v = (int64_t)u;
         if (rng_chance(&r, 1, 2))
             v = -v - 1;
@@ -215,11 +216,87 @@ static void test_edge_encode(void)
     CHECK(PHD_LABEL_PAYLOAD(PHD_LABEL_MAKE(PHD_LABEL_VALUE, PHD_MAX_NODES)) == PHD_MAX_NODES);
 }
 
+/* The library's sibling encoder (docs/format.md, "Siblings"): tcode 0 new,
+ * 1 the sibling's target, t >= 2 discovered - (t - 1); kind 7 copies the
+ * sibling edge's label.  Bytes checked by hand. */
+static void test_encoder(void)
+{
+    struct phd_encoder e;
+    unsigned char b[16 * PHD_EDGE_MAX], *p;
+    CHECK(phd_encoder_init(&e) == 0);
+
+    /* node 0 (type 5, a seed; discovered 1): [0] -> new 1, .name(3) -> 0, TYPE -> 0 */
+    CHECK(phd_encoder_begin(&e, 5) == 0);
+    CHECK(*phd_encoder_addr(&e, 5) == 0); /* no sibling yet: address delta from 0 */
+    p = phd_encoder_edge(&e, b, 1, 1, 1, PHD_LABEL_INDEX, 0);
+    p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_NAME, 3);
+    p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_TYPE, 0);
+    static const unsigned char n0[] = {0x01, 0x00, (3 << 3) | 4, 3, 6};
+    CHECK((size_t)(p - b) == sizeof n0 && memcmp(b, n0, sizeof n0) == 0);
+    *phd_encoder_addr(&e, 5) = 0x200; /* what phd_writer_node does with it */
+    phd_encoder_end(&e);
+
+    /* node 1 (type 5, discovered 2): same labels; [0] -> 1 (the sibling's
+     * target), .name(3) -> 1 (another target), TYPE -> 0, then a 4th edge */
+    CHECK(phd_encoder_begin(&e, 5) == 0);
+    CHECK(*phd_encoder_addr(&e, 5) == 0x200);
+    p = phd_encoder_edge(&e, b, 2, 1, 0, PHD_LABEL_INDEX, 0);
+    p = phd_encoder_edge(&e, p, 2, 1, 0, PHD_LABEL_NAME, 3);
+    p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_TYPE, 0);
+    p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_INDEX, 1); /* k 3: no sibling edge; next_index 1 */
+    static const unsigned char n1[] = {(1 << 3) | 7, (2 << 3) | 7, 7, (3 << 3) | 1, 0};
+    CHECK((size_t)(p - b) == sizeof n1 && memcmp(b, n1, sizeof n1) == 0);
+    phd_encoder_end(&e);
+
+    /* another type in between does not disturb type 5's sibling; a large
+     * type id grows the table (zeroed: no sibling, address 0) */
+    CHECK(phd_encoder_begin(&e, 1000) == 0);
+    CHECK(*phd_encoder_addr(&e, 1000) == 0);
+    CHECK(*phd_encoder_addr(&e, 5) == 0x200);
+    p = phd_encoder_edge(&e, b, 2, 1, 0, PHD_LABEL_INDEX, 0);
+    CHECK(p - b == 2 && b[0] == ((2 << 3) | 1) && b[1] == 0); /* explicit: discovered 2 - (2 - 1) = 1 */
+    phd_encoder_end(&e);
+
+    /* node 3 (type 5): the sibling is node 1: [0] copied (target 0 given
+     * explicitly); a different label at k 1 with the sibling's target 1; k 2
+     * TYPE copied; k 3 [1] and target copied, so that [2] after it (k 4, no
+     * sibling edge) is delta 0 */
+    CHECK(phd_encoder_begin(&e, 5) == 0);
+    p = phd_encoder_edge(&e, b, 2, 0, 0, PHD_LABEL_INDEX, 0);
+    p = phd_encoder_edge(&e, p, 2, 1, 0, PHD_LABEL_WEAK, 0);
+    p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_TYPE, 0);
+    p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_INDEX, 1);
+    p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_INDEX, 2);
+    static const unsigned char n3[] = {(3 << 3) | 7, (1 << 3) | 5, 7, (1 << 3) | 7, (3 << 3) | 1, 0};
+    CHECK((size_t)(p - b) == sizeof n3 && memcmp(b, n3, sizeof n3) == 0);
+    phd_encoder_end(&e);
+
+    /* only the first 16 edges are remembered */
+    CHECK(phd_encoder_begin(&e, 7) == 0);
+    p = b;
+    for (int k = 0; k < 20; k++)
+        p = phd_encoder_edge(&e, p, 2, 1, 0, PHD_LABEL_NONE, 0);
+    phd_encoder_end(&e);
+    CHECK(phd_encoder_begin(&e, 7) == 0);
+    p = b;
+    for (int k = 0; k < 20; k++)
+        p = phd_encoder_edge(&e, p, 2, 1, 0, PHD_LABEL_NONE, 0);
+    int ok = p - b == 20;
+    for (int k = 0; k < 20; k++)
+        ok &= b[k] == (k < PHD_SIBLING_EDGES ? ((1 << 3) | 7) : (2 << 3));
+    CHECK(ok);
+    phd_encoder_end(&e);
+
+    phd_encoder_release(&e);
+    CHECK(e.sib == NULL);
+}
+
 int main(void)
 {
     test_edges();
     test_rejects();
     test_zigzag();
     test_edge_encode();
+    test_encoder();
     return t_summary("test_varint");
 }

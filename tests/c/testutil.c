@@ -60,6 +60,12 @@ int rng_chance(struct rng *r, unsigned num, unsigned den)
     return rng_below(r, den) < num;
 }
 
+uint64_t rng_bits(struct rng *r)
+{
+    uint64_t v = rng_next(r); /* two statements: a fixed order of draws */
+    return v >> rng_below(r, 64);
+}
+
 int t_mkstemp(char *path, const char *tag)
 {
     const char *dir = getenv("TMPDIR");

@@ -49,6 +49,8 @@ uint64_t rng_next(struct rng *r);
 uint64_t rng_below(struct rng *r, uint64_t n);
 /* 1 with probability num/den. */
 int rng_chance(struct rng *r, unsigned num, unsigned den);
+/* A random value of random bit length (0 to 64 bits), for edge values. */
+uint64_t rng_bits(struct rng *r);
 
 /* Creates an empty temporary file "<tmpdir>/phd-<tag>-XXXXXX"; the path is
  * written to path (at least 256 bytes).  Returns the fd, or -1. */

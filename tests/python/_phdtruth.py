@@ -19,6 +19,7 @@ Everything the ground-truth code itself creates is created after the
 
 import gc
 import json
+import os
 import sys
 import types
 
@@ -107,7 +108,10 @@ def size_of(o):
 
 
 def describe(o):
-    return {"id": id(o), "type": type_name(type(o)), "size": size_of(o), "tracked": gc.is_tracked(o)}
+    t = type(o)
+    flags = _type_flags(t)
+    return {"id": id(o), "type": type_name(t), "size": size_of(o), "tracked": gc.is_tracked(o),
+            "is_class": bool(flags & TYPE_SUBCLASS), "managed": bool(flags & MANAGED_DICT)}
 
 
 def mark(name, obj, **more):
@@ -117,19 +121,27 @@ def mark(name, obj, **more):
     return obj
 
 
-def dump(path=None, *, collect=True, values=True, objects=True, referents=False, sample=None):
+def dump(path=None, *, collect=True, values=True, objects=True, referents=False):
     """Dumps to path (default: the harness's snapshot path) and writes the
-    ground truth.  referents: True for all objects, or record them only for
-    objects whose id is in the set ``sample`` (ints)."""
+    ground truth next to it.  objects: record every object of
+    gc.get_objects() (id, type name, size, is-a-class, has-a-managed-dict);
+    referents: also record gc.get_referents of each, by id.  Returns what
+    pyheapdiff.dump returned."""
+    global _name_cache, _sizeof_cache
     path = SNAP if path is None else path
     objs = gc.get_objects() if objects else None
+    # fresh caches: the old ones are in objs and must not change size now
+    _name_cache = {}
+    _sizeof_cache = {}
     table = None
     refs = None
     if objs is not None:
         table = []
         for o in objs:
             t = type(o)
-            table.append((id(o), type_name(t), size_of(o), bool(_type_flags(t) & TYPE_SUBCLASS)))
+            flags = _type_flags(t)
+            table.append((id(o), type_name(t), size_of(o), bool(flags & TYPE_SUBCLASS),
+                          bool(flags & MANAGED_DICT)))
         if referents:
             refs = []
             for o in objs:
@@ -144,7 +156,7 @@ def dump(path=None, *, collect=True, values=True, objects=True, referents=False,
             "referents": refs,
             "marks": marks,
             "extra": extra,
-            "pid": __import__("os").getpid(),
+            "pid": os.getpid(),
         }
         with open(TRUTH, "w") as f:
             json.dump(out, f)

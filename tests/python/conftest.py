@@ -80,8 +80,8 @@ class Truth:
         self.pid = raw["pid"]
         self.objects = None
         if raw["objects"] is not None:
-            # id -> (type name, size or None, is a class)
-            self.objects = {i: (t, s, c) for i, t, s, c in raw["objects"]}
+            # id -> (type name, size or None, is a class, has a managed dict)
+            self.objects = {row[0]: tuple(row[1:]) for row in raw["objects"]}
         self.referents = None
         if raw["referents"] is not None:
             self.referents = {i: r for i, r in raw["referents"]}

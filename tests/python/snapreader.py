@@ -1,7 +1,9 @@
 """An independent pure-Python reader of pyheapdiff snapshots (format version 1).
 
-Written from docs/format.md alone, as a second implementation to check the
-agent's writer and the C reader against.  Usage::
+Written from docs/format.md alone (including the sibling coding of
+addresses, edge targets and labels, and string-id previews), as a second
+implementation to check the agent's writer and the C reader against.
+Usage::
 
     snap = snapreader.read("x.snap")
     snap.nodes[0].type, snap.nodes[0].edges
@@ -25,6 +27,8 @@ HDR_VALUES, HDR_COLLECTED = 1, 2
 NODE_GC_TRACKED, NODE_PREVIEW, NODE_SIZE = 1, 2, 4
 
 NONE, INDEX, KEY, VALUE, NAME, WEAK, TYPE = range(7)
+SIBLING = 7  # wire only: "the label of edge k of the sibling"; never in resolved edges
+SIBLING_EDGES = 16
 KIND_NAMES = {NONE: "NONE", INDEX: "INDEX", KEY: "KEY", VALUE: "VALUE", NAME: "NAME", WEAK: "WEAK",
               TYPE: "TYPE"}
 
@@ -376,6 +380,11 @@ def parse(data, path="<snapshot>", verify_crc=True):
     ntypes = len(types)
     nstrings = len(strings)
     vslow = _varint_at
+    strings_b = [s.encode("utf-8", "surrogateescape") for s in strings]
+    # per type id: the sibling's address (>> addr_shift) and its first
+    # SIBLING_EDGES resolved edges (see "Siblings" in docs/format.md)
+    sib_addr = [0] * ntypes
+    sib_edges = [()] * ntypes
     for start, end in chunks[CHUNK_NODES]:
         pos = start
         while pos < end:
@@ -391,10 +400,11 @@ def parse(data, path="<snapshot>", verify_crc=True):
             if tid >= ntypes:
                 _fail(path, f"type id {tid} out of range", at)
             delta, pos = vslow(buf, pos, end, path)
-            prev += (delta >> 1) ^ -(delta & 1)
+            shifted = sib_addr[tid] + ((delta >> 1) ^ -(delta & 1))
+            sib_addr[tid] = shifted
             n = Node()
             n.index = i
-            n.addr = prev << shift
+            n.addr = shifted << shift
             n.type_id = tid
             n.type = types[tid].name
             n.flags = nflags
@@ -404,20 +414,29 @@ def parse(data, path="<snapshot>", verify_crc=True):
                 n.size = types[tid].default_size
             n.refcount, pos = vslow(buf, pos, end, path)
             if nflags & NODE_PREVIEW:
-                plen, pos = vslow(buf, pos, end, path)
-                if not 1 <= plen <= PREVIEW_MAX:
-                    _fail(path, f"bad preview length {plen}", at)
-                if plen > end - pos:
-                    _fail(path, "preview runs past its chunk", at)
-                n.preview = bytes(buf[pos:pos + plen])
-                pos += plen
+                pv, pos = vslow(buf, pos, end, path)
+                if pv & 1:
+                    sid = pv >> 1
+                    if sid >= nstrings:
+                        _fail(path, f"preview string id {sid} out of range", at)
+                    n.preview = strings_b[sid]
+                else:
+                    plen = pv >> 1
+                    if not 1 <= plen <= PREVIEW_MAX:
+                        _fail(path, f"bad preview length {plen}", at)
+                    if plen > end - pos:
+                        _fail(path, "preview runs past its chunk", at)
+                    n.preview = bytes(buf[pos:pos + plen])
+                    pos += plen
             else:
                 n.preview = None
             nedges, pos = vslow(buf, pos, end, path)
+            sib = sib_edges[tid]
+            nsib = len(sib)
             edges = []
             append = edges.append
             next_index = 0
-            for _ in range(nedges):
+            for k in range(nedges):
                 if pos < end and buf[pos] < 0x80:
                     eh = buf[pos]
                     pos += 1
@@ -425,6 +444,15 @@ def parse(data, path="<snapshot>", verify_crc=True):
                     eh, pos = vslow(buf, pos, end, path)
                 tcode = eh >> 3
                 kind = eh & 7
+                copied = kind == SIBLING
+                if copied:
+                    if k >= nsib:
+                        _fail(path, f"SIBLING label of edge {k} without a sibling edge", at)
+                    payload = sib[k][2]
+                    kind = sib[k][1]
+                    if kind == INDEX:
+                        next_index = payload + 1
+                # the target
                 if kind == TYPE:
                     if tcode != 0:
                         _fail(path, "TYPE edge with a non-zero target code", at)
@@ -436,12 +464,21 @@ def parse(data, path="<snapshot>", verify_crc=True):
                     discovered += 1
                     if target >= n_nodes:
                         _fail(path, "edge discovers past the node count", at)
+                elif tcode == 1:
+                    if k >= nsib:
+                        _fail(path, f"edge {k} copies a target its sibling does not have", at)
+                    target = sib[k][0]
                 else:
-                    if tcode > discovered:
+                    if tcode - 1 > discovered:
                         _fail(path, "edge points before node 0", at)
-                    target = discovered - tcode
-                if kind == NONE or kind == KEY or kind == WEAK or kind == TYPE:
-                    append((target, kind, None))
+                    target = discovered - (tcode - 1)
+                # the label's payload
+                if kind == VALUE:
+                    if not edges:
+                        _fail(path, "VALUE edge first in its node", at)
+                    append((target, kind, edges[-1][0]))
+                elif copied or kind == NONE or kind == KEY or kind == WEAK or kind == TYPE:
+                    append((target, kind, payload if copied else None))
                 elif kind == INDEX:
                     d, pos = vslow(buf, pos, end, path)
                     next_index += d
@@ -452,12 +489,11 @@ def parse(data, path="<snapshot>", verify_crc=True):
                     if sid >= nstrings:
                         _fail(path, f"edge name string id {sid} out of range", at)
                     append((target, kind, strings[sid]))
-                elif kind == VALUE:
-                    if not edges:
-                        _fail(path, "VALUE edge first in its node", at)
-                    append((target, kind, edges[-1][0]))
                 else:
                     _fail(path, f"bad edge kind {kind}", at)
+            if pos > end:
+                _fail(path, "node record runs past its chunk", at)
+            sib_edges[tid] = edges[:SIBLING_EDGES]
             n.edges = edges
             edges_total += nedges
             size_total += n.size
