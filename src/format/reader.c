@@ -341,7 +341,7 @@ static int parse_nodes(struct parse *ps)
                                        (unsigned long long)i, (unsigned long long)(pv >> 1), s->n_strings);
                 } else {
                     uint64_t pl = pv >> 1;
-                    if (pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - p))
+                    if (pl == 0 || pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - p))
                         return CORRUPT(ps, at - s->map, "node %llu preview of %llu bytes", (unsigned long long)i,
                                        (unsigned long long)pl);
                     p += pl;
@@ -391,7 +391,7 @@ static int parse_nodes(struct parse *ps)
                         break;
                     case PHD_LABEL_NAME:
                         GETV(ps, &p, end, &payload, "name label");
-                        if (payload >= s->n_strings)
+                        if (payload >= s->n_strings || payload >= (1u << 29))
                             return CORRUPT(ps, at - s->map, "node %llu: label names string %llu of %u",
                                            (unsigned long long)i, (unsigned long long)payload, s->n_strings);
                         break;
@@ -547,7 +547,7 @@ void phd_snapshot_free(struct phd_snapshot **sp)
 
 int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, size_t cap)
 {
-    if (i >= s->n_nodes || !s->preview[i])
+    if (!s->preview || i >= s->n_nodes || !s->preview[i])
         return -1;
     const unsigned char *p = s->map + s->preview[i], *end = s->map + s->map_len;
     uint64_t v;
@@ -567,7 +567,7 @@ int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, si
 
 const char *phd_snapshot_type_name(const struct phd_snapshot *s, uint32_t type_id)
 {
-    if (type_id >= s->n_types)
+    if (!s->types || type_id >= s->n_types)
         return "?";
     return s->str[s->types[type_id].name];
 }

@@ -1,8 +1,8 @@
 /*
- * test_known_bugs.c - KNOWN BUGS in the format library: checks that fail
- * against the current src/format/.  They are kept apart from the other unit
- * tests so that those stay green; once a bug is fixed its check here passes
- * and stays as a regression test.
+ * test_known_bugs.c - regression checks for the bugs in the format library
+ * that these unit tests found.  They fail while a bug is present (they did
+ * against commit e904978) and are kept apart from the other unit tests so
+ * that those stay green; once a bug is fixed its check passes and stays.
  *
  * BUG 1: the reader never checks the footer chunk's flags.
  *   docs/format.md, "Chunks": flags "must be 0 in version 1"; "What a reader
