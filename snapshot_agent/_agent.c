@@ -14,12 +14,12 @@
  *    PyDict_Next and comparing exact str keys in C; previews are encoded
  *    here without touching the object (no UTF-8 cache is filled in).
  *  - No recursion over the heap: node indices are handed out in discovery
- *    order and nodes[] doubles as the BFS queue.  A new root (a "seed") is
+ *    order and a queue holds the breadth-first frontier.  A new root (a "seed") is
  *    only taken once the queue is drained, which is what lets the reader
  *    rebuild edge targets from the "discovered so far" count.
- *  - Extra memory is the visited set (8-byte slots: 32-bit address tag and
- *    node index), the node array (one pointer per object) and the writer's
- *    fixed buffer; nothing per object is allocated on the hot path.
+ *  - Extra memory is the visited set (one 8-byte slot per object, at most
+ *    3/4 full), the queue (the frontier only) and the writer's fixed
+ *    buffer; nothing per object is allocated on the hot path.
  *  - The file is written to a temporary name (mode 0600) and renamed at the
  *    end; on any failure the temporary is removed and OSError is raised.
  *
@@ -56,7 +56,7 @@
 #error "the pyheapdiff agent supports CPython 3.11"
 #endif
 
-#define CHUNK_SIZE (1u << 20)
+#define CHUNK_SIZE (256u << 10)
 
 /* ---- a small pointer-keyed hash map (types, strings, closure hints) ---- */
 
@@ -206,9 +206,10 @@ struct dump {
     int values;
     int failed;            /* ENOMEM or a writer errno */
 
-    /* nodes: index -> object; doubles as the BFS queue */
-    PyObject **nodes;
-    size_t n, cap, done;
+    /* nodes [0, n) have indices; [done, n) wait in the queue */
+    size_t n, done;
+    PyObject **q;
+    size_t qbase, qcap;
     /* visited set (see "the visited set" below) */
     uint64_t *slots;
     unsigned vbits;
@@ -641,7 +642,7 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf,
 
 /*
  * Address -> node index, open addressing with linear probing, one 64-bit
- * slot per entry and exact without touching the object or nodes[]: one
+ * slot per entry and exact without touching the object: one
  * cache miss per lookup.  With a = address >> 3 (below 2^45 for every
  * user-space address on x86-64 and arm64), h = a * C mod 2^45 is a
  * bijection (C odd).  Its top B bits pick the home slot of a 2^B-slot
@@ -658,7 +659,7 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf,
 
 static inline uint64_t v_hash(uint64_t a) { return (a * V_HMUL) & ((1ull << V_ABITS) - 1); }
 
-/* Inserts node idx (whose object is nodes[idx]) into a fresh table. */
+/* Places node idx with address a (>> 3) into a table of 2^bits slots. */
 static int v_place(uint64_t *slots, unsigned bits, uint64_t a, size_t idx)
 {
     unsigned remb = V_ABITS - bits, db = bits - 10;
@@ -696,26 +697,56 @@ static void slots_free(uint64_t *slots, unsigned bits)
         munmap(slots, sizeof(uint64_t) << bits);
 }
 
+/* The inverse of V_HMUL modulo 2^64 (so also modulo 2^45): a slot and
+ * its position give back the address, so the table rebuilds itself. */
+static uint64_t v_hmul_inverse(void)
+{
+    uint64_t inv = V_HMUL; /* Newton: each step doubles the correct bits */
+    for (int i = 0; i < 6; i++)
+        inv *= 2 - V_HMUL * inv;
+    return inv;
+}
+
 static int visited_rebuild(struct dump *d, unsigned bits)
 {
+    const uint64_t inv = v_hmul_inverse();
+    int released = 0;
     for (;; bits++) {
         uint64_t *ns = slots_alloc(bits);
         if (!ns)
             return -1;
-        size_t i;
-        for (i = 0; i < d->n; i++) {
-            if (i + 16 < d->n) {
-                uint64_t ah = (uint64_t)(uintptr_t)d->nodes[i + 16] >> 3;
-                __builtin_prefetch(&ns[(v_hash(ah) >> (V_ABITS - bits)) & (((size_t)1 << bits) - 1)]);
+        size_t j = 0, old = d->slots ? (size_t)1 << d->vbits : 0;
+        if (d->slots) {
+            const unsigned ob = d->vbits, oremb = V_ABITS - ob, odb = ob - 10;
+            const size_t omask = old - 1;
+            /* New homes grow with old positions (the home is the top bits
+             * of the hash), so the new table fills front to back: release
+             * the old table behind the cursor to keep the peak near the
+             * size of the new one. */
+            const size_t step = (2u << 20) / sizeof(uint64_t);
+            for (; j < old; j++) {
+                if (j % step == 0 && j >= 2 * step) {
+                    madvise(d->slots + (j - 2 * step), step * sizeof(uint64_t), MADV_DONTNEED);
+                    released = 1;
+                }
+                uint64_t sl = d->slots[j];
+                if (!sl)
+                    continue;
+                uint64_t disp = (sl >> V_IBITS) & ((1ull << odb) - 1);
+                uint64_t home = (j - disp) & omask;
+                uint64_t h = (home << oremb) | (sl >> (V_IBITS + odb));
+                uint64_t a = (h * inv) & ((1ull << V_ABITS) - 1);
+                if (v_place(ns, bits, a, (size_t)(sl & ((1ull << V_IBITS) - 1)) - 1) < 0)
+                    break;
             }
-            uint64_t a = (uint64_t)(uintptr_t)d->nodes[i] >> 3;
-            if (a >> V_ABITS)
-                continue; /* lives in the side map */
-            if (v_place(ns, bits, a, i) < 0)
-                break;
         }
-        if (i < d->n) {
+        if (j < old) {
+            /* a displacement overflowed: retry larger, unless part of the
+             * old table is gone already (never seen: it takes a run of
+             * over 1000 occupied slots in a table at most 3/4 full) */
             slots_free(ns, bits);
+            if (released)
+                return -1;
             continue;
         }
         slots_free(d->slots, d->vbits);
@@ -734,12 +765,38 @@ static int visited_grow(struct dump *d)
     if (d->slots)
         return visited_rebuild(d, d->vbits + 1);
     unsigned bits = V_MINBITS;
-    while (((uint64_t)last_node_count + last_node_count / 8) * 4 > ((uint64_t)3 << bits))
+    while (((uint64_t)last_node_count + last_node_count / 32) * 4 > ((uint64_t)3 << bits))
         bits++;
     return visited_rebuild(d, bits);
 }
 
 #define NOT_FOUND ((size_t)-1)
+
+/*
+ * The queue of nodes discovered but not yet written: node i (done <= i < n)
+ * is q[i - qbase].  Written nodes are dropped from the front, so the queue
+ * holds only the breadth-first frontier, not one pointer per object.
+ */
+static inline PyObject *queue_at(struct dump *d, size_t i) { return d->q[i - d->qbase]; }
+
+static int queue_push(struct dump *d, PyObject *op)
+{
+    if (d->n - d->qbase == d->qcap) {
+        size_t live = d->n - d->done;
+        if (d->done - d->qbase >= d->qcap / 2) {
+            memmove(d->q, d->q + (d->done - d->qbase), live * sizeof *d->q);
+            d->qbase = d->done;
+        } else {
+            PyObject **nq = PyMem_RawRealloc(d->q, d->qcap * 2 * sizeof *nq);
+            if (!nq)
+                return -1;
+            d->q = nq;
+            d->qcap *= 2;
+        }
+    }
+    d->q[d->n - d->qbase] = op;
+    return 0;
+}
 
 /* Finds op's node index; with insert, assigns the next index when op is
  * new (appending it to the queue) and sets *is_new.  NOT_FOUND: absent
@@ -783,26 +840,23 @@ static size_t visit_lookup(struct dump *d, PyObject *op, int insert, int *is_new
         }
     }
     /* a new node */
-    if (d->n == d->cap) {
-        PyObject **nn = d->n < PHD_MAX_NODES ? PyMem_RawRealloc(d->nodes, d->cap * 2 * sizeof *nn) : NULL;
-        if (!nn) {
-            fail_nomem(d);
-            return NOT_FOUND;
-        }
-        d->nodes = nn;
-        d->cap *= 2;
+    if (d->n >= PHD_MAX_NODES || queue_push(d, op) < 0) {
+        fail_nomem(d);
+        return NOT_FOUND;
     }
-    size_t idx = d->n;
-    d->nodes[d->n++] = op;
+    size_t idx = d->n++;
     if (a >> V_ABITS) {
         if (ptrmap_put(&d->far, op, idx) < 0) {
             fail_nomem(d);
             return NOT_FOUND;
         }
-    } else if (v_place(d->slots, d->vbits, a, idx) < 0 && visited_rebuild(d, d->vbits + 1) < 0) {
-        /* the rebuild placed nodes[idx] too */
-        fail_nomem(d);
-        return NOT_FOUND;
+    } else {
+        while (v_place(d->slots, d->vbits, a, idx) < 0) {
+            if (visited_rebuild(d, d->vbits + 1) < 0) {
+                fail_nomem(d);
+                return NOT_FOUND;
+            }
+        }
     }
     if (!(a >> V_ABITS) && ((uint64_t)d->n * 4 > ((uint64_t)3 << d->vbits))) {
         if (visited_grow(d) < 0) {
@@ -1318,12 +1372,13 @@ static void drain(struct dump *d)
         size_t ahead = d->n - d->done < WIN_MAX ? d->n - d->done : WIN_MAX;
         uint64_t sink = 0;
         for (size_t j = 0; j < ahead; j++) {
-            PyObject *op = d->nodes[d->done + j];
+            PyObject *op = queue_at(d, d->done + j);
             sink += (uintptr_t)Py_TYPE(op);
         }
         __asm__ volatile("" : : "r"(sink));
         while (d->done < d->n && d->nwin < WIN_MAX && d->npend < PEND_MAX / 2 && !d->failed) {
-            stage(d, d->nodes[d->done++]);
+            PyObject *op = queue_at(d, d->done++);
+            stage(d, op);
         }
         if (!d->nwin)
             break;
@@ -1503,7 +1558,7 @@ static void dump_release(struct dump *d)
 {
     phd_writer_release(&d->w);
     phd_encoder_release(&d->enc);
-    PyMem_RawFree(d->nodes);
+    PyMem_RawFree(d->q);
     slots_free(d->slots, d->vbits);
     PyMem_RawFree(d->ebuf);
     PyMem_RawFree(d->types);
@@ -1580,11 +1635,11 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
         saved = ENOMEM;
         goto fail_unlink;
     }
-    d->cap = 1u << 16;
-    d->nodes = PyMem_RawMalloc(d->cap * sizeof *d->nodes);
+    d->qcap = 1u << 14;
+    d->q = PyMem_RawMalloc(d->qcap * sizeof *d->q);
     d->ecap = 4096;
     d->ebuf = PyMem_RawMalloc(d->ecap);
-    if (!d->nodes || !d->ebuf || visited_grow(d) < 0) {
+    if (!d->q || !d->ebuf || visited_grow(d) < 0) {
         saved = ENOMEM;
         goto fail_unlink;
     }
