@@ -30,6 +30,25 @@ int cli_parse_count(const struct cli_command *cmd, const char *opt, const char *
 int cli_help(const struct cli_command *cmd);
 const struct cli_command *cli_find(const char *name);
 
+/* Inputs of an analysis command: paths and --snapshot ids. */
+#define CLI_MAX_INPUTS 8
+struct cli_inputs {
+    const char *paths[CLI_MAX_INPUTS];
+    int n_paths;
+    long long ids[CLI_MAX_INPUTS];
+    int n_ids;
+};
+struct phd_census;
+int cli_add_snapshot_id(struct cli_inputs *in, const char *val);
+/* Loads `want` censuses (see input.c); prints the error and returns -1. */
+int cli_load_censuses(const struct cli_inputs *in, int want, int with_objects, struct phd_census **out);
+/* Is stdout/stderr a terminal (for colour-free progress). */
+int cli_stderr_is_tty(void);
+
 int cmd_info(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
 
 #endif

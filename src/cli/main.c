@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -24,6 +25,66 @@ const struct cli_command cli_commands[] = {
      "options:\n"
      "  --top N     how many types to list (default 10)\n"
      "  --json      print one JSON object instead of text (see docs/cli.md)\n"
+     "  -h, --help  show this help\n"},
+    {"diff", cmd_diff, "what grew between two snapshots, per type (also: pyheapdiff A B)",
+     "usage: pyheapdiff diff [options] BEFORE AFTER\n"
+     "       pyheapdiff BEFORE AFTER\n"
+     "\n"
+     "One row per type: count and size in BEFORE and AFTER and their change,\n"
+     "largest growth first, then a total.  When both snapshots come from one\n"
+     "process (same pid and start time), objects are matched by address and\n"
+     "the rows also count new and freed objects (see docs/cli.md for limits).\n"
+     "BEFORE and AFTER are snapshot files or databases from 'pyheapdiff load'.\n"
+     "\n"
+     "options:\n"
+     "  --sort size|count        order by change in size (default) or count\n"
+     "  --top N                  show N types (default 20; 0: all)\n"
+     "  --min-delta N            only types whose count changed by at least N\n"
+     "  --all                    include types that did not change\n"
+     "  --snapshot ID            choose a snapshot of a database input (repeatable:\n"
+     "                           one per database input; 'diff x.db --snapshot 1\n"
+     "                           --snapshot 2' compares two snapshots of x.db)\n"
+     "  --fail-on-growth TYPE[=N]  exit 1 when TYPE grew by more than N objects\n"
+     "                           (default 0); TYPE is a qualified or bare class\n"
+     "                           name; repeatable\n"
+     "  --json                   print JSON (see docs/cli.md)\n"
+     "  -h, --help               show this help\n"},
+    {"top", cmd_top, "the most common types of a snapshot, with sizes",
+     "usage: pyheapdiff top [--by count|size] [--top N] [--snapshot ID] [--json] SNAPSHOT\n"
+     "\n"
+     "The types with the most objects (or bytes), with count, total and\n"
+     "average size and share of the heap.\n"
+     "\n"
+     "options:\n"
+     "  --by count|size  rank by object count (default) or total size\n"
+     "  --top N          show N types (default 20; 0: all)\n"
+     "  --snapshot ID    choose a snapshot of a database input\n"
+     "  --json           print JSON (see docs/cli.md)\n"
+     "  -h, --help       show this help\n"},
+    {"load", cmd_load, "load snapshots into an SQLite database",
+     "usage: pyheapdiff load [-o DB] [--json] SNAPSHOT...\n"
+     "\n"
+     "Loads snapshots into DB (default: the first snapshot's name with .db),\n"
+     "creating it when missing; docs/sqlite-schema.md describes the tables.\n"
+     "A snapshot already in DB (same checksum) is not loaded again.  A failed\n"
+     "load leaves DB as it was.\n"
+     "\n"
+     "options:\n"
+     "  -o, --output DB  the database file\n"
+     "  --json           print JSON (see docs/cli.md)\n"
+     "  -h, --help       show this help\n"},
+    {"sql", cmd_sql, "run a read-only SQL query on a database",
+     "usage: pyheapdiff sql [--json] DB QUERY\n"
+     "\n"
+     "Runs one read-only statement on a database made by 'pyheapdiff load' and\n"
+     "prints the rows as an aligned table, or as a JSON array of objects.\n"
+     "Statements that would write are refused.\n"
+     "\n"
+     "example:\n"
+     "  pyheapdiff sql a.db \"SELECT type, count(*) FROM objects_v GROUP BY 1 ORDER BY 2 DESC LIMIT 5\"\n"
+     "\n"
+     "options:\n"
+     "  --json      print JSON\n"
      "  -h, --help  show this help\n"},
     {NULL, NULL, NULL, NULL},
 };
@@ -111,9 +172,13 @@ int main(int argc, char **argv)
         return PHD_EXIT_OK;
     }
     const struct cli_command *c = cli_find(name);
-    if (!c)
-        return cli_fail("unknown command '%s' (see 'pyheapdiff --help')", name);
     optind = 1;
     opterr = 0;
+    if (!c) {
+        /* "pyheapdiff A B" is "pyheapdiff diff A B" */
+        if (name[0] != '-' && access(name, F_OK) == 0)
+            return cmd_diff(argc, argv);
+        return cli_fail("unknown command '%s' (see 'pyheapdiff --help')", name);
+    }
     return c->run(argc - 1, argv + 1);
 }

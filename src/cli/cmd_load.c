@@ -1,0 +1,101 @@
+/*
+ * cmd_load.c - pyheapdiff load SNAPSHOT... [-o DB]: snapshots into SQLite.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pyheapdiff/output.h"
+#include "pyheapdiff/store.h"
+
+int cli_stderr_is_tty(void) { return isatty(2); }
+
+static void progress(void *arg, const char *what, uint64_t done, uint64_t total)
+{
+    (void)arg;
+    if (total)
+        fprintf(stderr, "\rloading %s: %3d%%", what, (int)(100 * done / total));
+    else
+        fprintf(stderr, "\r\033[Kcreating %s...", what);
+    fflush(stderr);
+}
+
+int cmd_load(int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("load");
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return cli_help(cmd);
+        default:
+            return cli_bad_option(cmd, c, argc, argv);
+        }
+    }
+    int n = argc - optind;
+    if (n < 1)
+        return cli_fail("load: expected one or more snapshots (see 'pyheapdiff load --help')");
+    char *def = NULL;
+    if (!out) {
+        /* a.snap -> a.db beside it */
+        const char *first = argv[optind];
+        size_t len = strlen(first);
+        def = malloc(len + 4);
+        if (!def)
+            return cli_fail("load: out of memory");
+        memcpy(def, first, len + 1);
+        if (len > 5 && strcmp(first + len - 5, ".snap") == 0)
+            def[len - 5] = 0;
+        strcat(def, ".db");
+        out = def;
+    }
+    struct phd_load_result *res = calloc((size_t)n, sizeof *res);
+    if (!res) {
+        free(def);
+        return cli_fail("load: out of memory");
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct phd_error err;
+    int tty = cli_stderr_is_tty() && !json;
+    int rc = phd_store_load_files(out, (const char *const *)&argv[optind], n, res, tty ? progress : NULL, NULL, &err);
+    if (tty)
+        fputs("\r\033[K", stderr);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc < 0) {
+        free(res);
+        free(def);
+        return cli_fail("%s", err.msg);
+    }
+    if (json) {
+        json_t *arr = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:s, s:I, s:b}", "snapshot", argv[optind + i], "id",
+                                                 (json_int_t)res[i].id, "already_loaded", res[i].already));
+        phd_json_print(json_pack("{s:s, s:o, s:f}", "database", out, "snapshots", arr, "seconds", secs), stdout);
+    } else {
+        for (int i = 0; i < n; i++)
+            printf("%s: %s snapshot %lld in %s\n", argv[optind + i], res[i].already ? "already loaded as" : "loaded as",
+                   (long long)res[i].id, out);
+        printf("(%.2f s)\n", secs);
+    }
+    free(res);
+    free(def);
+    return PHD_EXIT_OK;
+}

@@ -1,0 +1,924 @@
+/*
+ * store.c - snapshots in SQLite.
+ *
+ * The schema (docs/sqlite-schema.md) is small and normalised: strings
+ * (type names, labels, root names) once in `strings`, objects and edges
+ * with integer keys.  An object's id is (snapshot id << 32 | node index),
+ * so the rows of one snapshot are one rowid range, inserted in order, and
+ * an edge's ends need no lookup.  `type_stats` holds each snapshot's
+ * per-type counts and sizes, computed while loading, so that diffs and
+ * 'top' of loaded snapshots read a few hundred rows.
+ *
+ * Bulk loading: prepared statements, one transaction per snapshot, no
+ * journal and no sync while a new database is built under a temporary
+ * name (renamed at the end, so a failed load leaves nothing), indexes
+ * created after the rows.  Loading into an existing database keeps the
+ * rollback journal so that a failure rolls back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pyheapdiff/store.h"
+
+struct phd_store {
+    sqlite3 *db;
+    char *path;
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE snapshots(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  path TEXT NOT NULL,\n"
+    "  crc INTEGER NOT NULL,\n"
+    "  file_size INTEGER NOT NULL,\n"
+    "  format_version INTEGER NOT NULL,\n"
+    "  python TEXT NOT NULL,\n"
+    "  pointer_size INTEGER NOT NULL,\n"
+    "  pid INTEGER NOT NULL,\n"
+    "  process_start_ns INTEGER NOT NULL,\n"
+    "  timestamp_ns INTEGER NOT NULL,\n"
+    "  values_recorded INTEGER NOT NULL,\n"
+    "  collected INTEGER NOT NULL,\n"
+    "  objects INTEGER NOT NULL,\n"
+    "  edges INTEGER NOT NULL,\n"
+    "  total_size INTEGER NOT NULL,\n"
+    "  loaded_at TEXT NOT NULL,\n"
+    "  UNIQUE(crc, file_size, timestamp_ns, pid));\n"
+    "CREATE TABLE strings(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);\n"
+    "CREATE TABLE types(\n"
+    "  snapshot INTEGER NOT NULL REFERENCES snapshots(id),\n"
+    "  id INTEGER NOT NULL,\n"
+    "  name INTEGER NOT NULL REFERENCES strings(id),\n"
+    "  object INTEGER,\n"
+    "  PRIMARY KEY(snapshot, id)) WITHOUT ROWID;\n"
+    "CREATE TABLE objects(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  snapshot INTEGER NOT NULL,\n"
+    "  address INTEGER NOT NULL,\n"
+    "  type INTEGER NOT NULL,\n"
+    "  size INTEGER NOT NULL,\n"
+    "  refcount INTEGER NOT NULL,\n"
+    "  flags INTEGER NOT NULL,\n"
+    "  preview);\n"
+    "CREATE TABLE edges(\n"
+    "  src INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  dst INTEGER NOT NULL,\n"
+    "  kind INTEGER NOT NULL,\n"
+    "  label INTEGER,\n"
+    "  PRIMARY KEY(src, seq)) WITHOUT ROWID;\n"
+    "CREATE TABLE roots(\n"
+    "  snapshot INTEGER NOT NULL,\n"
+    "  object INTEGER NOT NULL,\n"
+    "  kind INTEGER NOT NULL,\n"
+    "  thread_id INTEGER NOT NULL,\n"
+    "  name INTEGER REFERENCES strings(id));\n"
+    "CREATE TABLE type_stats(\n"
+    "  snapshot INTEGER NOT NULL,\n"
+    "  type INTEGER NOT NULL REFERENCES strings(id),\n"
+    "  count INTEGER NOT NULL,\n"
+    "  size INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(snapshot, type)) WITHOUT ROWID;\n"
+    "CREATE TABLE address_index(\n"
+    "  snapshot INTEGER PRIMARY KEY,\n"
+    "  count INTEGER NOT NULL,\n"
+    "  data BLOB NOT NULL);\n"
+    "CREATE TABLE label_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+    "INSERT INTO label_kinds VALUES (0,'none'),(1,'index'),(2,'key'),(3,'value'),(4,'name'),(5,'weak'),"
+    "(6,'type');\n"
+    "CREATE TABLE root_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+    "INSERT INTO root_kinds VALUES (1,'modules'),(2,'sys'),(3,'builtins'),(4,'interpreter'),(5,'thread'),"
+    "(6,'frame');\n"
+    "CREATE VIEW objects_v AS\n"
+    "  SELECT o.id, o.snapshot, o.id & 4294967295 AS node, printf('0x%x', o.address) AS address,\n"
+    "         s.text AS type, o.size, o.refcount, (o.flags & 1) AS gc_tracked, o.preview\n"
+    "  FROM objects o JOIN strings s ON s.id = o.type;\n"
+    "CREATE VIEW edges_v AS\n"
+    "  SELECT e.src, e.seq, e.dst, k.name AS kind,\n"
+    "         CASE e.kind WHEN 1 THEN '[' || e.label || ']'\n"
+    "                     WHEN 2 THEN '<key>'\n"
+    "                     WHEN 3 THEN '[' || coalesce(quote(ko.preview), '?') || ']'\n"
+    "                     WHEN 4 THEN '.' || ls.text\n"
+    "                     WHEN 5 THEN '<weak>'\n"
+    "                     WHEN 6 THEN '.__class__' END AS label\n"
+    "  FROM edges e JOIN label_kinds k ON k.kind = e.kind\n"
+    "  LEFT JOIN objects ko ON e.kind = 3 AND ko.id = e.label\n"
+    "  LEFT JOIN strings ls ON e.kind = 4 AND ls.id = e.label;\n";
+
+static const char index_sql[] =
+    "CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst);\n"
+    "CREATE INDEX IF NOT EXISTS objects_address ON objects(snapshot, address);\n"
+    "CREATE INDEX IF NOT EXISTS roots_snapshot ON roots(snapshot);\n";
+
+static int db_fail(struct phd_error *err, const char *path, sqlite3 *db, const char *what)
+{
+    return phd_error_set(err, "%s: %s: %s", path, what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static int exec(sqlite3 *db, const char *path, const char *sql, struct phd_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        phd_error_set(err, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int phd_file_kind(const char *path, struct phd_error *err)
+{
+    unsigned char b[16] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return phd_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        return phd_error_set(err, "%s: is a directory", path);
+    }
+    ssize_t n = read(fd, b, sizeof b);
+    close(fd);
+    if (n < 0)
+        return phd_error_set(err, "%s: cannot read: %s", path, strerror(errno));
+    if (n >= 8 && memcmp(b, PHD_MAGIC, 8) == 0)
+        return PHD_FILE_SNAPSHOT;
+    if (n == 16 && memcmp(b, "SQLite format 3", 16) == 0)
+        return PHD_FILE_DATABASE;
+    return PHD_FILE_OTHER;
+}
+
+static int check_schema(sqlite3 *db, const char *path, struct phd_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int app = -1, ver = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(err, path, db, "not a readable SQLite database");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        app = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(err, path, db, "not a readable SQLite database");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        ver = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (app != PHD_APPLICATION_ID)
+        return phd_error_set(err, "%s: an SQLite database, but not one pyheapdiff made", path);
+    if (ver != PHD_SCHEMA_VERSION)
+        return phd_error_set(err, "%s: database schema version %d; this pyheapdiff reads version %d%s", path,
+                             ver, PHD_SCHEMA_VERSION,
+                             ver > PHD_SCHEMA_VERSION ? " (upgrade pyheapdiff)" : " (load the snapshots again)");
+    return 0;
+}
+
+int phd_store_open(struct phd_store **out, const char *path, enum phd_store_mode mode, struct phd_error *err)
+{
+    *out = NULL;
+    int kind = phd_file_kind(path, err);
+    if (kind == PHD_FILE_ERROR)
+        return -1;
+    if (kind != PHD_FILE_DATABASE)
+        return phd_error_set(err, "%s: not a pyheapdiff database", path);
+    struct phd_store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(path))) {
+        free(st);
+        return phd_error_set(err, "%s: out of memory", path);
+    }
+    int flags = (mode == PHD_STORE_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+        db_fail(err, path, st->db, "cannot open database");
+        phd_store_close(&st);
+        return -1;
+    }
+    sqlite3_busy_timeout(st->db, 10000);
+    if (check_schema(st->db, path, err) < 0) {
+        phd_store_close(&st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
+void phd_store_close(struct phd_store **stp)
+{
+    struct phd_store *st = *stp;
+    if (!st)
+        return;
+    sqlite3_close(st->db);
+    free(st->path);
+    free(st);
+    *stp = NULL;
+}
+
+sqlite3 *phd_store_db(struct phd_store *st) { return st->db; }
+const char *phd_store_path(const struct phd_store *st) { return st->path; }
+
+/* ---- loading ---------------------------------------------------------- */
+
+/* Objects and edges go in by multi-row INSERTs of this many rows, which
+ * halves SQLite's per-row cost; the remainder row by row. */
+#define OBJ_BATCH 16
+#define EDGE_BATCH 32
+
+enum {
+    S_SNAP, S_FIND, S_STR_INS, S_STR_GET, S_TYPE, S_OBJ, S_OBJ_N, S_EDGE, S_EDGE_N, S_ROOT, S_STAT, S_ADDR,
+    S_COUNT
+};
+
+static const char *const load_sql[S_COUNT] = {
+    [S_SNAP] = "INSERT INTO snapshots(path, crc, file_size, format_version, python, pointer_size, pid, "
+               "process_start_ns, timestamp_ns, values_recorded, collected, objects, edges, total_size, "
+               "loaded_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_FIND] = "SELECT id FROM snapshots WHERE crc=? AND file_size=? AND timestamp_ns=? AND pid=?",
+    [S_STR_INS] = "INSERT OR IGNORE INTO strings(text) VALUES(?)",
+    [S_STR_GET] = "SELECT id FROM strings WHERE text=?",
+    [S_TYPE] = "INSERT INTO types(snapshot, id, name, object) VALUES(?,?,?,?)",
+    [S_OBJ] = "INSERT INTO objects(id, snapshot, address, type, size, refcount, flags, preview) "
+              "VALUES(?,?,?,?,?,?,?,?)",
+    [S_OBJ_N] = NULL, /* built by multi_insert() */
+    [S_EDGE] = "INSERT INTO edges(src, seq, dst, kind, label) VALUES(?,?,?,?,?)",
+    [S_EDGE_N] = NULL,
+    [S_ROOT] = "INSERT INTO roots(snapshot, object, kind, thread_id, name) VALUES(?,?,?,?,?)",
+    [S_STAT] = "INSERT INTO type_stats(snapshot, type, count, size) VALUES(?,?,?,?)",
+    [S_ADDR] = "INSERT INTO address_index(snapshot, count, data) VALUES(?,?,?)",
+};
+
+struct obj_row {
+    int64_t v[7];      /* id, snapshot, address, type, size, refcount, flags */
+    int pv_kind;       /* 0 none, 1 text, 2 blob */
+    int pv_len;
+    char pv[PHD_PREVIEW_MAX];
+};
+
+struct edge_row {
+    int64_t v[5];      /* src, seq, dst, kind, label */
+    int label_null;
+};
+
+struct loader {
+    struct obj_row obj[OBJ_BATCH];
+    struct edge_row edge[EDGE_BATCH];
+    int nobj, nedge;
+    sqlite3 *db;
+    const char *db_path;
+    sqlite3_stmt *st[S_COUNT];
+    struct phd_error *err;
+    phd_progress_fn progress;
+    void *arg;
+};
+
+static int step_done(struct loader *l, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_fail(l->err, l->db_path, l->db, what);
+    return 0;
+}
+
+/* The database id of a string, inserting it when new. */
+static int string_id(struct loader *l, const char *text, size_t len, int64_t *id)
+{
+    sqlite3_stmt *ins = l->st[S_STR_INS], *get = l->st[S_STR_GET];
+    sqlite3_bind_text(ins, 1, text, (int)len, SQLITE_STATIC);
+    if (step_done(l, ins, "inserting a string") < 0)
+        return -1;
+    sqlite3_bind_text(get, 1, text, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(get);
+    *id = rc == SQLITE_ROW ? sqlite3_column_int64(get, 0) : -1;
+    sqlite3_reset(get);
+    if (rc != SQLITE_ROW)
+        return db_fail(l->err, l->db_path, l->db, "reading a string id");
+    return 0;
+}
+
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!k || i + k > n)
+            return 0;
+        for (size_t j = 1; j < k; j++)
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+        i += k;
+    }
+    return 1;
+}
+
+static void bind_obj(sqlite3_stmt *q, int base, const struct obj_row *o)
+{
+    for (int c = 0; c < 7; c++)
+        sqlite3_bind_int64(q, base + c + 1, o->v[c]);
+    if (o->pv_kind == 1)
+        sqlite3_bind_text(q, base + 8, o->pv, o->pv_len, SQLITE_STATIC);
+    else if (o->pv_kind == 2)
+        sqlite3_bind_blob(q, base + 8, o->pv, o->pv_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, base + 8);
+}
+
+static void bind_edge(sqlite3_stmt *q, int base, const struct edge_row *r)
+{
+    for (int c = 0; c < 4; c++)
+        sqlite3_bind_int64(q, base + c + 1, r->v[c]);
+    if (r->label_null)
+        sqlite3_bind_null(q, base + 5);
+    else
+        sqlite3_bind_int64(q, base + 5, r->v[4]);
+}
+
+/* Inserts the buffered rows: one multi-row statement when the buffer is
+ * full, else row by row. */
+static int flush_objects(struct loader *l)
+{
+    if (l->nobj == OBJ_BATCH) {
+        for (int k = 0; k < OBJ_BATCH; k++)
+            bind_obj(l->st[S_OBJ_N], 8 * k, &l->obj[k]);
+        l->nobj = 0;
+        return step_done(l, l->st[S_OBJ_N], "inserting objects");
+    }
+    for (int k = 0; k < l->nobj; k++) {
+        bind_obj(l->st[S_OBJ], 0, &l->obj[k]);
+        if (step_done(l, l->st[S_OBJ], "inserting objects") < 0)
+            return -1;
+    }
+    l->nobj = 0;
+    return 0;
+}
+
+static int flush_edges(struct loader *l)
+{
+    if (l->nedge == EDGE_BATCH) {
+        for (int k = 0; k < EDGE_BATCH; k++)
+            bind_edge(l->st[S_EDGE_N], 5 * k, &l->edge[k]);
+        l->nedge = 0;
+        return step_done(l, l->st[S_EDGE_N], "inserting edges");
+    }
+    for (int k = 0; k < l->nedge; k++) {
+        bind_edge(l->st[S_EDGE], 0, &l->edge[k]);
+        if (step_done(l, l->st[S_EDGE], "inserting edges") < 0)
+            return -1;
+    }
+    l->nedge = 0;
+    return 0;
+}
+
+/* "INSERT ... VALUES(?,..),(?,..)..." with rows copies of the one-row
+ * statement's tuple; malloc'd. */
+static char *multi_insert(const char *one, int rows)
+{
+    const char *values = strstr(one, "VALUES");
+    if (!values)
+        return NULL;
+    const char *tuple = values + 6;
+    size_t head = (size_t)(tuple - one), tl = strlen(tuple);
+    char *sql = malloc(head + (tl + 1) * (size_t)rows + 1);
+    if (!sql)
+        return NULL;
+    memcpy(sql, one, head);
+    char *p = sql + head;
+    for (int r = 0; r < rows; r++) {
+        if (r)
+            *p++ = ',';
+        memcpy(p, tuple, tl);
+        p += tl;
+    }
+    *p = 0;
+    return sql;
+}
+
+static int by_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * address_index: the snapshot's objects sorted by address, as varint
+ * address deltas and varint type ranks (the position of the object's type
+ * among the snapshot's type_stats rows ordered by type id), so that 'diff'
+ * of two loaded snapshots matches objects without reading every row.
+ * tcount must already be merged by name (zero for duplicates).
+ */
+static int write_address_index(struct loader *l, const struct phd_snapshot *s, int64_t id, const int64_t *tname,
+                               const uint64_t *tcount)
+{
+    int rc = -1;
+    uint32_t nd = 0;
+    int64_t *sids = malloc(((size_t)s->n_types + 1) * sizeof *sids);
+    uint32_t *rank = malloc(((size_t)s->n_types + 1) * sizeof *rank);
+    struct phd_census *c = phd_census_new(s->path, 0, s->n_nodes);
+    unsigned char *blob = NULL;
+    if (!sids || !rank || (!c && s->n_nodes))
+        goto nomem;
+    for (uint32_t t = 0; t < s->n_types; t++)
+        if (tcount[t])
+            sids[nd++] = tname[t];
+    qsort(sids, nd, sizeof *sids, by_int64);
+    for (uint32_t t = 0; t < s->n_types; t++) {
+        int64_t *hit = bsearch(&tname[t], sids, nd, sizeof *sids, by_int64);
+        rank[t] = hit ? (uint32_t)(hit - sids) : 0;
+    }
+    if (s->n_nodes) {
+        memcpy(c->addr, s->addr, (size_t)s->n_nodes * sizeof *c->addr);
+        for (uint32_t i = 0; i < s->n_nodes; i++)
+            c->otype[i] = rank[s->type[i]];
+        if (phd_census_sort_objects(c) < 0)
+            goto nomem;
+    }
+    blob = malloc((size_t)s->n_nodes * 15 + 1);
+    if (!blob)
+        goto nomem;
+    unsigned char *p = blob;
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < s->n_nodes; i++) {
+        p = phd_varint_put(p, c->addr[i] - prev);
+        prev = c->addr[i];
+        p = phd_varint_put(p, c->otype[i]);
+    }
+    sqlite3_bind_int64(l->st[S_ADDR], 1, id);
+    sqlite3_bind_int64(l->st[S_ADDR], 2, s->n_nodes);
+    sqlite3_bind_blob64(l->st[S_ADDR], 3, blob, (sqlite3_uint64)(p - blob), SQLITE_STATIC);
+    rc = step_done(l, l->st[S_ADDR], "inserting the address index");
+    goto out;
+nomem:
+    phd_error_set(l->err, "%s: out of memory", l->db_path);
+out:
+    free(blob);
+    free(sids);
+    free(rank);
+    phd_census_free(&c);
+    return rc;
+}
+
+static int load_one(struct loader *l, const struct phd_snapshot *s, struct phd_load_result *res)
+{
+    sqlite3_stmt **st = l->st;
+    int64_t *sid = NULL, *tname = NULL;
+    uint64_t *tcount = NULL, *tsize = NULL;
+    int rc = -1;
+
+    /* already loaded? */
+    sqlite3_bind_int64(st[S_FIND], 1, (int64_t)s->crc);
+    sqlite3_bind_int64(st[S_FIND], 2, (int64_t)s->map_len);
+    sqlite3_bind_int64(st[S_FIND], 3, (int64_t)s->hdr.timestamp_ns);
+    sqlite3_bind_int64(st[S_FIND], 4, (int64_t)s->hdr.pid);
+    if (sqlite3_step(st[S_FIND]) == SQLITE_ROW) {
+        res->id = sqlite3_column_int64(st[S_FIND], 0);
+        res->already = 1;
+        sqlite3_reset(st[S_FIND]);
+        return 0;
+    }
+    sqlite3_reset(st[S_FIND]);
+
+    char py[32], when[32];
+    snprintf(py, sizeof py, "%u.%u.%u", s->hdr.py_major, s->hdr.py_minor, s->hdr.py_micro);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sqlite3_stmt *ss = st[S_SNAP];
+    sqlite3_bind_text(ss, 1, s->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ss, 2, (int64_t)s->crc);
+    sqlite3_bind_int64(ss, 3, (int64_t)s->map_len);
+    sqlite3_bind_int(ss, 4, s->hdr.version);
+    sqlite3_bind_text(ss, 5, py, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(ss, 6, s->hdr.pointer_size);
+    sqlite3_bind_int64(ss, 7, (int64_t)s->hdr.pid);
+    sqlite3_bind_int64(ss, 8, (int64_t)s->hdr.start_time_ns);
+    sqlite3_bind_int64(ss, 9, (int64_t)s->hdr.timestamp_ns);
+    sqlite3_bind_int(ss, 10, (s->hdr.flags & PHD_HDR_VALUES) != 0);
+    sqlite3_bind_int(ss, 11, (s->hdr.flags & PHD_HDR_COLLECTED) != 0);
+    sqlite3_bind_int64(ss, 12, s->n_nodes);
+    sqlite3_bind_int64(ss, 13, (int64_t)s->n_edges);
+    sqlite3_bind_int64(ss, 14, (int64_t)s->total_size);
+    sqlite3_bind_text(ss, 15, when, -1, SQLITE_TRANSIENT);
+    if (step_done(l, ss, "recording the snapshot") < 0)
+        return -1;
+    int64_t id = sqlite3_last_insert_rowid(l->db);
+    const int64_t base = id << 32;
+    res->id = id;
+    res->already = 0;
+
+    /* strings: only those the rows refer to (type names, names, roots) */
+    sid = malloc(((size_t)s->n_strings + 1) * sizeof *sid);
+    tname = malloc(((size_t)s->n_types + 1) * sizeof *tname);
+    tcount = calloc((size_t)s->n_types + 1, sizeof *tcount);
+    tsize = calloc((size_t)s->n_types + 1, sizeof *tsize);
+    if (!sid || !tname || !tcount || !tsize) {
+        phd_error_set(l->err, "%s: out of memory", l->db_path);
+        goto out;
+    }
+    for (uint32_t i = 0; i < s->n_strings; i++)
+        sid[i] = -1;
+#define SID(x, out_)                                                                                  \
+    do {                                                                                              \
+        if (sid[(x)] < 0 && string_id(l, s->str[(x)], s->str_len[(x)], &sid[(x)]) < 0)               \
+            goto out;                                                                                 \
+        (out_) = sid[(x)];                                                                            \
+    } while (0)
+
+    for (uint32_t t = 0; t < s->n_types; t++) {
+        SID(s->types[t].name, tname[t]);
+        sqlite3_bind_int64(st[S_TYPE], 1, id);
+        sqlite3_bind_int64(st[S_TYPE], 2, t);
+        sqlite3_bind_int64(st[S_TYPE], 3, tname[t]);
+        if (s->types[t].node == UINT32_MAX)
+            sqlite3_bind_null(st[S_TYPE], 4);
+        else
+            sqlite3_bind_int64(st[S_TYPE], 4, base | s->types[t].node);
+        if (step_done(l, st[S_TYPE], "inserting types") < 0)
+            goto out;
+    }
+
+    const uint64_t step = 1u << 16;
+    for (uint32_t i = 0; i < s->n_nodes; i++) {
+        if (l->progress && i % step == 0)
+            l->progress(l->arg, s->path, i, s->n_nodes);
+        uint32_t t = s->type[i];
+        tcount[t]++;
+        tsize[t] += s->size[i];
+        struct obj_row *o = &l->obj[l->nobj];
+        o->v[0] = base | i;
+        o->v[1] = id;
+        o->v[2] = (int64_t)s->addr[i];
+        o->v[3] = tname[t];
+        o->v[4] = (int64_t)s->size[i];
+        o->v[5] = (int64_t)s->refcnt[i];
+        o->v[6] = s->flags[i] & PHD_NODE_GC_TRACKED;
+        o->pv_len = phd_snapshot_preview(s, i, o->pv, sizeof o->pv);
+        o->pv_kind = o->pv_len < 0 ? 0 : utf8_valid((const unsigned char *)o->pv, (size_t)o->pv_len) ? 1 : 2;
+        if (++l->nobj == OBJ_BATCH && flush_objects(l) < 0)
+            goto out;
+        for (uint64_t e = s->edge_start[i]; e < s->edge_start[i + 1]; e++) {
+            uint32_t lab = s->edge_label[e], kind = PHD_LABEL_KIND(lab), pay = PHD_LABEL_PAYLOAD(lab);
+            struct edge_row *r = &l->edge[l->nedge];
+            r->v[0] = base | i;
+            r->v[1] = (int64_t)(e - s->edge_start[i]);
+            r->v[2] = base | s->edge_target[e];
+            r->v[3] = kind;
+            r->label_null = 0;
+            switch (kind) {
+            case PHD_LABEL_INDEX:
+                r->v[4] = pay;
+                break;
+            case PHD_LABEL_VALUE:
+                r->v[4] = base | pay;
+                break;
+            case PHD_LABEL_NAME:
+                SID(pay, r->v[4]);
+                break;
+            default:
+                r->label_null = 1;
+            }
+            if (++l->nedge == EDGE_BATCH && flush_edges(l) < 0)
+                goto out;
+        }
+    }
+    if (flush_objects(l) < 0 || flush_edges(l) < 0)
+        goto out;
+    if (l->progress)
+        l->progress(l->arg, s->path, s->n_nodes, s->n_nodes);
+
+    for (uint32_t r = 0; r < s->n_roots; r++) {
+        const struct phd_root *rt = &s->roots[r];
+        sqlite3_stmt *sr = st[S_ROOT];
+        sqlite3_bind_int64(sr, 1, id);
+        sqlite3_bind_int64(sr, 2, base | rt->node);
+        sqlite3_bind_int(sr, 3, (int)rt->kind);
+        sqlite3_bind_int64(sr, 4, (int64_t)rt->thread_id);
+        if (rt->name == UINT32_MAX) {
+            sqlite3_bind_null(sr, 5);
+        } else {
+            int64_t nid;
+            SID(rt->name, nid);
+            sqlite3_bind_int64(sr, 5, nid);
+        }
+        if (step_done(l, sr, "inserting roots") < 0)
+            goto out;
+    }
+    /* per-type totals, merged by name (two types may share a name) */
+    for (uint32_t t = 0; t < s->n_types; t++) {
+        if (!tcount[t])
+            continue;
+        for (uint32_t u = t + 1; u < s->n_types; u++) {
+            if (tname[u] == tname[t] && tcount[u]) {
+                tcount[t] += tcount[u];
+                tsize[t] += tsize[u];
+                tcount[u] = 0;
+            }
+        }
+    }
+    if (write_address_index(l, s, id, tname, tcount) < 0)
+        goto out;
+    for (uint32_t t = 0; t < s->n_types; t++) {
+        if (!tcount[t])
+            continue;
+        sqlite3_bind_int64(st[S_STAT], 1, id);
+        sqlite3_bind_int64(st[S_STAT], 2, tname[t]);
+        sqlite3_bind_int64(st[S_STAT], 3, (int64_t)tcount[t]);
+        sqlite3_bind_int64(st[S_STAT], 4, (int64_t)tsize[t]);
+        if (step_done(l, st[S_STAT], "inserting type statistics") < 0)
+            goto out;
+    }
+    rc = 0;
+#undef SID
+out:
+    free(sid);
+    free(tname);
+    free(tcount);
+    free(tsize);
+    return rc;
+}
+
+static void finalize_all(struct loader *l)
+{
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(l->st[i]);
+    memset(l->st, 0, sizeof l->st);
+}
+
+int phd_store_load_files(const char *db_path, const char *const *snap_paths, int n,
+                         struct phd_load_result *results, phd_progress_fn progress, void *arg,
+                         struct phd_error *err)
+{
+    /* no memory statistics: they take a global mutex on every malloc (a
+     * no-op once SQLite is initialised, which is fine) */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* the row buffers make the loader large: not on the stack */
+    struct loader *L = calloc(1, sizeof *L);
+    if (!L)
+        return phd_error_set(err, "%s: out of memory", db_path);
+    L->db_path = db_path;
+    L->err = err;
+    L->progress = progress;
+    L->arg = arg;
+    char tmp[4096] = "";
+    int fresh = access(db_path, F_OK) != 0, rc = -1;
+    const char *open_path = db_path;
+
+    if (fresh) {
+        if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", db_path, (long)getpid()) >= (int)sizeof tmp) {
+            phd_error_set(err, "%s: path too long", db_path);
+            tmp[0] = 0;
+            goto out;
+        }
+        unlink(tmp);
+        open_path = tmp;
+        if (sqlite3_open_v2(tmp, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+            db_fail(err, db_path, L->db, "cannot create database");
+            goto out;
+        }
+        char pragmas[256];
+        snprintf(pragmas, sizeof pragmas,
+                 "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+                 "PRAGMA locking_mode=EXCLUSIVE; PRAGMA application_id=%d; PRAGMA user_version=%d;",
+                 PHD_APPLICATION_ID, PHD_SCHEMA_VERSION);
+        if (exec(L->db, db_path, pragmas, err) < 0 || exec(L->db, db_path, schema_sql, err) < 0)
+            goto out;
+    } else {
+        int kind = phd_file_kind(db_path, err);
+        if (kind == PHD_FILE_ERROR)
+            goto out;
+        if (kind != PHD_FILE_DATABASE) {
+            phd_error_set(err, "%s: exists and is not a pyheapdiff database; not overwriting it", db_path);
+            goto out;
+        }
+        if (sqlite3_open_v2(db_path, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+            db_fail(err, db_path, L->db, "cannot open database");
+            goto out;
+        }
+        sqlite3_busy_timeout(L->db, 60000);
+        if (check_schema(L->db, db_path, err) < 0 || exec(L->db, db_path, "PRAGMA synchronous=OFF;", err) < 0)
+            goto out;
+    }
+    if (exec(L->db, db_path, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA threads=2;", err) < 0)
+        goto out;
+    for (int i = 0; i < S_COUNT; i++) {
+        char *multi = NULL;
+        const char *sql = load_sql[i];
+        if (i == S_OBJ_N)
+            sql = multi = multi_insert(load_sql[S_OBJ], OBJ_BATCH);
+        else if (i == S_EDGE_N)
+            sql = multi = multi_insert(load_sql[S_EDGE], EDGE_BATCH);
+        int prc = sql ? sqlite3_prepare_v3(L->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &L->st[i], NULL) : SQLITE_NOMEM;
+        free(multi);
+        if (prc != SQLITE_OK) {
+            db_fail(err, db_path, L->db, "preparing the load");
+            goto out;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        struct phd_snapshot *s = NULL;
+        if (phd_snapshot_open(&s, snap_paths[k], 0, err) < 0)
+            goto out;
+        /* IMMEDIATE: a concurrent load of the same file waits, then sees it */
+        if (exec(L->db, db_path, "BEGIN IMMEDIATE;", err) < 0) {
+            phd_snapshot_free(&s);
+            goto out;
+        }
+        int r = load_one(L, s, &results[k]);
+        phd_snapshot_free(&s);
+        if (r < 0) {
+            sqlite3_exec(L->db, "ROLLBACK;", NULL, NULL, NULL);
+            goto out;
+        }
+        if (exec(L->db, db_path, "COMMIT;", err) < 0)
+            goto out;
+    }
+    if (progress)
+        progress(arg, "indexes", 0, 0);
+    if (exec(L->db, db_path, index_sql, err) < 0)
+        goto out;
+    finalize_all(L);
+    if (sqlite3_close(L->db) != SQLITE_OK) {
+        db_fail(err, db_path, L->db, "closing database");
+        L->db = NULL;
+        goto out;
+    }
+    L->db = NULL;
+    if (fresh && rename(tmp, db_path) < 0) {
+        phd_error_set(err, "%s: cannot rename %s into place: %s", db_path, tmp, strerror(errno));
+        goto out;
+    }
+    tmp[0] = 0;
+    rc = 0;
+out:
+    finalize_all(L);
+    if (L->db)
+        sqlite3_close(L->db);
+    if (fresh && tmp[0])
+        unlink(tmp);
+    (void)open_path;
+    free(L);
+    return rc;
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+int phd_store_snapshot_ids(struct phd_store *st, int64_t **ids, size_t *n, struct phd_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    size_t cap = 16;
+    *ids = malloc(cap * sizeof **ids);
+    *n = 0;
+    if (!*ids)
+        return phd_error_set(err, "%s: out of memory", st->path);
+    if (sqlite3_prepare_v2(st->db, "SELECT id FROM snapshots ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+        goto fail;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            int64_t *ni = realloc(*ids, cap * 2 * sizeof *ni);
+            if (!ni)
+                goto fail;
+            *ids = ni;
+            cap *= 2;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+    }
+    if (rc != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(q);
+    return 0;
+fail:
+    db_fail(err, st->path, st->db, "listing snapshots");
+    sqlite3_finalize(q);
+    free(*ids);
+    *ids = NULL;
+    return -1;
+}
+
+struct name_id {
+    int64_t sid;
+    uint32_t type;
+};
+
+static int by_sid(const void *a, const void *b)
+{
+    const struct name_id *x = a, *y = b;
+    return (x->sid > y->sid) - (x->sid < y->sid);
+}
+
+int phd_store_census(struct phd_store *st, int64_t id, int with_objects, struct phd_census **out,
+                     struct phd_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    struct phd_census *c = NULL;
+    struct name_id *map = NULL;
+    char label[4200];
+    uint32_t ntypes = 0;
+    *out = NULL;
+    snprintf(label, sizeof label, "%s#%lld", st->path, (long long)id);
+
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT pid, process_start_ns, timestamp_ns, objects, total_size, python, pointer_size, "
+                           "values_recorded, collected, format_version, "
+                           "(SELECT count(*) FROM type_stats WHERE snapshot = ?1) FROM snapshots WHERE id = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto dbfail;
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return phd_error_set(err, "%s: no snapshot with id %lld (see 'pyheapdiff sql %s \"SELECT * FROM snapshots\"')",
+                             st->path, (long long)id, st->path);
+    }
+    ntypes = (uint32_t)sqlite3_column_int64(q, 10);
+    uint64_t objects = (uint64_t)sqlite3_column_int64(q, 3);
+    c = phd_census_new(label, ntypes, with_objects ? objects : 0);
+    if (!c)
+        goto nomem;
+    c->hdr.pid = (uint64_t)sqlite3_column_int64(q, 0);
+    c->hdr.start_time_ns = (uint64_t)sqlite3_column_int64(q, 1);
+    c->hdr.timestamp_ns = (uint64_t)sqlite3_column_int64(q, 2);
+    c->objects = objects;
+    c->total_size = (uint64_t)sqlite3_column_int64(q, 4);
+    unsigned a = 0, b = 0, cc = 0;
+    sscanf((const char *)sqlite3_column_text(q, 5), "%u.%u.%u", &a, &b, &cc);
+    c->hdr.py_major = (uint8_t)a;
+    c->hdr.py_minor = (uint8_t)b;
+    c->hdr.py_micro = (uint8_t)cc;
+    c->hdr.pointer_size = (uint8_t)sqlite3_column_int(q, 6);
+    c->hdr.flags = (sqlite3_column_int(q, 7) ? PHD_HDR_VALUES : 0) | (sqlite3_column_int(q, 8) ? PHD_HDR_COLLECTED : 0);
+    c->hdr.version = (uint16_t)sqlite3_column_int(q, 9);
+    sqlite3_finalize(q);
+    q = NULL;
+
+    map = malloc(((size_t)ntypes + 1) * sizeof *map);
+    if (!map)
+        goto nomem;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT t.type, s.text, t.count, t.size FROM type_stats t JOIN strings s ON s.id = t.type "
+                           "WHERE t.snapshot = ? ORDER BY t.type",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto dbfail;
+    sqlite3_bind_int64(q, 1, id);
+    uint32_t t = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW && t < ntypes) {
+        map[t] = (struct name_id){sqlite3_column_int64(q, 0), t};
+        if (phd_census_set_name(c, t, (const char *)sqlite3_column_text(q, 1)) < 0)
+            goto nomem;
+        c->count[t] = (uint64_t)sqlite3_column_int64(q, 2);
+        c->size[t] = (uint64_t)sqlite3_column_int64(q, 3);
+        t++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        goto dbfail;
+    sqlite3_finalize(q);
+    q = NULL;
+    c->n_types = t;
+    qsort(map, t, sizeof *map, by_sid);
+
+    if (with_objects) {
+        if (sqlite3_prepare_v2(st->db, "SELECT count, data FROM address_index WHERE snapshot = ?", -1, &q, NULL) !=
+            SQLITE_OK)
+            goto dbfail;
+        sqlite3_bind_int64(q, 1, id);
+        if (sqlite3_step(q) != SQLITE_ROW)
+            goto dbfail;
+        uint64_t n = (uint64_t)sqlite3_column_int64(q, 0);
+        const unsigned char *p = sqlite3_column_blob(q, 1), *end = p + sqlite3_column_bytes(q, 1);
+        if (n > objects)
+            goto corrupt;
+        uint64_t prev = 0, delta, rank;
+        for (uint64_t i = 0; i < n; i++) {
+            if (phd_varint_get(&p, end, &delta) < 0 || phd_varint_get(&p, end, &rank) < 0 || rank >= t)
+                goto corrupt;
+            prev += delta;
+            c->addr[i] = prev;
+            c->otype[i] = (uint32_t)rank;
+        }
+        c->n_objs = n;
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    free(map);
+    *out = c;
+    return 0;
+corrupt:
+    sqlite3_finalize(q);
+    phd_census_free(&c);
+    free(map);
+    return phd_error_set(err, "%s: damaged database: the address index does not decode", label);
+dbfail:
+    db_fail(err, st->path, st->db, "reading snapshot");
+    sqlite3_finalize(q);
+    phd_census_free(&c);
+    free(map);
+    return -1;
+nomem:
+    sqlite3_finalize(q);
+    phd_census_free(&c);
+    free(map);
+    return phd_error_set(err, "%s: out of memory", label);
+}
