@@ -11,8 +11,15 @@ echo
 echo "\$ python3 fixtures/demo_leak.py $out"
 PYTHONPATH="$top/build/python" python3 fixtures/demo_leak.py "$out"
 echo
-echo "\$ pyheapdiff info $out/before.snap"
-build/pyheapdiff info "$out/before.snap"
-echo
 echo "\$ pyheapdiff info $out/after.snap"
-build/pyheapdiff info "$out/after.snap"
+build/pyheapdiff info --top 5 "$out/after.snap"
+echo
+echo "\$ pyheapdiff $out/before.snap $out/after.snap"
+build/pyheapdiff "$out/before.snap" "$out/after.snap" --top 8
+echo
+echo "\$ pyheapdiff load $out/before.snap $out/after.snap -o $out/demo.db"
+rm -f "$out/demo.db"
+build/pyheapdiff load "$out/before.snap" "$out/after.snap" -o "$out/demo.db"
+echo
+echo "\$ pyheapdiff sql $out/demo.db \"SELECT type, count(*) FROM objects_v WHERE snapshot = 2 AND type LIKE '__main__.%' GROUP BY 1\""
+build/pyheapdiff sql "$out/demo.db" "SELECT type, count(*) FROM objects_v WHERE snapshot = 2 AND type LIKE '__main__.%' GROUP BY 1"
