@@ -6,6 +6,7 @@
 #define PHD_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "pyheapdiff/error.h"
@@ -45,7 +46,30 @@ int cli_load_censuses(const struct cli_inputs *in, int want, int with_objects, s
 /* Is stdout/stderr a terminal (for colour-free progress). */
 int cli_stderr_is_tty(void);
 
+struct phd_snapshot;
+struct phd_graph;
+/* Opens a snapshot file (the graph commands need one, not a database) and
+ * builds its graph; prints the error and returns -1. */
+int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph **g);
+/* Type ids of s matching name (qualified, or a bare class name); when none
+ * match, prints an error suggesting close names and returns -1.  *ids is
+ * a malloc'd array of *n ids. */
+int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **ids, uint32_t *n);
+/* The retention path of v (parents from phd_graph_bfs) as one line,
+ * indices folded when fold is set; returns a malloc'd string. */
+char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, uint32_t v, int fold);
+
+/* Per type: retained size of its instances not inside another of the
+ * same type in the dominator tree (type_ret), and how many (type_top). */
+int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const uint64_t *ret, uint64_t *type_ret,
+                      uint32_t *type_top);
+
 int cmd_info(int argc, char **argv);
+int cmd_paths(int argc, char **argv);
+int cmd_cycles(int argc, char **argv);
+int cmd_dominators(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_orphans(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_top(int argc, char **argv);

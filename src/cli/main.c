@@ -86,6 +86,71 @@ const struct cli_command cli_commands[] = {
      "options:\n"
      "  --json      print JSON\n"
      "  -h, --help  show this help\n"},
+    {"paths", cmd_paths, "why objects are alive: grouped shortest paths from the roots",
+     "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--limit N] [--json] SNAPSHOT\n"
+     "\n"
+     "For each chosen object, the shortest retention path from the root set\n"
+     "(modules, sys, builtins, thread frames and state; objects held by C code,\n"
+     "'unknown holders', only for what nothing named reaches).  Identical paths\n"
+     "(same types and labels, list indices folded to [*]) are grouped and\n"
+     "printed once with their count, most frequent first.\n"
+     "\n"
+     "options:\n"
+     "  --type T        instances of T (qualified name or bare class name)\n"
+     "  --id ADDRESS    one object by its id() (repeatable)\n"
+     "  --limit N       groups to show (default 10; 0: all)\n"
+     "  --json          print JSON (see docs/cli.md)\n"
+     "  -h, --help      show this help\n"},
+    {"cycles", cmd_cycles, "reference cycles (strongly connected components)",
+     "usage: pyheapdiff cycles [--type T] [--top N] [--json] SNAPSHOT\n"
+     "\n"
+     "Groups of objects that refer to each other (more than one object, or one\n"
+     "that refers to itself), largest first: objects, size, types, whether the\n"
+     "roots reach them (in a collect=False snapshot garbage cycles do not) and\n"
+     "one short example cycle spelled with labels.\n"
+     "\n"
+     "options:\n"
+     "  --type T    only cycles containing T\n"
+     "  --top N     cycles to show (default 10; 0: all)\n"
+     "  --json      print JSON\n"
+     "  -h, --help  show this help\n"},
+    {"dominators", cmd_dominators, "what retains the most memory (retained sizes)",
+     "usage: pyheapdiff dominators [--type T] [--top N] [--json] SNAPSHOT\n"
+     "\n"
+     "The objects with the largest retained size (what would be freed with\n"
+     "them: the total size of what they dominate), with their path from a\n"
+     "root, and per type the memory its instances retain (an instance inside\n"
+     "another of its type counted once).\n"
+     "\n"
+     "options:\n"
+     "  --type T    only objects and rows of type T\n"
+     "  --top N     rows to show (default 10; 0: all)\n"
+     "  --json      print JSON\n"
+     "  -h, --help  show this help\n"},
+    {"leaks", cmd_leaks, "leak candidates by the three-snapshot technique",
+     "usage: pyheapdiff leaks [--top N] [--json] BASELINE AFTER [AGAIN]\n"
+     "\n"
+     "Objects new in AFTER (not in BASELINE at the same address with the same\n"
+     "type) that are still alive in AGAIN, grouped by type and retention path\n"
+     "in the last snapshot, sorted by retained size.  Take BASELINE, run the\n"
+     "suspect action, take AFTER, run it again (or undo it), take AGAIN.  With\n"
+     "two snapshots: objects new in AFTER.  All from one process.\n"
+     "\n"
+     "options:\n"
+     "  --top N     types to show (default 10; 0: all)\n"
+     "  --json      print JSON\n"
+     "  -h, --help  show this help\n"},
+    {"orphans", cmd_orphans, "objects held only by C code (unknown holders)",
+     "usage: pyheapdiff orphans [--top N] [--json] SNAPSHOT\n"
+     "\n"
+     "Objects whose refcount is larger than the references found to them and\n"
+     "that no module, frame or interpreter root reaches: held by C code or the\n"
+     "C stack only (objgraph's get_leaking_objects), grouped by type.\n"
+     "\n"
+     "options:\n"
+     "  --top N     types to show (default 10; 0: all)\n"
+     "  --json      print JSON\n"
+     "  -h, --help  show this help\n"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -1,0 +1,93 @@
+/*
+ * pyheapdiff/graph.h - the object graph of one snapshot and the analyses
+ * over it: the root set, shortest retention paths, strongly connected
+ * components (cycles), dominators and retained sizes.
+ *
+ * Every algorithm is iterative (no recursion over the heap) and linear or
+ * near-linear in objects + references.  Weak references are never
+ * retaining edges here.
+ */
+#ifndef PYHEAPDIFF_GRAPH_H
+#define PYHEAPDIFF_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pyheapdiff/error.h"
+#include "pyheapdiff/format.h"
+
+#define PHD_NONE UINT32_MAX
+
+/* Root kinds of the analysis: the snapshot's (PHD_ROOT_*), plus these. */
+enum {
+    PHD_ROOT_MODULE = 7,  /* a module in sys.modules */
+    PHD_ROOT_UNKNOWN = 8, /* refcount above the references found: held by C code */
+    PHD_ROOT_KINDS = 9,
+};
+
+struct phd_graph {
+    const struct phd_snapshot *s; /* borrowed: must outlive the graph */
+    uint32_t n;
+    /* referrers over retaining edges: rev_src/rev_edge[rev_start[v] .. rev_start[v+1]) */
+    uint64_t *rev_start;
+    uint32_t *rev_src;
+    uint32_t *rev_edge; /* index of the edge in the snapshot's arrays */
+    /* root set, in the order searches start from it (modules first,
+     * unknown holders last) */
+    uint32_t *roots;
+    uint32_t n_roots;
+    uint8_t *root_kind; /* per node: 0, or the kind of root it is */
+    uint32_t *root_rec; /* per node: index of its snapshot root record, or PHD_NONE */
+    uint32_t n_unknown; /* roots of kind PHD_ROOT_UNKNOWN */
+};
+
+int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct phd_error *err);
+void phd_graph_free(struct phd_graph **g);
+
+/* Is snapshot edge e retaining (not weak)? */
+static inline int phd_edge_retains(const struct phd_snapshot *s, uint64_t e)
+{
+    return PHD_LABEL_KIND(s->edge_label[e]) != PHD_LABEL_WEAK;
+}
+
+/*
+ * Breadth-first search over retaining edges in three phases: from the
+ * modules in sys.modules; then, for what they do not reach, from the other
+ * named roots (sys, builtins, frames, threads, interpreter); then from
+ * unknown holders (skipped when `named_only`).  parent[v] is v's
+ * predecessor on a shortest path from the roots of the first phase that
+ * reaches it (PHD_NONE for roots and unreachable nodes); dist[v] its
+ * distance (UINT32_MAX when unreachable).  Either output may be NULL.
+ */
+int phd_graph_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *dist);
+
+/*
+ * Strongly connected components over retaining edges (Tarjan's algorithm,
+ * iterative, O(V + E)).  comp[v] is v's component id; returns the number
+ * of components, or -1 when out of memory.
+ */
+int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp);
+
+/*
+ * Dominator tree over retaining edges with a virtual super-root above the
+ * root set (semi-NCA, O(E log V)).  idom[v] is v's immediate dominator, or
+ * PHD_NONE when it is the super-root (v is a root or only roots reach it)
+ * or v is unreachable.  retained[v] (may be NULL) is the total shallow
+ * size of what v dominates, itself included (0 when unreachable).
+ */
+int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom, uint64_t *retained);
+
+/*
+ * Text of the label of edge e, the way paths print it: "[3]", "['key']",
+ * ".attr", "<key>", "<weak>", ".__class__" or "" (unlabelled).
+ * fold_index prints list/tuple indices as "[*]".
+ */
+void phd_graph_label(const struct phd_snapshot *s, uint64_t e, int fold_index, char *buf, size_t cap);
+/* A short description of node v: its type and what identifies it:
+ * "module app.events", "function handler", "dict", "str 'abc'". */
+void phd_graph_describe(const struct phd_snapshot *s, uint32_t v, char *buf, size_t cap);
+/* The first retaining edge from u to v, or UINT64_MAX. */
+uint64_t phd_graph_edge_between(const struct phd_snapshot *s, uint32_t u, uint32_t v);
+const char *phd_graph_root_kind_name(unsigned kind);
+
+#endif

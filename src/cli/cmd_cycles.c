@@ -1,0 +1,282 @@
+/*
+ * cmd_cycles.c - pyheapdiff cycles SNAPSHOT: reference cycles, as strongly
+ * connected components of more than one object (or with a self
+ * reference), largest first, with their types, whether the roots reach
+ * them (garbage cycles of a collect=False snapshot do not), and one short
+ * example cycle spelled with labels.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pyheapdiff/graph.h"
+#include "pyheapdiff/output.h"
+
+struct cyc {
+    uint32_t comp, first, count;
+    uint64_t size;
+    int reachable;
+};
+
+static int by_size(const void *a, const void *b)
+{
+    const struct cyc *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size < y->size ? 1 : -1;
+    return (x->first > y->first) - (x->first < y->first);
+}
+
+/* A shortest cycle through `start` inside its component, spelled out. */
+static char *example_cycle(const struct phd_graph *g, const uint32_t *comp, uint32_t start, uint32_t *par,
+                           uint32_t *queue)
+{
+    const struct phd_snapshot *s = g->s;
+    uint32_t c = comp[start];
+    size_t head = 0, tail = 0;
+    uint32_t last = PHD_NONE;
+    par[start] = start;
+    queue[tail++] = start;
+    while (head < tail && last == PHD_NONE) {
+        uint32_t u = queue[head++];
+        for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
+            uint32_t t = s->edge_target[e];
+            if (!phd_edge_retains(s, e) || comp[t] != c)
+                continue;
+            if (t == start) {
+                last = u;
+                break;
+            }
+            if (par[t] == PHD_NONE) {
+                par[t] = u;
+                queue[tail++] = t;
+            }
+        }
+    }
+    size_t n = 1;
+    for (uint32_t x = last; x != start && x != PHD_NONE; x = par[x])
+        n++;
+    uint32_t *chain = malloc((n + 2) * sizeof *chain);
+    char *out = malloc(64 * (n + 2) + 256);
+    if (!chain || !out || last == PHD_NONE) {
+        free(chain);
+        free(out);
+        for (size_t k = 0; k < tail; k++)
+            par[queue[k]] = PHD_NONE;
+        return NULL;
+    }
+    size_t k = n;
+    for (uint32_t x = last; k; x = par[x])
+        chain[--k] = x;
+    chain[n] = start;
+    size_t len = 0, cap = 64 * (n + 2) + 256;
+    char d[300], lab[200];
+    for (size_t i = 0; i <= n && len + 300 < cap; i++) {
+        if (i) {
+            uint64_t e = phd_graph_edge_between(s, chain[i - 1], chain[i]);
+            lab[0] = 0;
+            if (e != UINT64_MAX)
+                phd_graph_label(s, e, 0, lab, sizeof lab);
+            len += (size_t)snprintf(out + len, cap - len, "%s%s → ", lab[0] ? " " : "", lab);
+        }
+        phd_graph_describe(s, chain[i], d, sizeof d);
+        len += (size_t)snprintf(out + len, cap - len, "%s", i == n ? phd_snapshot_type_name(s, s->type[chain[i]]) : d);
+        if (n > 8 && i == 3 && n - 3 > 3) {
+            len += (size_t)snprintf(out + len, cap - len, " → ... (%zu more) ...", n - 6);
+            i = n - 3;
+        }
+    }
+    for (size_t q = 0; q < tail; q++)
+        par[queue[q]] = PHD_NONE;
+    free(chain);
+    return out;
+}
+
+int cmd_cycles(int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("cycles");
+    static const struct option opts[] = {
+        {"type", required_argument, NULL, 't'}, {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *type = NULL;
+    int json = 0, c;
+    long top = 10;
+    while ((c = getopt_long(argc, argv, ":ht:n:", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            type = optarg;
+            break;
+        case 'n':
+            if (cli_parse_count(cmd, "--top", optarg, &top) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return cli_help(cmd);
+        default:
+            return cli_bad_option(cmd, c, argc, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_fail("cycles: expected one snapshot (see 'pyheapdiff cycles --help')");
+    struct phd_snapshot *s;
+    struct phd_graph *g;
+    if (cli_open_graph(argv[optind], &s, &g) < 0)
+        return PHD_EXIT_USAGE;
+    int status = PHD_EXIT_USAGE;
+    size_t n = s->n_nodes;
+    uint32_t *tids = NULL, ntids = 0;
+    uint32_t *comp = malloc((n + 1) * sizeof *comp), *dist = malloc((n + 1) * sizeof *dist);
+    uint32_t *csize = NULL, *par = malloc((n + 1) * sizeof *par), *queue = malloc((n + 1) * sizeof *queue);
+    uint64_t *cbytes = NULL;
+    uint8_t *self = NULL, *reach = NULL, *hastype = NULL;
+    struct cyc *cycles = NULL;
+    char *want = NULL;
+    uint64_t *mstart = NULL;
+    uint32_t *members = NULL;
+    if (type && cli_match_type(s, type, &tids, &ntids) < 0)
+        goto out;
+    int64_t ncomp = comp && dist && par && queue ? phd_graph_scc(g, comp) : -1;
+    if (ncomp < 0 || phd_graph_bfs(g, 0, NULL, dist) < 0)
+        goto nomem;
+    csize = calloc((size_t)ncomp + 1, sizeof *csize);
+    cbytes = calloc((size_t)ncomp + 1, sizeof *cbytes);
+    self = calloc((size_t)ncomp + 1, 1);
+    reach = calloc((size_t)ncomp + 1, 1);
+    hastype = calloc((size_t)ncomp + 1, 1);
+    want = calloc((size_t)s->n_types + 1, 1);
+    if (!csize || !cbytes || !self || !reach || !hastype || !want)
+        goto nomem;
+    for (uint32_t k = 0; k < ntids; k++)
+        want[tids[k]] = 1;
+    for (uint32_t v = 0; v < n; v++) {
+        uint32_t cv = comp[v];
+        csize[cv]++;
+        cbytes[cv] += s->size[v];
+        reach[cv] |= dist[v] != UINT32_MAX;
+        hastype[cv] |= want[s->type[v]];
+        for (uint64_t e = s->edge_start[v]; e < s->edge_start[v + 1]; e++)
+            if (s->edge_target[e] == v && phd_edge_retains(s, e))
+                self[cv] = 1;
+        par[v] = PHD_NONE;
+    }
+    size_t ncyc = 0;
+    cycles = malloc(((size_t)ncomp + 1) * sizeof *cycles);
+    if (!cycles)
+        goto nomem;
+    for (uint32_t v = 0; v < n; v++) {
+        uint32_t cv = comp[v];
+        if ((csize[cv] > 1 || self[cv]) && (!type || hastype[cv])) {
+            cycles[ncyc++] = (struct cyc){cv, v, csize[cv], cbytes[cv], reach[cv]};
+            csize[cv] = 0; /* first node seen stands for the component */
+            self[cv] = 0;
+        }
+    }
+    qsort(cycles, ncyc, sizeof *cycles, by_size);
+    size_t shown = top && (size_t)top < ncyc ? (size_t)top : ncyc;
+    uint64_t total_objs = 0, total_bytes = 0, garbage = 0;
+    for (size_t k = 0; k < ncyc; k++) {
+        total_objs += cycles[k].count;
+        total_bytes += cycles[k].size;
+        garbage += !cycles[k].reachable;
+    }
+    /* members of each component, by counting sort: O(V) */
+    mstart = calloc((size_t)ncomp + 2, sizeof *mstart);
+    members = malloc((n + 1) * sizeof *members);
+    if (!mstart || !members)
+        goto nomem;
+    for (uint32_t v = 0; v < n; v++)
+        mstart[comp[v] + 1]++;
+    for (int64_t k = 0; k < ncomp; k++)
+        mstart[k + 1] += mstart[k];
+    for (uint32_t v = 0; v < n; v++)
+        members[mstart[comp[v]]++] = v;
+    for (int64_t k = ncomp; k > 0; k--)
+        mstart[k] = mstart[k - 1];
+    mstart[0] = 0;
+    /* per cycle: the types in it */
+    uint32_t *tcount = calloc((size_t)s->n_types + 1, sizeof *tcount);
+    uint32_t *seen = malloc(((size_t)s->n_types + 1) * sizeof *seen);
+    if (!tcount || !seen) {
+        free(tcount);
+        free(seen);
+        goto nomem;
+    }
+    json_t *arr = json ? json_array() : NULL;
+    char b1[48], b2[48];
+    if (!json)
+        printf("%zu cycle%s: %s objects, %s; %llu unreachable from the roots\n", ncyc, ncyc == 1 ? "" : "s",
+               phd_fmt_count(total_objs, b1, sizeof b1), phd_fmt_size(total_bytes, b2, sizeof b2),
+               (unsigned long long)garbage);
+    for (size_t k = 0; k < shown; k++) {
+        struct cyc *cy = &cycles[k];
+        uint32_t nseen = 0;
+        for (uint64_t m = mstart[cy->comp]; m < mstart[cy->comp + 1]; m++) {
+            uint32_t v = members[m];
+            if (!tcount[s->type[v]]++)
+                seen[nseen++] = s->type[v];
+        }
+        /* sort the types by count, a few only */
+        for (uint32_t i = 0; i < nseen; i++)
+            for (uint32_t j = i + 1; j < nseen; j++)
+                if (tcount[seen[j]] > tcount[seen[i]]) {
+                    uint32_t t = seen[i];
+                    seen[i] = seen[j];
+                    seen[j] = t;
+                }
+        char *ex = example_cycle(g, comp, cy->first, par, queue);
+        if (json) {
+            json_t *types = json_array();
+            for (uint32_t i = 0; i < nseen; i++)
+                json_array_append_new(types, json_pack("{s:s, s:I}", "type", phd_snapshot_type_name(s, seen[i]),
+                                                       "count", (json_int_t)tcount[seen[i]]));
+            json_array_append_new(arr, json_pack("{s:I, s:I, s:b, s:o, s:s}", "objects", (json_int_t)cy->count,
+                                                 "size", (json_int_t)cy->size, "reachable", cy->reachable,
+                                                 "types", types, "example", ex ? ex : ""));
+        } else {
+            printf("\n%zu. %s object%s, %s, %s\n   types: ", k + 1, phd_fmt_count(cy->count, b1, sizeof b1),
+                   cy->count == 1 ? "" : "s", phd_fmt_size(cy->size, b2, sizeof b2),
+                   cy->reachable ? "reachable from the roots" : "UNREACHABLE (garbage)");
+            for (uint32_t i = 0; i < nseen && i < 5; i++)
+                printf("%s%s %u", i ? ", " : "", phd_snapshot_type_name(s, seen[i]), tcount[seen[i]]);
+            printf("%s\n   cycle: %s\n", nseen > 5 ? ", ..." : "", ex ? ex : "?");
+        }
+        free(ex);
+        for (uint32_t i = 0; i < nseen; i++)
+            tcount[seen[i]] = 0;
+    }
+    free(tcount);
+    free(seen);
+    if (json)
+        phd_json_print(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "snapshot", s->path, "cycles", (json_int_t)ncyc,
+                                 "objects", (json_int_t)total_objs, "size", (json_int_t)total_bytes, "unreachable",
+                                 (json_int_t)garbage, "top", arr),
+                       stdout);
+    else if (shown < ncyc)
+        printf("\n(%zu more cycles; --top 0 shows all)\n", ncyc - shown);
+    status = PHD_EXIT_OK;
+    goto out;
+nomem:
+    cli_fail("%s: out of memory", s->path);
+out:
+    free(tids);
+    free(comp);
+    free(dist);
+    free(csize);
+    free(cbytes);
+    free(self);
+    free(reach);
+    free(hastype);
+    free(want);
+    free(cycles);
+    free(mstart);
+    free(members);
+    free(par);
+    free(queue);
+    phd_graph_free(&g);
+    phd_snapshot_free(&s);
+    return status;
+}

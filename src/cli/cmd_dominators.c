@@ -1,0 +1,228 @@
+/*
+ * cmd_dominators.c - pyheapdiff dominators SNAPSHOT: what retains the most
+ * memory.  The objects with the largest retained size (the total shallow
+ * size of everything they dominate: what would be freed with them), with
+ * their retention path, and per type the memory retained by its instances,
+ * counting an instance nested in another of its type once (like the
+ * dominator views of Eclipse MAT and browser heap snapshots).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pyheapdiff/graph.h"
+#include "pyheapdiff/output.h"
+
+static const uint64_t *sort_ret;
+
+static int by_retained(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (sort_ret[x] != sort_ret[y])
+        return sort_ret[x] < sort_ret[y] ? 1 : -1;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Per type, the retained size of its instances that have no instance of
+ * the same type above them in the dominator tree: a depth-first walk of
+ * the tree (children lists from idom) with a count of open ancestors per
+ * type.  O(V).
+ */
+int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const uint64_t *ret, uint64_t *type_ret,
+                      uint32_t *type_top)
+{
+    size_t n = s->n_nodes;
+    uint64_t *cstart = calloc(n + 2, sizeof *cstart);
+    uint32_t *child = malloc((n + 1) * sizeof *child), *stack = malloc((n + 1) * sizeof *stack);
+    uint32_t *open = calloc((size_t)s->n_types + 1, sizeof *open);
+    uint8_t *entered = calloc(n + 1, 1);
+    int rc = -1;
+    if (!cstart || !child || !stack || !open || !entered)
+        goto out;
+    /* children lists; the super-root's children are nodes with idom NONE */
+    for (uint32_t v = 0; v < n; v++)
+        if (idom[v] != PHD_NONE)
+            cstart[idom[v] + 1]++;
+    for (size_t v = 0; v < n; v++)
+        cstart[v + 1] += cstart[v];
+    uint64_t *fill = malloc((n + 1) * sizeof *fill);
+    if (!fill)
+        goto out;
+    memcpy(fill, cstart, n * sizeof *fill);
+    for (uint32_t v = 0; v < n; v++)
+        if (idom[v] != PHD_NONE)
+            child[fill[idom[v]]++] = v;
+    free(fill);
+    for (uint32_t t = 0; t < s->n_types; t++) {
+        type_ret[t] = 0;
+        type_top[t] = 0;
+    }
+    for (uint32_t r = 0; r < n; r++) {
+        if (idom[r] != PHD_NONE || !ret[r])
+            continue; /* tree roots only (unreachable nodes have ret 0) */
+        size_t sp = 0;
+        stack[sp++] = r;
+        while (sp) {
+            uint32_t v = stack[sp - 1];
+            uint32_t t = s->type[v];
+            if (!entered[v]) {
+                entered[v] = 1;
+                if (!open[t]++) {
+                    type_ret[t] += ret[v];
+                    type_top[t]++;
+                }
+                for (uint64_t k = cstart[v]; k < cstart[v + 1]; k++)
+                    stack[sp++] = child[k];
+            } else {
+                open[t]--;
+                sp--;
+            }
+        }
+    }
+    rc = 0;
+out:
+    free(cstart);
+    free(child);
+    free(stack);
+    free(open);
+    free(entered);
+    return rc;
+}
+
+int cmd_dominators(int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("dominators");
+    static const struct option opts[] = {
+        {"type", required_argument, NULL, 't'}, {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *type = NULL;
+    int json = 0, c;
+    long top = 10;
+    while ((c = getopt_long(argc, argv, ":ht:n:", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            type = optarg;
+            break;
+        case 'n':
+            if (cli_parse_count(cmd, "--top", optarg, &top) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return cli_help(cmd);
+        default:
+            return cli_bad_option(cmd, c, argc, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_fail("dominators: expected one snapshot (see 'pyheapdiff dominators --help')");
+    struct phd_snapshot *s;
+    struct phd_graph *g;
+    if (cli_open_graph(argv[optind], &s, &g) < 0)
+        return PHD_EXIT_USAGE;
+    int status = PHD_EXIT_USAGE;
+    size_t n = s->n_nodes;
+    uint32_t *tids = NULL, ntids = 0, *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent);
+    uint64_t *ret = malloc((n + 1) * sizeof *ret), *type_ret = malloc(((size_t)s->n_types + 1) * sizeof *type_ret);
+    uint32_t *type_top = malloc(((size_t)s->n_types + 1) * sizeof *type_top), *order = malloc((n + 1) * sizeof *order);
+    char *want = calloc((size_t)s->n_types + 1, 1);
+    if (type && cli_match_type(s, type, &tids, &ntids) < 0)
+        goto out;
+    if (!idom || !parent || !ret || !type_ret || !type_top || !order || !want ||
+        phd_graph_dominators(g, idom, ret) < 0 || phd_graph_bfs(g, 0, parent, NULL) < 0 ||
+        cli_type_retained(s, idom, ret, type_ret, type_top) < 0) {
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    for (uint32_t k = 0; k < ntids; k++)
+        want[tids[k]] = 1;
+    size_t m = 0;
+    for (uint32_t v = 0; v < n; v++)
+        if ((!type || want[s->type[v]]) && ret[v])
+            order[m++] = v;
+    sort_ret = ret;
+    qsort(order, m, sizeof *order, by_retained);
+    size_t shown = top && (size_t)top < m ? (size_t)top : m;
+    /* types by retained */
+    uint32_t *tord = malloc(((size_t)s->n_types + 1) * sizeof *tord), nt = 0;
+    if (!tord) {
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    for (uint32_t t = 0; t < s->n_types; t++)
+        if (type_top[t] && (!type || want[t]))
+            tord[nt++] = t;
+    sort_ret = type_ret;
+    qsort(tord, nt, sizeof *tord, by_retained);
+    size_t tshown = top && (size_t)top < nt ? (size_t)top : nt;
+
+    char b1[48], b2[48], addr[32];
+    if (json) {
+        json_t *objs = json_array(), *types = json_array();
+        for (size_t k = 0; k < shown; k++) {
+            uint32_t v = order[k];
+            char *path = cli_path_text(g, parent, v, 0);
+            snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[v]);
+            json_array_append_new(objs, json_pack("{s:s, s:s, s:I, s:I, s:s}", "address", addr, "type",
+                                                  phd_snapshot_type_name(s, s->type[v]), "size", (json_int_t)s->size[v],
+                                                  "retained", (json_int_t)ret[v], "path", path ? path : ""));
+            free(path);
+        }
+        for (size_t k = 0; k < tshown; k++)
+            json_array_append_new(types, json_pack("{s:s, s:I, s:I}", "type", phd_snapshot_type_name(s, tord[k]),
+                                                   "retained", (json_int_t)type_ret[tord[k]], "instances",
+                                                   (json_int_t)type_top[tord[k]]));
+        phd_json_print(json_pack("{s:s, s:I, s:o, s:o}", "snapshot", s->path, "total_size", (json_int_t)s->total_size,
+                                 "objects", objs, "types", types),
+                       stdout);
+    } else {
+        printf("%s: %s in all; largest retained sizes\n", s->path, phd_fmt_size(s->total_size, b1, sizeof b1));
+        for (size_t k = 0; k < shown; k++) {
+            uint32_t v = order[k];
+            char *path = cli_path_text(g, parent, v, 0), d[300];
+            phd_graph_describe(s, v, d, sizeof d);
+            printf("%3zu. %-10s %5.1f%%  %s (%s, 0x%" PRIx64 ")\n     %s\n", k + 1, phd_fmt_size(ret[v], b1, sizeof b1),
+                   s->total_size ? 100.0 * (double)ret[v] / (double)s->total_size : 0.0, d,
+                   phd_fmt_size(s->size[v], b2, sizeof b2), s->addr[v], path ? path : "");
+            free(path);
+        }
+        printf("\nretained per type (an instance inside another of its type counted once)\n");
+        struct phd_table *t = phd_table_new(4);
+        if (t) {
+            phd_table_column(t, 0, "type", PHD_LEFT);
+            phd_table_column(t, 1, "retained", PHD_RIGHT);
+            phd_table_column(t, 2, "% of heap", PHD_RIGHT);
+            phd_table_column(t, 3, "top-level instances", PHD_RIGHT);
+            for (size_t k = 0; k < tshown; k++) {
+                uint32_t ty = tord[k];
+                phd_table_row(t);
+                phd_table_cell(t, 0, "%s", phd_snapshot_type_name(s, ty));
+                phd_table_cell(t, 1, "%s", phd_fmt_size(type_ret[ty], b1, sizeof b1));
+                phd_table_cell(t, 2, "%.1f%%", s->total_size ? 100.0 * (double)type_ret[ty] / (double)s->total_size : 0.0);
+                phd_table_cell(t, 3, "%s", phd_fmt_count(type_top[ty], b2, sizeof b2));
+            }
+            phd_table_print(t, stdout, 100);
+            phd_table_free(&t);
+        }
+    }
+    free(tord);
+    status = PHD_EXIT_OK;
+out:
+    free(tids);
+    free(idom);
+    free(parent);
+    free(ret);
+    free(type_ret);
+    free(type_top);
+    free(order);
+    free(want);
+    phd_graph_free(&g);
+    phd_snapshot_free(&s);
+    return status;
+}

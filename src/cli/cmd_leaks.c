@@ -1,0 +1,351 @@
+/*
+ * cmd_leaks.c - leak candidates.
+ *
+ * pyheapdiff leaks A B [C]: the three-snapshot technique.  A is a baseline,
+ * B is taken after the suspect action, C after repeating (or undoing) it.
+ * Objects new in B (no object of the same type at the same address in A)
+ * that are still alive in C are the candidates, grouped by type and by
+ * retention path in the last snapshot, sorted by retained size.  With two
+ * snapshots: objects new in B.
+ *
+ * pyheapdiff orphans A: objects held only by unknown holders (C code or
+ * the C stack): unknown-holder roots that no named root reaches, grouped
+ * by type (objgraph's get_leaking_objects, with sizes).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pyheapdiff/census.h"
+#include "pyheapdiff/graph.h"
+#include "pyheapdiff/output.h"
+
+/* (address, node) pairs of s sorted by address, as a census's arrays. */
+static struct phd_census *by_address(const struct phd_snapshot *s)
+{
+    struct phd_census *c = phd_census_new(s->path, 0, s->n_nodes);
+    if (!c)
+        return NULL;
+    for (uint32_t v = 0; v < s->n_nodes; v++) {
+        c->addr[v] = s->addr[v];
+        c->otype[v] = v;
+    }
+    if (phd_census_sort_objects(c) < 0)
+        phd_census_free(&c);
+    return c;
+}
+
+/* The node of `s` at the address of node v of `from` with the same type
+ * name, or PHD_NONE. */
+static uint32_t find_same(const struct phd_snapshot *s, const struct phd_census *idx, const struct phd_snapshot *from,
+                          uint32_t v)
+{
+    uint64_t a = from->addr[v];
+    size_t lo = 0, hi = idx->n_objs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (idx->addr[mid] < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == idx->n_objs || idx->addr[lo] != a)
+        return PHD_NONE;
+    uint32_t w = idx->otype[lo];
+    return strcmp(phd_snapshot_type_name(s, s->type[w]), phd_snapshot_type_name(from, from->type[v])) == 0 ? w
+                                                                                                          : PHD_NONE;
+}
+
+struct tgroup {
+    uint32_t type;
+    uint64_t count, size, retained;
+};
+
+static int by_tgroup(const void *a, const void *b)
+{
+    const struct tgroup *x = a, *y = b;
+    if (x->retained != y->retained)
+        return x->retained < y->retained ? 1 : -1;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return (x->type > y->type) - (x->type < y->type);
+}
+
+struct pgroup {
+    char *text;
+    uint32_t count;
+};
+
+static int pg_text(const void *a, const void *b)
+{
+    return strcmp(((const struct pgroup *)a)->text, ((const struct pgroup *)b)->text);
+}
+
+static int pg_count(const void *a, const void *b)
+{
+    const struct pgroup *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return strcmp(x->text, y->text);
+}
+
+/*
+ * Reports the chosen nodes of the last snapshot (mark[v] set), grouped by
+ * type and path.  Retained sizes count each chosen object that has no
+ * chosen object above it in the dominator tree.
+ */
+static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g, const uint8_t *mark, long top,
+                  int json, json_t *extra)
+{
+    size_t n = s->n_nodes;
+    int rc = -1;
+    uint32_t *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent);
+    uint64_t *ret = malloc((n + 1) * sizeof *ret);
+    struct tgroup *tg = calloc((size_t)s->n_types + 1, sizeof *tg);
+    uint32_t *members = malloc((n + 1) * sizeof *members);
+    struct pgroup *pg = NULL;
+    if (!idom || !parent || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0 ||
+        phd_graph_bfs(g, 0, parent, NULL) < 0)
+        goto out;
+    uint64_t count = 0, size = 0, retained = 0;
+    for (uint32_t t = 0; t < s->n_types; t++)
+        tg[t].type = t;
+    for (uint32_t v = 0; v < n; v++) {
+        if (!mark[v])
+            continue;
+        /* the total counts v unless another candidate dominates it; its
+         * type's row unless a candidate of its own type does */
+        int nested = 0, nested_same = 0;
+        for (uint32_t d = idom[v]; d != PHD_NONE && !nested_same; d = idom[d]) {
+            if (mark[d]) {
+                nested = 1;
+                nested_same = s->type[d] == s->type[v];
+            }
+        }
+        struct tgroup *t = &tg[s->type[v]];
+        t->count++;
+        t->size += s->size[v];
+        count++;
+        size += s->size[v];
+        if (!nested_same)
+            t->retained += ret[v];
+        if (!nested)
+            retained += ret[v];
+    }
+    qsort(tg, s->n_types, sizeof *tg, by_tgroup);
+    uint32_t ntg = 0;
+    while (ntg < s->n_types && tg[ntg].count)
+        ntg++;
+    uint32_t shown = top && (uint32_t)top < ntg ? (uint32_t)top : ntg;
+    char b1[48], b2[48], b3[48];
+    json_t *jt = json ? json_array() : NULL;
+    if (!json)
+        printf("%s: %s object%s, %s shallow, %s retained\n", title, phd_fmt_count(count, b1, sizeof b1),
+               count == 1 ? "" : "s", phd_fmt_size(size, b2, sizeof b2), phd_fmt_size(retained, b3, sizeof b3));
+    pg = malloc((n + 1) * sizeof *pg);
+    if (!pg)
+        goto out;
+    for (uint32_t k = 0; k < shown; k++) {
+        uint32_t t = tg[k].type, nm = 0;
+        for (uint32_t v = 0; v < n; v++)
+            if (mark[v] && s->type[v] == t)
+                members[nm++] = v;
+        uint32_t np = 0;
+        for (uint32_t i = 0; i < nm; i++) {
+            pg[np].text = cli_path_text(g, parent, members[i], 1);
+            pg[np].count = 1;
+            if (pg[np].text)
+                np++;
+        }
+        qsort(pg, np, sizeof *pg, pg_text);
+        uint32_t w = 0;
+        for (uint32_t i = 0; i < np; i++) {
+            if (w && strcmp(pg[w - 1].text, pg[i].text) == 0) {
+                pg[w - 1].count++;
+                free(pg[i].text);
+            } else {
+                pg[w++] = pg[i];
+            }
+        }
+        qsort(pg, w, sizeof *pg, pg_count);
+        if (json) {
+            json_t *paths = json_array();
+            for (uint32_t i = 0; i < w && i < 3; i++)
+                json_array_append_new(paths, json_pack("{s:I, s:s}", "count", (json_int_t)pg[i].count, "path", pg[i].text));
+            json_array_append_new(jt, json_pack("{s:s, s:I, s:I, s:I, s:o}", "type", phd_snapshot_type_name(s, t), "count",
+                                                (json_int_t)tg[k].count, "size", (json_int_t)tg[k].size, "retained",
+                                                (json_int_t)tg[k].retained, "paths", paths));
+        } else {
+            printf("\n%s: %s, %s shallow, %s retained\n", phd_snapshot_type_name(s, t),
+                   phd_fmt_count(tg[k].count, b1, sizeof b1), phd_fmt_size(tg[k].size, b2, sizeof b2),
+                   phd_fmt_size(tg[k].retained, b3, sizeof b3));
+            for (uint32_t i = 0; i < w && i < 3; i++)
+                printf("  %6u × %s\n", pg[i].count, pg[i].text);
+            if (w > 3)
+                printf("  (%u more paths)\n", w - 3);
+        }
+        for (uint32_t i = 0; i < w; i++)
+            free(pg[i].text);
+    }
+    if (json) {
+        json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "snapshot", s->path, "objects", (json_int_t)count, "size",
+                                (json_int_t)size, "retained", (json_int_t)retained, "omitted_types",
+                                (json_int_t)(ntg - shown), "types", jt);
+        if (extra)
+            json_object_update(doc, extra);
+        phd_json_print(doc, stdout);
+    } else if (shown < ntg) {
+        printf("\n(%u more types; --top 0 shows all)\n", ntg - shown);
+    }
+    rc = 0;
+out:
+    free(idom);
+    free(parent);
+    free(ret);
+    free(tg);
+    free(members);
+    free(pg);
+    return rc;
+}
+
+static int parse_common(const struct cli_command *cmd, int argc, char **argv, long *top, int *json)
+{
+    static const struct option opts[] = {
+        {"top", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, ":hn:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (cli_parse_count(cmd, "--top", optarg, top) < 0)
+                return -1;
+            break;
+        case 'j':
+            *json = 1;
+            break;
+        case 'h':
+            cli_help(cmd);
+            return 1;
+        default:
+            cli_bad_option(cmd, c, argc, argv);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cmd_leaks(int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("leaks");
+    long top = 10;
+    int json = 0, p = parse_common(cmd, argc, argv, &top, &json);
+    if (p)
+        return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
+    int ns = argc - optind;
+    if (ns != 2 && ns != 3)
+        return cli_fail("leaks: expected BASELINE AFTER [AGAIN] snapshots (see 'pyheapdiff leaks --help')");
+    struct phd_snapshot *s[3] = {NULL, NULL, NULL};
+    struct phd_graph *g = NULL;
+    struct phd_error err;
+    struct phd_census *ia = NULL, *ic = NULL;
+    uint8_t *mark = NULL;
+    int status = PHD_EXIT_USAGE;
+    for (int i = 0; i < ns; i++) {
+        if (i == ns - 1) {
+            if (cli_open_graph(argv[optind + i], &s[i], &g) < 0)
+                goto out;
+        } else if (phd_snapshot_open(&s[i], argv[optind + i], 0, &err) < 0) {
+            cli_fail("%s", err.msg);
+            goto out;
+        }
+    }
+    for (int i = 1; i < ns; i++) {
+        if (!phd_same_process(&s[0]->hdr, &s[i]->hdr)) {
+            cli_fail("%s: not from the process of %s (pid or start time differ): leaks matches objects by address",
+                     s[i]->path, s[0]->path);
+            goto out;
+        }
+    }
+    ia = by_address(s[0]);
+    ic = ns == 3 ? by_address(s[1]) : NULL;
+    struct phd_snapshot *last = s[ns - 1];
+    mark = calloc((size_t)last->n_nodes + 1, 1);
+    if (!ia || (ns == 3 && !ic) || !mark) {
+        cli_fail("leaks: out of memory");
+        goto out;
+    }
+    /* new in B: no same-typed object at its address in A */
+    uint64_t new_in_b = 0;
+    if (ns == 2) {
+        for (uint32_t v = 0; v < last->n_nodes; v++)
+            if (find_same(s[0], ia, last, v) == PHD_NONE) {
+                mark[v] = 1;
+                new_in_b++;
+            }
+    } else {
+        /* a node of C is a candidate when B had it (same address and type)
+         * and A did not */
+        for (uint32_t v = 0; v < last->n_nodes; v++) {
+            uint32_t b = find_same(s[1], ic, last, v);
+            if (b != PHD_NONE && find_same(s[0], ia, s[1], b) == PHD_NONE)
+                mark[v] = 1;
+        }
+        for (uint32_t v = 0; v < s[1]->n_nodes; v++)
+            new_in_b += find_same(s[0], ia, s[1], v) == PHD_NONE;
+    }
+    char title[256];
+    snprintf(title, sizeof title, ns == 3 ? "new in %s and still alive in %s" : "new in %s%s", s[1]->path,
+             ns == 3 ? last->path : "");
+    json_t *extra = json ? json_pack("{s:I, s:s}", "new_in_after", (json_int_t)new_in_b, "technique",
+                                     ns == 3 ? "three snapshots" : "two snapshots")
+                         : NULL;
+    if (report(title, last, g, mark, top, json, extra) < 0)
+        cli_fail("leaks: out of memory");
+    else
+        status = PHD_EXIT_OK;
+    json_decref(extra);
+out:
+    free(mark);
+    phd_census_free(&ia);
+    phd_census_free(&ic);
+    phd_graph_free(&g);
+    for (int i = 0; i < 3; i++)
+        phd_snapshot_free(&s[i]);
+    return status;
+}
+
+int cmd_orphans(int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("orphans");
+    long top = 10;
+    int json = 0, p = parse_common(cmd, argc, argv, &top, &json);
+    if (p)
+        return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
+    if (argc - optind != 1)
+        return cli_fail("orphans: expected one snapshot (see 'pyheapdiff orphans --help')");
+    struct phd_snapshot *s;
+    struct phd_graph *g;
+    if (cli_open_graph(argv[optind], &s, &g) < 0)
+        return PHD_EXIT_USAGE;
+    int status = PHD_EXIT_USAGE;
+    uint32_t *dist = malloc(((size_t)s->n_nodes + 1) * sizeof *dist);
+    uint8_t *mark = calloc((size_t)s->n_nodes + 1, 1);
+    if (!dist || !mark || phd_graph_bfs(g, 1, NULL, dist) < 0) {
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    for (uint32_t v = 0; v < s->n_nodes; v++)
+        mark[v] = g->root_kind[v] == PHD_ROOT_UNKNOWN && dist[v] == UINT32_MAX;
+    if (report("held only by unknown holders (C code or the C stack)", s, g, mark, top, json, NULL) == 0)
+        status = PHD_EXIT_OK;
+    else
+        cli_fail("%s: out of memory", s->path);
+out:
+    free(dist);
+    free(mark);
+    phd_graph_free(&g);
+    phd_snapshot_free(&s);
+    return status;
+}

@@ -1,0 +1,195 @@
+/*
+ * cmd_paths.c - pyheapdiff paths --type T | --id ADDR SNAPSHOT: why objects
+ * are alive.  For each chosen object, the shortest path from the root set
+ * (named roots first; unknown holders only for what they do not reach),
+ * grouped by the sequence of types and labels with indices folded, most
+ * frequent first.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pyheapdiff/graph.h"
+#include "pyheapdiff/output.h"
+
+struct group {
+    char *text;
+    uint32_t example;
+    uint32_t count;
+};
+
+static int by_text(const void *a, const void *b)
+{
+    const struct group *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+    return c ? c : (x->example > y->example) - (x->example < y->example);
+}
+
+static int by_count(const void *a, const void *b)
+{
+    const struct group *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return strcmp(x->text, y->text);
+}
+
+#define MAX_IDS 64
+
+int cmd_paths(int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("paths");
+    static const struct option opts[] = {
+        {"type", required_argument, NULL, 't'}, {"id", required_argument, NULL, 'i'},
+        {"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
+    const char *type = NULL;
+    uint64_t ids[MAX_IDS];
+    int nids = 0, json = 0, c;
+    long limit = 10;
+    while ((c = getopt_long(argc, argv, ":ht:i:l:", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            type = optarg;
+            break;
+        case 'i': {
+            char *end;
+            unsigned long long a = strtoull(optarg, &end, 0);
+            if (end == optarg || *end)
+                return cli_fail("paths: --id takes an address such as 0x7f3a2b1c4d50, not '%s'", optarg);
+            if (nids == MAX_IDS)
+                return cli_fail("paths: at most %d --id", MAX_IDS);
+            ids[nids++] = a;
+            break;
+        }
+        case 'l':
+            if (cli_parse_count(cmd, "--limit", optarg, &limit) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return cli_help(cmd);
+        default:
+            return cli_bad_option(cmd, c, argc, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_fail("paths: expected one snapshot (see 'pyheapdiff paths --help')");
+    if (!type && !nids)
+        return cli_fail("paths: say which objects: --type T or --id ADDRESS");
+    struct phd_snapshot *s;
+    struct phd_graph *g;
+    if (cli_open_graph(argv[optind], &s, &g) < 0)
+        return PHD_EXIT_USAGE;
+    int status = PHD_EXIT_USAGE;
+    uint32_t *tids = NULL, ntids = 0, *parent = NULL, *chosen = NULL;
+    struct group *groups = NULL;
+    size_t nchosen = 0, ngroups = 0, unreachable = 0;
+    char *bytype = NULL;
+
+    if (type && cli_match_type(s, type, &tids, &ntids) < 0)
+        goto out;
+    parent = malloc(((size_t)s->n_nodes + 1) * sizeof *parent);
+    uint32_t *dist = malloc(((size_t)s->n_nodes + 1) * sizeof *dist);
+    chosen = malloc(((size_t)s->n_nodes + 1) * sizeof *chosen);
+    bytype = calloc((size_t)s->n_types + 1, 1);
+    if (!parent || !dist || !chosen || !bytype || phd_graph_bfs(g, 0, parent, dist) < 0) {
+        free(dist);
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    for (uint32_t k = 0; k < ntids; k++)
+        bytype[tids[k]] = 1;
+    for (uint32_t v = 0; v < s->n_nodes; v++) {
+        int want = type && bytype[s->type[v]];
+        for (int k = 0; k < nids && !want; k++)
+            want = s->addr[v] == ids[k];
+        if (!want)
+            continue;
+        if (dist[v] == UINT32_MAX)
+            unreachable++;
+        else
+            chosen[nchosen++] = v;
+    }
+    free(dist);
+    if (nids && !nchosen && !unreachable) {
+        cli_fail("%s: no object at %s%" PRIx64 "%s", s->path, "0x", ids[0], nids > 1 ? " (or the other --id)" : "");
+        goto out;
+    }
+    groups = malloc((nchosen + 1) * sizeof *groups);
+    if (!groups) {
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    for (size_t k = 0; k < nchosen; k++) {
+        groups[k].text = cli_path_text(g, parent, chosen[k], 1);
+        groups[k].example = chosen[k];
+        groups[k].count = 1;
+        if (!groups[k].text) {
+            ngroups = k;
+            cli_fail("%s: out of memory", s->path);
+            goto out;
+        }
+    }
+    ngroups = nchosen;
+    qsort(groups, ngroups, sizeof *groups, by_text);
+    size_t w = 0;
+    for (size_t k = 0; k < ngroups; k++) {
+        if (w && strcmp(groups[w - 1].text, groups[k].text) == 0) {
+            groups[w - 1].count++;
+            free(groups[k].text);
+            continue;
+        }
+        groups[w++] = groups[k];
+    }
+    ngroups = w;
+    qsort(groups, ngroups, sizeof *groups, by_count);
+    size_t shown = limit && (size_t)limit < ngroups ? (size_t)limit : ngroups;
+
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t k = 0; k < shown; k++) {
+            char addr[32];
+            snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[groups[k].example]);
+            char *exact = cli_path_text(g, parent, groups[k].example, 0);
+            json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}", "count", (json_int_t)groups[k].count,
+                                                 "path", groups[k].text, "example", addr, "example_path",
+                                                 exact ? exact : ""));
+            free(exact);
+        }
+        phd_json_print(json_pack("{s:s, s:s?, s:I, s:I, s:I, s:o}", "snapshot", s->path, "type", type, "objects",
+                                 (json_int_t)(nchosen + unreachable), "unreachable", (json_int_t)unreachable,
+                                 "omitted_groups", (json_int_t)(ngroups - shown), "groups", arr),
+                       stdout);
+    } else {
+        printf("%zu object%s%s%s: %zu path group%s%s\n", nchosen + unreachable, nchosen + unreachable == 1 ? "" : "s",
+               type ? " of type " : "", type ? type : "", ngroups, ngroups == 1 ? "" : "s",
+               unreachable ? "" : "");
+        for (size_t k = 0; k < shown; k++) {
+            char addr[32];
+            snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[groups[k].example]);
+            printf("%6u × %s\n", groups[k].count, groups[k].text);
+            printf("         e.g. %s\n", addr);
+        }
+        if (shown < ngroups)
+            printf("(%zu more groups; --limit 0 shows all)\n", ngroups - shown);
+        if (unreachable)
+            printf("%zu unreachable from every root (garbage awaiting collection: see 'pyheapdiff cycles')\n",
+                   unreachable);
+    }
+    status = PHD_EXIT_OK;
+out:
+    for (size_t k = 0; k < ngroups && groups; k++)
+        free(groups[k].text);
+    free(groups);
+    free(chosen);
+    free(parent);
+    free(tids);
+    free(bytype);
+    phd_graph_free(&g);
+    phd_snapshot_free(&s);
+    return status;
+}

@@ -1,0 +1,193 @@
+/*
+ * graphutil.c - what the graph commands (paths, cycles, dominators, leaks,
+ * orphans) share: opening a snapshot with its graph, matching a type
+ * name, and spelling a retention path.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pyheapdiff/graph.h"
+#include "pyheapdiff/store.h"
+
+int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph **g)
+{
+    struct phd_error err;
+    *s = NULL;
+    *g = NULL;
+    int kind = phd_file_kind(path, &err);
+    if (kind == PHD_FILE_ERROR)
+        return cli_fail("%s", err.msg), -1;
+    if (kind == PHD_FILE_DATABASE)
+        return cli_fail("%s: a database; this command reads snapshot files (give the .snap)", path), -1;
+    if (phd_snapshot_open(s, path, 0, &err) < 0)
+        return cli_fail("%s", err.msg), -1;
+    if (phd_graph_build(g, *s, &err) < 0) {
+        phd_snapshot_free(s);
+        return cli_fail("%s", err.msg), -1;
+    }
+    return 0;
+}
+
+static int name_matches(const char *name, const char *want)
+{
+    if (strcmp(name, want) == 0)
+        return 1;
+    if (strchr(want, '.'))
+        return 0;
+    size_t n = strlen(name), k = strlen(want);
+    return n > k && name[n - k - 1] == '.' && strcmp(name + n - k, want) == 0;
+}
+
+/* Edit distance, case-insensitive, for suggestions; two rows of ints. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 80 || lb > 80)
+        return 1000;
+    size_t row[81], prev[81];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            int ca = a[i - 1] | 0x20, cb = b[j - 1] | 0x20;
+            size_t sub = prev[j - 1] + (ca != cb), del = prev[j] + 1, ins = row[j - 1] + 1;
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, row, (lb + 1) * sizeof *row);
+    }
+    return prev[lb];
+}
+
+int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **ids, uint32_t *n)
+{
+    *ids = malloc(((size_t)s->n_types + 1) * sizeof **ids);
+    *n = 0;
+    if (!*ids)
+        return cli_fail("out of memory"), -1;
+    for (uint32_t t = 0; t < s->n_types; t++)
+        if (name_matches(phd_snapshot_type_name(s, t), name))
+            (*ids)[(*n)++] = t;
+    if (*n)
+        return 0;
+    /* suggest the three closest names (by the bare name too) */
+    const char *best[3] = {NULL, NULL, NULL};
+    size_t bd[3] = {(size_t)-1, (size_t)-1, (size_t)-1};
+    for (uint32_t t = 0; t < s->n_types; t++) {
+        const char *tn = phd_snapshot_type_name(s, t), *dot = strrchr(tn, '.');
+        size_t d = distance(name, tn), d2 = dot ? distance(name, dot + 1) : d;
+        if (d2 < d)
+            d = d2;
+        if (strstr(tn, name))
+            d = d > 1 ? 1 : d;
+        for (int k = 0; k < 3; k++) {
+            if (d < bd[k]) {
+                for (int j = 2; j > k; j--) {
+                    bd[j] = bd[j - 1];
+                    best[j] = best[j - 1];
+                }
+                bd[k] = d;
+                best[k] = tn;
+                break;
+            }
+        }
+    }
+    free(*ids);
+    *ids = NULL;
+    if (best[0] && bd[0] <= strlen(name) / 2 + 2)
+        cli_fail("%s: no type '%s'; did you mean %s%s%s%s%s?", s->path, name, best[0], best[1] ? ", " : "",
+                 best[1] ? best[1] : "", best[2] ? ", " : "", best[2] ? best[2] : "");
+    else
+        cli_fail("%s: no type '%s' (see 'pyheapdiff top %s')", s->path, name, s->path);
+    return -1;
+}
+
+/* Appends to a growing string; on failure leaves it NULL. */
+static void put(char **buf, size_t *len, size_t *cap, const char *text)
+{
+    if (!*buf)
+        return;
+    size_t l = strlen(text);
+    if (*len + l + 1 > *cap) {
+        size_t nc = (*cap + l + 1) * 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb) {
+            free(*buf);
+            *buf = NULL;
+            return;
+        }
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, text, l + 1);
+    *len += l;
+}
+
+char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, uint32_t v, int fold)
+{
+    const struct phd_snapshot *s = g->s;
+    size_t cap = 256, len = 0, depth = 0;
+    char *out = malloc(cap), tmp[600];
+    if (!out)
+        return NULL;
+    out[0] = 0;
+    /* the chain root .. v, collected backwards */
+    for (uint32_t x = v; x != PHD_NONE && depth <= g->n; x = parent[x])
+        depth++;
+    uint32_t *chain = malloc((depth + 1) * sizeof *chain);
+    if (!chain) {
+        free(out);
+        return NULL;
+    }
+    size_t k = depth;
+    for (uint32_t x = v; x != PHD_NONE && k; x = parent[x])
+        chain[--k] = x;
+    uint32_t r = chain[0];
+    unsigned kind = g->root_kind[r];
+    if (kind == PHD_ROOT_MODULE || kind == 0 || kind == PHD_ROOT_UNKNOWN) {
+        phd_graph_describe(s, r, tmp, sizeof tmp);
+        if (kind == PHD_ROOT_UNKNOWN)
+            put(&out, &len, &cap, "[held by C] ");
+        else if (kind == 0)
+            put(&out, &len, &cap, "[unreachable] ");
+        put(&out, &len, &cap, tmp);
+    } else {
+        const struct phd_root *rec = g->root_rec[r] != PHD_NONE ? &s->roots[g->root_rec[r]] : NULL;
+        if (rec && (kind == PHD_ROOT_FRAME || kind == PHD_ROOT_THREAD))
+            snprintf(tmp, sizeof tmp, "[thread %llu] %s", (unsigned long long)rec->thread_id,
+                     rec->name != PHD_NONE ? s->str[rec->name] : phd_graph_root_kind_name(kind));
+        else if (rec && rec->name != PHD_NONE)
+            snprintf(tmp, sizeof tmp, "%s", s->str[rec->name]);
+        else
+            phd_graph_describe(s, r, tmp, sizeof tmp);
+        put(&out, &len, &cap, tmp);
+        if (kind == PHD_ROOT_FRAME || kind == PHD_ROOT_THREAD) {
+            put(&out, &len, &cap, ": ");
+            phd_graph_describe(s, r, tmp, sizeof tmp);
+            put(&out, &len, &cap, tmp);
+        }
+    }
+    for (size_t i = 1; i < depth; i++) {
+        uint32_t u = chain[i - 1], w = chain[i];
+        uint64_t e = phd_graph_edge_between(s, u, w);
+        char lab[200] = "";
+        if (e != UINT64_MAX)
+            phd_graph_label(s, e, fold, lab, sizeof lab);
+        /* an owner's __dict__ is folded into the owner: module m ['x'] */
+        if (i + 1 < depth && strcmp(lab, ".__dict__") == 0 &&
+            strcmp(phd_snapshot_type_name(s, s->type[w]), "dict") == 0)
+            continue;
+        if (lab[0]) {
+            put(&out, &len, &cap, " ");
+            put(&out, &len, &cap, lab);
+        }
+        put(&out, &len, &cap, " → ");
+        phd_graph_describe(s, w, tmp, sizeof tmp);
+        /* the target's own identity only matters for the last hop and
+         * names; long values make groups differ needlessly */
+        put(&out, &len, &cap, i + 1 == depth ? phd_snapshot_type_name(s, s->type[w]) : tmp);
+    }
+    free(chain);
+    return out;
+}

@@ -1,0 +1,495 @@
+/*
+ * graph.c - the analysis graph of a snapshot: referrers, the root set,
+ * breadth-first retention paths, strongly connected components and
+ * dominators.
+ *
+ * The snapshot already stores references as compressed sparse rows
+ * (edge_start/edge_target); this adds the reverse rows over retaining
+ * (non-weak) edges and the root set.  Node arrays are indexed by node
+ * index; every traversal uses explicit stacks or queues.
+ *
+ * The root set, in the order searches start from it: the modules in
+ * sys.modules, sys.modules itself, sys, builtins, thread frames, thread
+ * state, other interpreter state, then "unknown holders": objects whose
+ * refcount is larger than the number of retaining references found to
+ * them, so that C code or the C stack holds the rest.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyheapdiff/graph.h"
+
+static const uint8_t kind_order[] = {PHD_ROOT_MODULE, PHD_ROOT_MODULES, PHD_ROOT_SYSDICT, PHD_ROOT_BUILTINS,
+                                     PHD_ROOT_FRAME,  PHD_ROOT_THREAD,  PHD_ROOT_INTERP};
+
+const char *phd_graph_root_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case PHD_ROOT_MODULE:
+        return "module";
+    case PHD_ROOT_UNKNOWN:
+        return "unknown holder";
+    default:
+        return phd_root_kind_name(kind);
+    }
+}
+
+void phd_graph_free(struct phd_graph **gp)
+{
+    struct phd_graph *g = *gp;
+    if (!g)
+        return;
+    free(g->rev_start);
+    free(g->rev_src);
+    free(g->rev_edge);
+    free(g->roots);
+    free(g->root_kind);
+    free(g->root_rec);
+    free(g);
+    *gp = NULL;
+}
+
+static void add_root(struct phd_graph *g, uint32_t v, uint8_t kind, uint32_t rec)
+{
+    if (g->root_kind[v])
+        return;
+    g->root_kind[v] = kind;
+    g->root_rec[v] = rec;
+    g->roots[g->n_roots++] = v;
+}
+
+int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct phd_error *err)
+{
+    struct phd_graph *g = calloc(1, sizeof *g);
+    *out = NULL;
+    if (!g)
+        return phd_error_set(err, "%s: out of memory", s->path);
+    g->s = s;
+    g->n = s->n_nodes;
+    size_t n = g->n;
+    g->rev_start = calloc(n + 2, sizeof *g->rev_start);
+    g->roots = malloc((n + 1) * sizeof *g->roots);
+    g->root_kind = calloc(n + 1, 1);
+    g->root_rec = malloc((n + 1) * sizeof *g->root_rec);
+    if (!g->rev_start || !g->roots || !g->root_kind || !g->root_rec)
+        goto nomem;
+
+    /* referrers: count, prefix sums, fill (stable: by source order) */
+    uint64_t m = 0;
+    for (uint64_t e = 0; e < s->n_edges; e++) {
+        if (phd_edge_retains(s, e)) {
+            g->rev_start[s->edge_target[e] + 1]++;
+            m++;
+        }
+    }
+    for (size_t v = 0; v < n; v++)
+        g->rev_start[v + 1] += g->rev_start[v];
+    g->rev_src = malloc((m + 1) * sizeof *g->rev_src);
+    g->rev_edge = malloc((m + 1) * sizeof *g->rev_edge);
+    uint64_t *fill = malloc((n + 1) * sizeof *fill);
+    if (!g->rev_src || !g->rev_edge || !fill) {
+        free(fill);
+        goto nomem;
+    }
+    memcpy(fill, g->rev_start, n * sizeof *fill);
+    for (uint32_t u = 0; u < n; u++) {
+        for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
+            if (!phd_edge_retains(s, e))
+                continue;
+            uint64_t k = fill[s->edge_target[e]]++;
+            g->rev_src[k] = u;
+            g->rev_edge[k] = (uint32_t)e;
+        }
+    }
+    free(fill);
+
+    /* roots, by kind priority */
+    for (size_t v = 0; v < n; v++)
+        g->root_rec[v] = PHD_NONE;
+    for (uint32_t r = 0; r < s->n_roots; r++) {
+        if (s->roots[r].kind != PHD_ROOT_MODULES)
+            continue;
+        uint32_t d = s->roots[r].node;
+        for (uint64_t e = s->edge_start[d]; e < s->edge_start[d + 1]; e++) {
+            uint32_t t = s->edge_target[e];
+            if (PHD_LABEL_KIND(s->edge_label[e]) == PHD_LABEL_VALUE &&
+                strcmp(phd_snapshot_type_name(s, s->type[t]), "module") == 0)
+                add_root(g, t, PHD_ROOT_MODULE, r);
+        }
+    }
+    for (size_t k = 1; k < sizeof kind_order; k++)
+        for (uint32_t r = 0; r < s->n_roots; r++)
+            if (s->roots[r].kind == kind_order[k])
+                add_root(g, s->roots[r].node, (uint8_t)s->roots[r].kind, r);
+    for (uint32_t v = 0; v < n; v++) {
+        uint64_t indeg = g->rev_start[v + 1] - g->rev_start[v];
+        if (!g->root_kind[v] && s->refcnt[v] > indeg) {
+            add_root(g, v, PHD_ROOT_UNKNOWN, PHD_NONE);
+            g->n_unknown++;
+        }
+    }
+    *out = g;
+    return 0;
+nomem:
+    phd_graph_free(&g);
+    return phd_error_set(err, "%s: out of memory building the graph", s->path);
+}
+
+/* ---- breadth-first search ---------------------------------------------- */
+
+int phd_graph_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *dist)
+{
+    const struct phd_snapshot *s = g->s;
+    uint32_t *queue = malloc(((size_t)g->n + 1) * sizeof *queue);
+    uint32_t *d = dist ? dist : malloc(((size_t)g->n + 1) * sizeof *d);
+    if (!queue || !d) {
+        free(queue);
+        if (!dist)
+            free(d);
+        return -1;
+    }
+    for (uint32_t v = 0; v < g->n; v++) {
+        d[v] = UINT32_MAX;
+        if (parent)
+            parent[v] = PHD_NONE;
+    }
+    size_t head = 0, tail = 0;
+    /* Modules first; then, for what they do not reach, the other named
+     * roots (frames, threads, interpreter); then unknown holders. */
+    for (int phase = 0; phase < (named_only ? 2 : 3); phase++) {
+        for (uint32_t r = 0; r < g->n_roots; r++) {
+            uint32_t v = g->roots[r];
+            unsigned k = g->root_kind[v];
+            int ph = k == PHD_ROOT_MODULE ? 0 : k == PHD_ROOT_UNKNOWN ? 2 : 1;
+            if (ph != phase || d[v] != UINT32_MAX)
+                continue;
+            d[v] = 0;
+            queue[tail++] = v;
+        }
+        while (head < tail) {
+            uint32_t u = queue[head++];
+            for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
+                uint32_t t = s->edge_target[e];
+                if (d[t] != UINT32_MAX || !phd_edge_retains(s, e))
+                    continue;
+                d[t] = d[u] + 1;
+                if (parent)
+                    parent[t] = u;
+                queue[tail++] = t;
+            }
+        }
+    }
+    free(queue);
+    if (!dist)
+        free(d);
+    return 0;
+}
+
+/* ---- strongly connected components -------------------------------------- */
+
+/* Tarjan's algorithm with an explicit call stack of (node, next edge). */
+int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
+{
+    const struct phd_snapshot *s = g->s;
+    size_t n = g->n;
+    uint32_t *index = malloc((n + 1) * sizeof *index), *low = malloc((n + 1) * sizeof *low);
+    uint32_t *stack = malloc((n + 1) * sizeof *stack), *cs_node = malloc((n + 1) * sizeof *cs_node);
+    uint64_t *cs_edge = malloc((n + 1) * sizeof *cs_edge);
+    uint8_t *on = calloc(n + 1, 1);
+    int64_t ncomp = -1;
+    if (!index || !low || !stack || !cs_node || !cs_edge || !on)
+        goto out;
+    for (size_t v = 0; v < n; v++)
+        index[v] = PHD_NONE;
+    uint32_t next = 0;
+    size_t sp = 0;
+    ncomp = 0;
+    for (uint32_t root = 0; root < n; root++) {
+        if (index[root] != PHD_NONE)
+            continue;
+        size_t csp = 0;
+        cs_node[csp] = root;
+        cs_edge[csp++] = s->edge_start[root];
+        index[root] = low[root] = next++;
+        stack[sp++] = root;
+        on[root] = 1;
+        while (csp) {
+            uint32_t v = cs_node[csp - 1];
+            uint64_t e = cs_edge[csp - 1];
+            if (e < s->edge_start[v + 1]) {
+                cs_edge[csp - 1] = e + 1;
+                if (!phd_edge_retains(s, e))
+                    continue;
+                uint32_t w = s->edge_target[e];
+                if (index[w] == PHD_NONE) {
+                    index[w] = low[w] = next++;
+                    stack[sp++] = w;
+                    on[w] = 1;
+                    cs_node[csp] = w;
+                    cs_edge[csp++] = s->edge_start[w];
+                } else if (on[w] && index[w] < low[v]) {
+                    low[v] = index[w];
+                }
+                continue;
+            }
+            /* v is done */
+            if (low[v] == index[v]) {
+                uint32_t w;
+                do {
+                    w = stack[--sp];
+                    on[w] = 0;
+                    comp[w] = (uint32_t)ncomp;
+                } while (w != v);
+                ncomp++;
+            }
+            csp--;
+            if (csp) {
+                uint32_t u = cs_node[csp - 1];
+                if (low[v] < low[u])
+                    low[u] = low[v];
+            }
+        }
+    }
+out:
+    free(index);
+    free(low);
+    free(stack);
+    free(cs_node);
+    free(cs_edge);
+    free(on);
+    return ncomp;
+}
+
+/* ---- dominators ------------------------------------------------------- */
+
+/*
+ * Semi-NCA (Georgiadis, Tarjan and Werneck, "Finding dominators in
+ * practice"): a depth-first preorder from the super-root, semidominators
+ * by path-compressed evaluation in reverse preorder, then immediate
+ * dominators as the nearest common ancestor of parent and semidominator.
+ * Everything is in preorder numbers; number 0 is the super-root, whose
+ * successors are the roots.  O(E log V), iterative throughout.
+ */
+int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t *retained)
+{
+    const struct phd_snapshot *s = g->s;
+    size_t n = g->n, N = n + 1; /* + super-root */
+    const uint32_t SUPER = (uint32_t)n;
+    uint32_t *pre = malloc(N * sizeof *pre);      /* node -> preorder (PHD_NONE: unreached) */
+    uint32_t *vert = malloc(N * sizeof *vert);    /* preorder -> node */
+    uint32_t *par = malloc(N * sizeof *par);      /* preorder -> DFS parent (preorder) */
+    uint32_t *semi = malloc(N * sizeof *semi);
+    uint32_t *label = malloc(N * sizeof *label);
+    uint32_t *anc = malloc(N * sizeof *anc);
+    uint32_t *idom = malloc(N * sizeof *idom);
+    uint32_t *stk = malloc(N * sizeof *stk);
+    uint64_t *stk_e = malloc(N * sizeof *stk_e);
+    uint64_t *ret = NULL;
+    int rc = -1;
+    if (!pre || !vert || !par || !semi || !label || !anc || !idom || !stk || !stk_e)
+        goto out;
+    for (size_t v = 0; v < N; v++)
+        pre[v] = PHD_NONE;
+
+    /* iterative DFS; the super-root's "edges" are the roots */
+    uint32_t cnt = 0;
+    size_t sp = 0;
+    pre[SUPER] = cnt;
+    vert[cnt] = SUPER;
+    par[cnt] = 0;
+    cnt++;
+    stk[sp] = SUPER;
+    stk_e[sp++] = 0;
+    while (sp) {
+        uint32_t v = stk[sp - 1];
+        uint64_t k = stk_e[sp - 1];
+        uint32_t w;
+        if (v == SUPER) {
+            if (k >= g->n_roots) {
+                sp--;
+                continue;
+            }
+            w = g->roots[k];
+        } else {
+            uint64_t e = s->edge_start[v] + k;
+            if (e >= s->edge_start[v + 1]) {
+                sp--;
+                continue;
+            }
+            if (!phd_edge_retains(s, e)) {
+                stk_e[sp - 1] = k + 1;
+                continue;
+            }
+            w = s->edge_target[e];
+        }
+        stk_e[sp - 1] = k + 1;
+        if (pre[w] != PHD_NONE)
+            continue;
+        pre[w] = cnt;
+        vert[cnt] = w;
+        par[cnt] = pre[v];
+        cnt++;
+        stk[sp] = w;
+        stk_e[sp++] = 0;
+    }
+
+    for (uint32_t i = 0; i < cnt; i++) {
+        semi[i] = i;
+        label[i] = i;
+        anc[i] = PHD_NONE;
+    }
+    /* semidominators, in reverse preorder */
+    for (uint32_t i = cnt - 1; i >= 1; i--) {
+        uint32_t w = vert[i];
+        uint64_t a = g->rev_start[w], b = g->rev_start[w + 1];
+        int from_super = g->root_kind[w] != 0;
+        for (uint64_t k = a; k < b + (uint64_t)from_super; k++) {
+            uint32_t v = k < b ? pre[g->rev_src[k]] : 0;
+            if (v == PHD_NONE)
+                continue;
+            /* eval(v): the minimum-semi label on v's path in the forest */
+            uint32_t u = v;
+            if (anc[v] != PHD_NONE) {
+                /* compress: collect the path, then fold labels top-down */
+                size_t top = 0;
+                uint32_t x = v;
+                while (anc[anc[x]] != PHD_NONE) {
+                    stk[top++] = x;
+                    x = anc[x];
+                }
+                while (top) {
+                    x = stk[--top];
+                    uint32_t ax = anc[x];
+                    if (semi[label[ax]] < semi[label[x]])
+                        label[x] = label[ax];
+                    anc[x] = anc[ax];
+                }
+                u = label[v];
+            }
+            if (semi[u] < semi[i])
+                semi[i] = semi[u];
+        }
+        anc[i] = par[i];
+    }
+    /* immediate dominators: nearest common ancestor of parent and semi */
+    idom[0] = 0;
+    for (uint32_t i = 1; i < cnt; i++) {
+        uint32_t d = par[i];
+        while (d > semi[i])
+            d = idom[d];
+        idom[i] = d;
+    }
+    for (size_t v = 0; v < n; v++)
+        idom_out[v] = PHD_NONE;
+    for (uint32_t i = 1; i < cnt; i++)
+        idom_out[vert[i]] = idom[i] == 0 ? PHD_NONE : vert[idom[i]];
+    if (retained) {
+        ret = calloc(cnt, sizeof *ret);
+        if (!ret)
+            goto out;
+        for (uint32_t i = 1; i < cnt; i++)
+            ret[i] = s->size[vert[i]];
+        for (uint32_t i = cnt - 1; i >= 1; i--)
+            ret[idom[i]] += ret[i];
+        for (size_t v = 0; v < n; v++)
+            retained[v] = pre[v] == PHD_NONE ? 0 : ret[pre[v]];
+    }
+    rc = 0;
+out:
+    free(pre);
+    free(vert);
+    free(par);
+    free(semi);
+    free(label);
+    free(anc);
+    free(idom);
+    free(stk);
+    free(stk_e);
+    free(ret);
+    return rc;
+}
+
+/* ---- text ------------------------------------------------------------- */
+
+static void preview_text(const struct phd_snapshot *s, uint32_t v, char *buf, size_t cap, size_t maxlen)
+{
+    char pv[PHD_PREVIEW_MAX + 1];
+    int l = phd_snapshot_preview(s, v, pv, sizeof pv - 1);
+    if (l < 0) {
+        buf[0] = 0;
+        return;
+    }
+    size_t o = 0;
+    for (int i = 0; i < l && o + 4 < cap && o < maxlen; i++) {
+        unsigned char c = (unsigned char)pv[i];
+        buf[o++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+    }
+    if ((size_t)l > maxlen && o + 4 < cap) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = 0;
+}
+
+void phd_graph_label(const struct phd_snapshot *s, uint64_t e, int fold_index, char *buf, size_t cap)
+{
+    uint32_t lab = s->edge_label[e], pay = PHD_LABEL_PAYLOAD(lab);
+    switch (PHD_LABEL_KIND(lab)) {
+    case PHD_LABEL_INDEX:
+        if (fold_index)
+            snprintf(buf, cap, "[*]");
+        else
+            snprintf(buf, cap, "[%u]", pay);
+        return;
+    case PHD_LABEL_KEY:
+        snprintf(buf, cap, "<key>");
+        return;
+    case PHD_LABEL_VALUE: {
+        char pv[64];
+        const char *tn = phd_snapshot_type_name(s, s->type[pay]);
+        preview_text(s, pay, pv, sizeof pv, 40);
+        if (!pv[0])
+            snprintf(buf, cap, "[<%s>]", tn);
+        else if (strcmp(tn, "str") == 0)
+            snprintf(buf, cap, "['%s']", pv);
+        else
+            snprintf(buf, cap, "[%s]", pv);
+        return;
+    }
+    case PHD_LABEL_NAME:
+        snprintf(buf, cap, ".%s", s->str[pay]);
+        return;
+    case PHD_LABEL_WEAK:
+        snprintf(buf, cap, "<weak>");
+        return;
+    case PHD_LABEL_TYPE:
+        snprintf(buf, cap, ".__class__");
+        return;
+    default:
+        buf[0] = 0;
+    }
+}
+
+void phd_graph_describe(const struct phd_snapshot *s, uint32_t v, char *buf, size_t cap)
+{
+    const char *tn = phd_snapshot_type_name(s, s->type[v]);
+    char pv[64];
+    preview_text(s, v, pv, sizeof pv, 40);
+    if (!pv[0])
+        snprintf(buf, cap, "%s", tn);
+    else if (strcmp(tn, "str") == 0)
+        snprintf(buf, cap, "str '%s'", pv);
+    else if (strcmp(tn, "type") == 0 || strcmp(tn, "abc.ABCMeta") == 0)
+        snprintf(buf, cap, "class %s", pv);
+    else
+        snprintf(buf, cap, "%s %s", tn, pv);
+}
+
+uint64_t phd_graph_edge_between(const struct phd_snapshot *s, uint32_t u, uint32_t v)
+{
+    for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++)
+        if (s->edge_target[e] == v && phd_edge_retains(s, e))
+            return e;
+    return UINT64_MAX;
+}
