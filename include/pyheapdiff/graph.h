@@ -60,6 +60,10 @@ static inline int phd_edge_retains(const struct phd_snapshot *s, uint64_t e)
  * distance (UINT32_MAX when unreachable).  Either output may be NULL.
  */
 int phd_graph_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *dist);
+/* The same, also giving pedge[v]: the snapshot edge from parent[v] to v
+ * (PHD_NONE where parent is), so that paths need no edge search. */
+int phd_graph_bfs_edges(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *pedge,
+                        uint32_t *dist);
 
 /*
  * Strongly connected components over retaining edges (Tarjan's algorithm,

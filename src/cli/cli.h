@@ -55,9 +55,9 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
  * match, prints an error suggesting close names and returns -1.  *ids is
  * a malloc'd array of *n ids. */
 int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **ids, uint32_t *n);
-/* The retention path of v (parents from phd_graph_bfs) as one line,
+/* The retention path of v (parent and pedge from phd_graph_bfs_edges) as one line,
  * indices folded when fold is set; returns a malloc'd string. */
-char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, uint32_t v, int fold);
+char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold);
 
 /* Per type: retained size of its instances not inside another of the
  * same type in the dominator tree (type_ret), and how many (type_top). */

@@ -128,14 +128,15 @@ int cmd_dominators(int argc, char **argv)
         return PHD_EXIT_USAGE;
     int status = PHD_EXIT_USAGE;
     size_t n = s->n_nodes;
-    uint32_t *tids = NULL, ntids = 0, *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent);
+    uint32_t *tids = NULL, ntids = 0, *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent),
+             *pedge = malloc((n + 1) * sizeof *pedge);
     uint64_t *ret = malloc((n + 1) * sizeof *ret), *type_ret = malloc(((size_t)s->n_types + 1) * sizeof *type_ret);
     uint32_t *type_top = malloc(((size_t)s->n_types + 1) * sizeof *type_top), *order = malloc((n + 1) * sizeof *order);
     char *want = calloc((size_t)s->n_types + 1, 1);
     if (type && cli_match_type(s, type, &tids, &ntids) < 0)
         goto out;
-    if (!idom || !parent || !ret || !type_ret || !type_top || !order || !want ||
-        phd_graph_dominators(g, idom, ret) < 0 || phd_graph_bfs(g, 0, parent, NULL) < 0 ||
+    if (!idom || !parent || !pedge || !ret || !type_ret || !type_top || !order || !want ||
+        phd_graph_dominators(g, idom, ret) < 0 || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0 ||
         cli_type_retained(s, idom, ret, type_ret, type_top) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
@@ -167,7 +168,7 @@ int cmd_dominators(int argc, char **argv)
         json_t *objs = json_array(), *types = json_array();
         for (size_t k = 0; k < shown; k++) {
             uint32_t v = order[k];
-            char *path = cli_path_text(g, parent, v, 0);
+            char *path = cli_path_text(g, parent, pedge, v, 0);
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[v]);
             json_array_append_new(objs, json_pack("{s:s, s:s, s:I, s:I, s:s}", "address", addr, "type",
                                                   phd_snapshot_type_name(s, s->type[v]), "size", (json_int_t)s->size[v],
@@ -185,7 +186,7 @@ int cmd_dominators(int argc, char **argv)
         printf("%s: %s in all; largest retained sizes\n", s->path, phd_fmt_size(s->total_size, b1, sizeof b1));
         for (size_t k = 0; k < shown; k++) {
             uint32_t v = order[k];
-            char *path = cli_path_text(g, parent, v, 0), d[300];
+            char *path = cli_path_text(g, parent, pedge, v, 0), d[300];
             phd_graph_describe(s, v, d, sizeof d);
             printf("%3zu. %-10s %5.1f%%  %s (%s, 0x%" PRIx64 ")\n     %s\n", k + 1, phd_fmt_size(ret[v], b1, sizeof b1),
                    s->total_size ? 100.0 * (double)ret[v] / (double)s->total_size : 0.0, d,
@@ -217,6 +218,7 @@ out:
     free(tids);
     free(idom);
     free(parent);
+    free(pedge);
     free(ret);
     free(type_ret);
     free(type_top);

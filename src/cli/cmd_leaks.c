@@ -100,13 +100,14 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
 {
     size_t n = s->n_nodes;
     int rc = -1;
-    uint32_t *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent);
+    uint32_t *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent),
+             *pedge = malloc((n + 1) * sizeof *pedge);
     uint64_t *ret = malloc((n + 1) * sizeof *ret);
     struct tgroup *tg = calloc((size_t)s->n_types + 1, sizeof *tg);
     uint32_t *members = malloc((n + 1) * sizeof *members);
     struct pgroup *pg = NULL;
-    if (!idom || !parent || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0 ||
-        phd_graph_bfs(g, 0, parent, NULL) < 0)
+    if (!idom || !parent || !pedge || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0 ||
+        phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
         goto out;
     uint64_t count = 0, size = 0, retained = 0;
     for (uint32_t t = 0; t < s->n_types; t++)
@@ -153,7 +154,7 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
                 members[nm++] = v;
         uint32_t np = 0;
         for (uint32_t i = 0; i < nm; i++) {
-            pg[np].text = cli_path_text(g, parent, members[i], 1);
+            pg[np].text = cli_path_text(g, parent, pedge, members[i], 1);
             pg[np].count = 1;
             if (pg[np].text)
                 np++;
@@ -202,6 +203,7 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
 out:
     free(idom);
     free(parent);
+    free(pedge);
     free(ret);
     free(tg);
     free(members);

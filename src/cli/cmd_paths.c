@@ -85,7 +85,7 @@ int cmd_paths(int argc, char **argv)
     if (cli_open_graph(argv[optind], &s, &g) < 0)
         return PHD_EXIT_USAGE;
     int status = PHD_EXIT_USAGE;
-    uint32_t *tids = NULL, ntids = 0, *parent = NULL, *chosen = NULL;
+    uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL, *chosen = NULL;
     struct group *groups = NULL;
     size_t nchosen = 0, ngroups = 0, unreachable = 0;
     char *bytype = NULL;
@@ -93,10 +93,11 @@ int cmd_paths(int argc, char **argv)
     if (type && cli_match_type(s, type, &tids, &ntids) < 0)
         goto out;
     parent = malloc(((size_t)s->n_nodes + 1) * sizeof *parent);
+    pedge = malloc(((size_t)s->n_nodes + 1) * sizeof *pedge);
     uint32_t *dist = malloc(((size_t)s->n_nodes + 1) * sizeof *dist);
     chosen = malloc(((size_t)s->n_nodes + 1) * sizeof *chosen);
     bytype = calloc((size_t)s->n_types + 1, 1);
-    if (!parent || !dist || !chosen || !bytype || phd_graph_bfs(g, 0, parent, dist) < 0) {
+    if (!parent || !pedge || !dist || !chosen || !bytype || phd_graph_bfs_edges(g, 0, parent, pedge, dist) < 0) {
         free(dist);
         cli_fail("%s: out of memory", s->path);
         goto out;
@@ -125,7 +126,7 @@ int cmd_paths(int argc, char **argv)
         goto out;
     }
     for (size_t k = 0; k < nchosen; k++) {
-        groups[k].text = cli_path_text(g, parent, chosen[k], 1);
+        groups[k].text = cli_path_text(g, parent, pedge, chosen[k], 1);
         groups[k].example = chosen[k];
         groups[k].count = 1;
         if (!groups[k].text) {
@@ -154,7 +155,7 @@ int cmd_paths(int argc, char **argv)
         for (size_t k = 0; k < shown; k++) {
             char addr[32];
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[groups[k].example]);
-            char *exact = cli_path_text(g, parent, groups[k].example, 0);
+            char *exact = cli_path_text(g, parent, pedge, groups[k].example, 0);
             json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}", "count", (json_int_t)groups[k].count,
                                                  "path", groups[k].text, "example", addr, "example_path",
                                                  exact ? exact : ""));
@@ -187,6 +188,7 @@ out:
     free(groups);
     free(chosen);
     free(parent);
+    free(pedge);
     free(tids);
     free(bytype);
     phd_graph_free(&g);

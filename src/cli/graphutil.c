@@ -124,7 +124,7 @@ static void put(char **buf, size_t *len, size_t *cap, const char *text)
     *len += l;
 }
 
-char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, uint32_t v, int fold)
+char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold)
 {
     const struct phd_snapshot *s = g->s;
     size_t cap = 256, len = 0, depth = 0;
@@ -170,7 +170,7 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, uint32_t 
     }
     for (size_t i = 1; i < depth; i++) {
         uint32_t u = chain[i - 1], w = chain[i];
-        uint64_t e = phd_graph_edge_between(s, u, w);
+        uint64_t e = pedge && pedge[w] != PHD_NONE ? pedge[w] : phd_graph_edge_between(s, u, w);
         char lab[200] = "";
         if (e != UINT64_MAX)
             phd_graph_label(s, e, fold, lab, sizeof lab);

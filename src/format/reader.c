@@ -122,6 +122,9 @@ static int parse_header(struct parse *ps)
     if (nodes > PHD_MAX_NODES || nodes * 4 > len || edges > len || (uint64_t)s->n_strings > len ||
         (uint64_t)s->n_types * 3 > len || (uint64_t)s->n_roots * 4 > len)
         return CORRUPT(ps, len - PHD_FOOTER_SIZE, "footer counts too large for a %zu-byte file", len);
+    if (edges >= UINT32_MAX)
+        return phd_error_set(ps->err, "%s: %llu references: more than this pyheapdiff handles (2^32 - 1)", ps->name,
+                             (unsigned long long)edges);
     s->n_nodes = (uint32_t)nodes;
     s->n_edges = edges;
 

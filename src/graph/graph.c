@@ -140,6 +140,11 @@ nomem:
 
 int phd_graph_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *dist)
 {
+    return phd_graph_bfs_edges(g, named_only, parent, NULL, dist);
+}
+
+int phd_graph_bfs_edges(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *pedge, uint32_t *dist)
+{
     const struct phd_snapshot *s = g->s;
     uint32_t *queue = malloc(((size_t)g->n + 1) * sizeof *queue);
     uint32_t *d = dist ? dist : malloc(((size_t)g->n + 1) * sizeof *d);
@@ -153,6 +158,8 @@ int phd_graph_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, u
         d[v] = UINT32_MAX;
         if (parent)
             parent[v] = PHD_NONE;
+        if (pedge)
+            pedge[v] = PHD_NONE;
     }
     size_t head = 0, tail = 0;
     /* Modules first; then, for what they do not reach, the other named
@@ -176,6 +183,8 @@ int phd_graph_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, u
                 d[t] = d[u] + 1;
                 if (parent)
                     parent[t] = u;
+                if (pedge)
+                    pedge[t] = (uint32_t)e;
                 queue[tail++] = t;
             }
         }

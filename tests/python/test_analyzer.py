@@ -401,6 +401,17 @@ def test_top_against_truth_and_reader(world, pyheapdiff_bin, by, which):
     assert user_order == sorted(truth, key=key)
 
 
+def test_top_with_a_top_value_beyond_32_bits(world, pyheapdiff_bin):
+    """--top N with N larger than the number of types shows every type,
+    however large N is ('diff --top' does; 'top' truncates N to 32 bits,
+    so 2**32 shows no row and 2**32 + 1 one row)."""
+    ntypes = len(census_by_name(world.snap_b))
+    assert len(cli_json(pyheapdiff_bin, "diff", "--top", str(2**32 + 1), "--all", world.a, world.b)["rows"]) >= ntypes
+    for n in (ntypes + 1, 2**31, 2**32, 2**32 + 1):
+        doc = cli_json(pyheapdiff_bin, "top", "--top", str(n), world.b)
+        assert (len(doc["rows"]), doc["omitted"]) == (ntypes, 0), n
+
+
 def test_top_limits_and_text(world, pyheapdiff_bin):
     snap = world.snap_b
     ntypes = len(census_by_name(snap))
@@ -553,7 +564,9 @@ def test_db_edge_labels(world, world_db):
             assert holder, "the Holder instance is not in the database"
             assert (".payload", "name", m["payload"]) in holder
             assert (".mapping", "name", m["mapping"]) in holder
-            assert (".__class__", "type", m["Holder"]) in holder
+            # the class edge is a TYPE edge or a NAME edge '__class__' (docs/format.md): same label
+            cls = [e for e in holder if e[0] == ".__class__"]
+            assert len(cls) == 1 and cls[0][1] in ("type", "name") and cls[0][2] == m["Holder"], holder
             seq = [e for e in holder if e[0] == ".seq"]
             assert len(seq) == 1 and seq[0][2] == m["seq"]
             mapping = out_edges(m["mapping"])
@@ -641,6 +654,13 @@ def test_load_twice_reports_already_loaded(world, pyheapdiff_bin, tmp_path):
     doc = cli_json(pyheapdiff_bin, "load", copy, "-o", db)
     assert doc["snapshots"][0]["already_loaded"] is True and doc["snapshots"][0]["id"] == 1
     assert snapshot_count(db) == before
+
+
+def test_load_same_snapshot_twice_in_one_command(world, pyheapdiff_bin, tmp_path):
+    db = tmp_path / "x.db"
+    doc = cli_json(pyheapdiff_bin, "load", world.a, world.a, world.b, "-o", db)
+    assert [(s["id"], s["already_loaded"]) for s in doc["snapshots"]] == [(1, False), (1, True), (2, False)]
+    assert snapshot_count(db) == (2, len(world.snap_a.nodes) + len(world.snap_b.nodes))
 
 
 def test_load_text_output(world, pyheapdiff_bin, tmp_path):
@@ -804,6 +824,12 @@ def bad_dbs(world_db, tmp_path_factory):
     con.execute("PRAGMA user_version=99")
     con.commit()
     con.close()
+    v0 = d / "v0.db"
+    shutil.copy(world_db, v0)
+    con = sqlite3.connect(v0)
+    con.execute("PRAGMA user_version=0")
+    con.commit()
+    con.close()
     foreign = d / "foreign.db"
     con = sqlite3.connect(foreign)
     con.execute("CREATE TABLE objects(id INTEGER)")
@@ -811,7 +837,7 @@ def bad_dbs(world_db, tmp_path_factory):
     con.close()
     text = d / "text.db"
     text.write_text("not a database\n")
-    return {"v99": v99, "foreign": foreign, "text": text, "missing": d / "missing.snap"}
+    return {"v99": v99, "v0": v0, "foreign": foreign, "text": text, "missing": d / "missing.snap"}
 
 
 ERROR_CASES = {
@@ -831,6 +857,8 @@ ERROR_CASES = {
     "top_v99": (["top", "{v99}", "--snapshot", "1"], ["{v99}", "version 99"]),
     "sql_v99": (["sql", "{v99}", "SELECT 1"], ["{v99}", "version 99"]),
     "load_v99": (["load", "{a}", "-o", "{v99}"], ["{v99}", "version 99"]),
+    "top_v0": (["top", "{v0}", "--snapshot", "1"], ["{v0}", "schema version 0"]),
+    "sql_v0": (["sql", "{v0}", "SELECT 1"], ["{v0}", "schema version 0"]),
     "diff_foreign": (["diff", "{foreign}", "{a}"], ["{foreign}", "not one pyheapdiff made"]),
     "top_foreign": (["top", "{foreign}"], ["{foreign}", "not one pyheapdiff made"]),
     "sql_foreign": (["sql", "{foreign}", "SELECT * FROM objects"], ["{foreign}", "not one pyheapdiff made"]),
@@ -910,6 +938,18 @@ def test_sql_two_statements_separated_by_an_empty_one(world_db, pyheapdiff_bin):
     for q in ("SELECT 1;; SELECT 2", "SELECT 1; ; DELETE FROM objects"):
         p = cli(pyheapdiff_bin, "sql", world_db, q)
         assert_usage_error(p, world_db, "one statement")
+
+
+def test_sql_one_statement_with_a_trailing_comment(world_db, pyheapdiff_bin):
+    """A comment after the one statement is not a second statement
+    (sqlite3.complete_statement and Python's sqlite3 agree); 'SELECT 1 -- c'
+    is accepted, so 'SELECT 1; -- c' should be too."""
+    assert sqlite3.complete_statement("SELECT 1; -- c")
+    cli_ok(pyheapdiff_bin, "sql", world_db, "SELECT 1 -- c")
+    for q in ("SELECT 1; -- the count", "SELECT 1; /* c */"):
+        p = cli(pyheapdiff_bin, "sql", "--json", world_db, q)
+        assert (p.returncode, p.stderr) == (0, ""), (q, p.returncode, p.stderr)
+        assert json.loads(p.stdout) == [{"1": 1}]
 
 
 def test_sql_read_only_statements_are_allowed(world_db, pyheapdiff_bin):
@@ -1002,8 +1042,10 @@ def test_diff_sort_count(world, pyheapdiff_bin, diff_ab):
     keys = [(-r["count_delta"], r["type"]) for r in d["rows"]]
     assert keys == sorted(keys)
     assert sorted(d["rows"], key=lambda r: r["type"]) == sorted(diff_ab["rows"], key=lambda r: r["type"])
-    assert d["rows"][0]["type"] == max(diff_ab["rows"], key=lambda r: (r["count_delta"], -ord(r["type"][0])))["type"] \
-        or d["rows"][0]["count_delta"] == max(r["count_delta"] for r in diff_ab["rows"])
+    assert d["rows"][0]["count_delta"] == max(r["count_delta"] for r in diff_ab["rows"])
+    # Small (+300) outranks Fresh (+120) by count
+    order = [r["type"] for r in d["rows"]]
+    assert order.index("__main__.Small") < order.index("__main__.Fresh") < order.index("__main__.Slotted")
 
 
 def test_diff_min_delta(world, pyheapdiff_bin, diff_ab):
