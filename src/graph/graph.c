@@ -285,34 +285,36 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
     const struct phd_snapshot *s = g->s;
     size_t n = g->n, N = n + 1; /* + super-root */
     const uint32_t SUPER = (uint32_t)n;
-    uint32_t *pre = malloc(N * sizeof *pre);      /* node -> preorder (PHD_NONE: unreached) */
-    uint32_t *vert = malloc(N * sizeof *vert);    /* preorder -> node */
-    uint32_t *par = malloc(N * sizeof *par);      /* preorder -> DFS parent (preorder) */
-    uint32_t *semi = malloc(N * sizeof *semi);
-    uint32_t *label = malloc(N * sizeof *label);
+    /* Six arrays of N uint32 at the peak (24 bytes per object): idom is
+     * computed in place of the DFS parents, the DFS stack lives in `label`
+     * before labels are needed, and retained sizes go to the caller's array. */
+    uint32_t *pre = malloc(N * sizeof *pre);   /* node -> preorder (PHD_NONE: unreached) */
+    uint32_t *vert = malloc(N * sizeof *vert); /* preorder -> node */
+    uint32_t *par = malloc(N * sizeof *par);   /* preorder -> DFS parent; then idom */
+    uint32_t *semi = malloc(N * sizeof *semi); /* DFS: next edge offset of the stacked node */
+    uint32_t *label = malloc(N * sizeof *label); /* DFS: the stack */
     uint32_t *anc = malloc(N * sizeof *anc);
-    uint32_t *idom = malloc(N * sizeof *idom);
-    uint32_t *stk = malloc(N * sizeof *stk);
-    uint64_t *stk_e = malloc(N * sizeof *stk_e);
-    uint64_t *ret = NULL;
+    uint32_t *path = NULL;
+    size_t path_cap = 0;
     int rc = -1;
-    if (!pre || !vert || !par || !semi || !label || !anc || !idom || !stk || !stk_e)
+    if (!pre || !vert || !par || !semi || !label || !anc)
         goto out;
     for (size_t v = 0; v < N; v++)
         pre[v] = PHD_NONE;
 
-    /* iterative DFS; the super-root's "edges" are the roots */
-    uint32_t cnt = 0;
+    /* iterative DFS; the super-root's "edges" are the roots.  stack[k] is
+     * a node, semi[pre[node]] its next edge offset. */
+    uint32_t *stack = label, cnt = 0;
     size_t sp = 0;
     pre[SUPER] = cnt;
     vert[cnt] = SUPER;
     par[cnt] = 0;
+    semi[cnt] = 0;
     cnt++;
-    stk[sp] = SUPER;
-    stk_e[sp++] = 0;
+    stack[sp++] = SUPER;
     while (sp) {
-        uint32_t v = stk[sp - 1];
-        uint64_t k = stk_e[sp - 1];
+        uint32_t v = stack[sp - 1], pv = pre[v];
+        uint64_t k = semi[pv];
         uint32_t w;
         if (v == SUPER) {
             if (k >= g->n_roots) {
@@ -327,20 +329,20 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
                 continue;
             }
             if (!phd_edge_retains(s, e)) {
-                stk_e[sp - 1] = k + 1;
+                semi[pv] = (uint32_t)(k + 1);
                 continue;
             }
             w = s->edge_target[e];
         }
-        stk_e[sp - 1] = k + 1;
+        semi[pv] = (uint32_t)(k + 1);
         if (pre[w] != PHD_NONE)
             continue;
         pre[w] = cnt;
         vert[cnt] = w;
-        par[cnt] = pre[v];
+        par[cnt] = pv;
+        semi[cnt] = 0;
         cnt++;
-        stk[sp] = w;
-        stk_e[sp++] = 0;
+        stack[sp++] = w;
     }
 
     for (uint32_t i = 0; i < cnt; i++) {
@@ -364,11 +366,19 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
                 size_t top = 0;
                 uint32_t x = v;
                 while (anc[anc[x]] != PHD_NONE) {
-                    stk[top++] = x;
+                    if (top == path_cap) {
+                        size_t nc = path_cap ? path_cap * 2 : 64;
+                        uint32_t *np = realloc(path, nc * sizeof *np);
+                        if (!np)
+                            goto out;
+                        path = np;
+                        path_cap = nc;
+                    }
+                    path[top++] = x;
                     x = anc[x];
                 }
                 while (top) {
-                    x = stk[--top];
+                    x = path[--top];
                     uint32_t ax = anc[x];
                     if (semi[label[ax]] < semi[label[x]])
                         label[x] = label[ax];
@@ -381,7 +391,9 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
         }
         anc[i] = par[i];
     }
-    /* immediate dominators: nearest common ancestor of parent and semi */
+    /* immediate dominators, in place of the parents: the nearest common
+     * ancestor of parent and semidominator (idom[d] for d < i is final) */
+    uint32_t *idom = par;
     idom[0] = 0;
     for (uint32_t i = 1; i < cnt; i++) {
         uint32_t d = par[i];
@@ -394,15 +406,12 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
     for (uint32_t i = 1; i < cnt; i++)
         idom_out[vert[i]] = idom[i] == 0 ? PHD_NONE : vert[idom[i]];
     if (retained) {
-        ret = calloc(cnt, sizeof *ret);
-        if (!ret)
-            goto out;
-        for (uint32_t i = 1; i < cnt; i++)
-            ret[i] = s->size[vert[i]];
-        for (uint32_t i = cnt - 1; i >= 1; i--)
-            ret[idom[i]] += ret[i];
+        /* bottom-up over the preorder: children come after their idom */
         for (size_t v = 0; v < n; v++)
-            retained[v] = pre[v] == PHD_NONE ? 0 : ret[pre[v]];
+            retained[v] = pre[v] == PHD_NONE ? 0 : s->size[v];
+        for (uint32_t i = cnt - 1; i >= 1; i--)
+            if (idom[i] != 0)
+                retained[vert[idom[i]]] += retained[vert[i]];
     }
     rc = 0;
 out:
@@ -412,10 +421,7 @@ out:
     free(semi);
     free(label);
     free(anc);
-    free(idom);
-    free(stk);
-    free(stk_e);
-    free(ret);
+    free(path);
     return rc;
 }
 

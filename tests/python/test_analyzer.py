@@ -242,8 +242,18 @@ def make():
         pass
     return Twin
 first, second = make(), make()
-keep = [first() for _ in range(30)] + [second() for _ in range(20)]
+keep1 = [first() for _ in range(30)]
+keep2 = [second() for _ in range(20)]
+pyheapdiff.dump(SNAP.replace(".snap", "-a.snap"))
+ids_a = {id(o) for o in keep1 + keep2}
+del keep1[:10]
+third = make()
+keep3 = [third() for _ in range(15)]
+keep2 += [second() for _ in range(5)]
+ids_b = {id(o) for o in keep1 + keep2 + keep3}
 pyheapdiff.dump(SNAP)
+with open(T.TRUTH, "w") as f:
+    json.dump({"survived": len(ids_a & ids_b), "new": len(ids_b - ids_a), "freed": len(ids_a - ids_b)}, f)
 """
 
 
@@ -1169,21 +1179,46 @@ def test_help_of_commands(pyheapdiff_bin):
 # ---------------------------------------------------------------------------
 # top of two classes that share a name
 
-def test_top_merges_types_of_one_name_like_the_database(pyheapdiff_bin, tmp_path):
+TWIN = "__main__.make.<locals>.Twin"
+
+
+@pytest.fixture(scope="module")
+def dup(tmp_path_factory, pyheapdiff_bin):
+    """Two snapshots of a process with three classes all named
+    __main__.make.<locals>.Twin, and a database of both."""
+    d = tmp_path_factory.mktemp("dup")
+    run = dump_in_subprocess(DUP, d, "dup")
+    db = d / "dup.db"
+    cli_json(pyheapdiff_bin, "load", d / "dup-a.snap", run.path, "-o", db)
+    with open(run.truth_path) as f:
+        truth = json.load(f)
+    return {"a": d / "dup-a.snap", "b": run.path, "db": db, "truth": truth}
+
+
+def test_diff_merges_types_of_one_name(dup, pyheapdiff_bin):
+    assert sum(1 for t in snapshot(dup["b"]).types if t.name == TWIN) == 3
+    files = cli_json(pyheapdiff_bin, "diff", "--top", "0", dup["a"], dup["b"])
+    twin = [r for r in files["rows"] if r["type"] == TWIN]
+    assert len(twin) == 1
+    t = dup["truth"]
+    assert (twin[0]["count_before"], twin[0]["count_after"]) == (50, 60)
+    assert {k: twin[0][k] for k in ("survived", "new", "freed")} == t
+    db = cli_json(pyheapdiff_bin, "diff", "--top", "0", dup["db"], "--snapshot", "1", "--snapshot", "2")
+    assert db["rows"] == files["rows"]
+
+
+def test_top_merges_types_of_one_name_like_the_database(dup, pyheapdiff_bin):
     """Two classes with one qualified name (a class statement run twice):
     diff and the database merge them into one row by name; top of the
     snapshot file should give the same rows as top of its database."""
-    run = dump_in_subprocess(DUP, tmp_path, "dup")
-    snap = snapreader.read(run.path)
-    assert sum(1 for t in snap.types if t.name == "__main__.make.<locals>.Twin") == 2
-    db = tmp_path / "dup.db"
-    cli_json(pyheapdiff_bin, "load", run.path, "-o", db)
-    from_db = cli_json(pyheapdiff_bin, "top", "--top", "0", db)
-    twins = [r for r in from_db["rows"] if r["type"] == "__main__.make.<locals>.Twin"]
+    snap = snapshot(dup["a"])
+    assert sum(1 for t in snap.types if t.name == TWIN) == 2
+    from_db = cli_json(pyheapdiff_bin, "top", "--top", "0", "--snapshot", "1", dup["db"])
+    twins = [r for r in from_db["rows"] if r["type"] == TWIN]
     assert [(r["count"]) for r in twins] == [50]
-    from_file = cli_json(pyheapdiff_bin, "top", "--top", "0", run.path)
+    from_file = cli_json(pyheapdiff_bin, "top", "--top", "0", dup["a"])
     names = [r["type"] for r in from_file["rows"]]
-    assert names.count("__main__.make.<locals>.Twin") == 1, \
+    assert names.count(TWIN) == 1, \
         "top of the .snap lists the name twice (30 and 20) where top of the .db has one row of 50"
     assert from_file["rows"] == from_db["rows"]
 
