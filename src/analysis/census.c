@@ -106,32 +106,64 @@ int phd_census_sort_objects(struct phd_census *c)
     return 0;
 }
 
+static const struct phd_snapshot *name_snap;
+
+static int by_type_name(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(phd_snapshot_type_name(name_snap, x), phd_snapshot_type_name(name_snap, y));
+    return c ? c : (x > y) - (x < y);
+}
+
+/* A census has one type per distinct name: two classes of one name (a
+ * class defined in a function called twice) are one row, as in the
+ * database's type_stats. */
 int phd_census_from_snapshot(struct phd_census **out, const struct phd_snapshot *s, int with_objects,
                              struct phd_error *err)
 {
-    struct phd_census *c = phd_census_new(s->path, s->n_types, with_objects ? s->n_nodes : 0);
+    struct phd_census *c = NULL;
+    uint32_t *order = malloc(((size_t)s->n_types + 1) * sizeof *order);
+    uint32_t *to = malloc(((size_t)s->n_types + 1) * sizeof *to);
     *out = NULL;
+    if (!order || !to)
+        goto nomem;
+    for (uint32_t t = 0; t < s->n_types; t++)
+        order[t] = t;
+    name_snap = s; /* qsort has no context argument in C11; single-threaded */
+    qsort(order, s->n_types, sizeof *order, by_type_name);
+    uint32_t distinct = 0;
+    for (uint32_t k = 0; k < s->n_types; k++) {
+        if (k == 0 || strcmp(phd_snapshot_type_name(s, order[k]), phd_snapshot_type_name(s, order[k - 1])) != 0)
+            distinct++;
+        to[order[k]] = distinct - 1;
+    }
+    c = phd_census_new(s->path, distinct, with_objects ? s->n_nodes : 0);
     if (!c)
-        return phd_error_set(err, "%s: out of memory", s->path);
+        goto nomem;
     c->hdr = s->hdr;
     c->objects = s->n_nodes;
     c->total_size = s->total_size;
     for (uint32_t t = 0; t < s->n_types; t++)
-        if (phd_census_set_name(c, t, phd_snapshot_type_name(s, t)) < 0)
+        if (!c->names[to[t]] && phd_census_set_name(c, to[t], phd_snapshot_type_name(s, t)) < 0)
             goto nomem;
     for (uint32_t i = 0; i < s->n_nodes; i++) {
-        c->count[s->type[i]]++;
-        c->size[s->type[i]] += s->size[i];
+        c->count[to[s->type[i]]]++;
+        c->size[to[s->type[i]]] += s->size[i];
     }
     if (with_objects) {
         memcpy(c->addr, s->addr, (size_t)s->n_nodes * sizeof *c->addr);
-        memcpy(c->otype, s->type, (size_t)s->n_nodes * sizeof *c->otype);
+        for (uint32_t i = 0; i < s->n_nodes; i++)
+            c->otype[i] = to[s->type[i]];
         if (phd_census_sort_objects(c) < 0)
             goto nomem;
     }
+    free(order);
+    free(to);
     *out = c;
     return 0;
 nomem:
+    free(order);
+    free(to);
     phd_census_free(&c);
     return phd_error_set(err, "%s: out of memory", s->path);
 }

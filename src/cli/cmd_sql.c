@@ -4,7 +4,6 @@
  * database is opened read-only and a statement that would write is refused
  * before it runs.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,9 +120,20 @@ int cmd_sql(int argc, char **argv)
         phd_store_close(&st);
         return PHD_EXIT_USAGE;
     }
-    while (tail && isspace((unsigned char)*tail))
-        tail++;
-    if (!q || (tail && *tail && *tail != ';')) {
+    /* what follows must be empty: only blanks, comments and semicolons,
+     * which SQLite compiles to no statement */
+    int more = 0;
+    while (tail && *tail && !more) {
+        sqlite3_stmt *next = NULL;
+        const char *rest = NULL;
+        if (sqlite3_prepare_v2(db, tail, -1, &next, &rest) != SQLITE_OK || next)
+            more = 1;
+        sqlite3_finalize(next);
+        if (!rest || rest == tail)
+            break;
+        tail = rest;
+    }
+    if (!q || more) {
         sqlite3_finalize(q);
         phd_store_close(&st);
         return cli_fail("%s: give exactly one statement", path);

@@ -83,7 +83,7 @@ int cmd_top(int argc, char **argv)
     sort_census = cs;
     sort_by_size = by_size;
     qsort(order, n, sizeof *order, by_rank);
-    uint32_t shown = top && (uint32_t)top < n ? (uint32_t)top : n;
+    uint32_t shown = top && (uint64_t)top < n ? (uint32_t)top : n;
 
     if (json) {
         json_t *rows = json_array();

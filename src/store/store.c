@@ -717,24 +717,23 @@ int phd_store_load_files(const char *db_path, const char *const *snap_paths, int
             goto out;
         }
     }
+    /* one transaction for every snapshot: all are loaded, or none.
+     * IMMEDIATE: a concurrent load of the same file waits, then sees it. */
+    if (exec(L->db, db_path, "BEGIN IMMEDIATE;", err) < 0)
+        goto out;
     for (int k = 0; k < n; k++) {
         struct phd_snapshot *s = NULL;
-        if (phd_snapshot_open(&s, snap_paths[k], 0, err) < 0)
-            goto out;
-        /* IMMEDIATE: a concurrent load of the same file waits, then sees it */
-        if (exec(L->db, db_path, "BEGIN IMMEDIATE;", err) < 0) {
-            phd_snapshot_free(&s);
-            goto out;
-        }
-        int r = load_one(L, s, &results[k]);
+        int r = phd_snapshot_open(&s, snap_paths[k], 0, err);
+        if (r == 0)
+            r = load_one(L, s, &results[k]);
         phd_snapshot_free(&s);
         if (r < 0) {
             sqlite3_exec(L->db, "ROLLBACK;", NULL, NULL, NULL);
             goto out;
         }
-        if (exec(L->db, db_path, "COMMIT;", err) < 0)
-            goto out;
     }
+    if (exec(L->db, db_path, "COMMIT;", err) < 0)
+        goto out;
     if (progress)
         progress(arg, "indexes", 0, 0);
     if (exec(L->db, db_path, index_sql, err) < 0)

@@ -10,6 +10,13 @@ or, for the database, read with Python's sqlite3 module.
 The main fixture (``world``) is one process that builds instances of a few
 classes, dumps A, frees some, allocates others, dumps B and records, for
 each dump, the count, total size and ids of the instances of every class.
+
+Tests that fail on purpose, each showing a bug in the C code (see its
+docstring): test_failed_load_of_several_into_existing_db_changes_nothing,
+test_sql_two_statements_separated_by_an_empty_one,
+test_sql_one_statement_with_a_trailing_comment,
+test_top_with_a_top_value_beyond_32_bits,
+test_top_merges_types_of_one_name_like_the_database.
 """
 
 import json
