@@ -55,6 +55,14 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
  * match, prints an error suggesting close names and returns -1.  *ids is
  * a malloc'd array of *n ids. */
 int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **ids, uint32_t *n);
+/* Does a type name match what the user typed: equal, or the bare class
+ * name of a qualified one ("Widget" matches "app.ui.Widget")? */
+int cli_type_name_matches(const char *name, const char *want);
+/* Options of the report commands: [--type T] (when type is non-NULL),
+ * --top N, --json, --help.  Returns 0, 1 after printing help, or -1 after
+ * printing an error. */
+int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, const char **type, long *top,
+                          int *json);
 /* The retention path of v (parent and pedge from phd_graph_bfs_edges) as one line,
  * indices folded when fold is set; returns a malloc'd string. */
 char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold);

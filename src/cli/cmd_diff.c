@@ -18,18 +18,6 @@ struct gate {
     uint64_t limit;
 };
 
-/* A row's name matches T when equal, or when T has no dot and the name is
- * "<module>.T" (the bare class name). */
-static int name_matches(const char *name, const char *t)
-{
-    if (strcmp(name, t) == 0)
-        return 1;
-    if (strchr(t, '.'))
-        return 0;
-    size_t n = strlen(name), k = strlen(t);
-    return n > k && name[n - k - 1] == '.' && strcmp(name + n - k, t) == 0;
-}
-
 static json_t *row_json(const struct phd_diff_row *r, int matched)
 {
     json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "type", r->name, "count_before",
@@ -183,7 +171,7 @@ int cmd_diff(int argc, char **argv)
         int64_t grew = 0;
         int found = 0;
         for (size_t r = 0; r < d->n; r++) {
-            if (name_matches(d->rows[r].name, gates[g].type)) {
+            if (cli_type_name_matches(d->rows[r].name, gates[g].type)) {
                 grew += (int64_t)(d->rows[r].count_b - d->rows[r].count_a);
                 found = 1;
             }

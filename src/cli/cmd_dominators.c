@@ -94,32 +94,12 @@ out:
 int cmd_dominators(int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("dominators");
-    static const struct option opts[] = {
-        {"type", required_argument, NULL, 't'}, {"top", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},       {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *type = NULL;
-    int json = 0, c;
+    int json = 0;
     long top = 10;
-    while ((c = getopt_long(argc, argv, ":ht:n:", opts, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            type = optarg;
-            break;
-        case 'n':
-            if (cli_parse_count(cmd, "--top", optarg, &top) < 0)
-                return PHD_EXIT_USAGE;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            return cli_help(cmd);
-        default:
-            return cli_bad_option(cmd, c, argc, argv);
-        }
-    }
+    int p = cli_parse_report_opts(cmd, argc, argv, &type, &top, &json);
+    if (p)
+        return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
     if (argc - optind != 1)
         return cli_fail("dominators: expected one snapshot (see 'pyheapdiff dominators --help')");
     struct phd_snapshot *s;

@@ -211,38 +211,11 @@ out:
     return rc;
 }
 
-static int parse_common(const struct cli_command *cmd, int argc, char **argv, long *top, int *json)
-{
-    static const struct option opts[] = {
-        {"top", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, ":hn:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            if (cli_parse_count(cmd, "--top", optarg, top) < 0)
-                return -1;
-            break;
-        case 'j':
-            *json = 1;
-            break;
-        case 'h':
-            cli_help(cmd);
-            return 1;
-        default:
-            cli_bad_option(cmd, c, argc, argv);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 int cmd_leaks(int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("leaks");
     long top = 10;
-    int json = 0, p = parse_common(cmd, argc, argv, &top, &json);
+    int json = 0, p = cli_parse_report_opts(cmd, argc, argv, NULL, &top, &json);
     if (p)
         return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
     int ns = argc - optind;
@@ -322,7 +295,7 @@ int cmd_orphans(int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("orphans");
     long top = 10;
-    int json = 0, p = parse_common(cmd, argc, argv, &top, &json);
+    int json = 0, p = cli_parse_report_opts(cmd, argc, argv, NULL, &top, &json);
     if (p)
         return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
     if (argc - optind != 1)

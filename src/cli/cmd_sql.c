@@ -10,21 +10,7 @@
 #include "cli.h"
 #include "pyheapdiff/output.h"
 #include "pyheapdiff/store.h"
-
-static int utf8_ok(const unsigned char *s, int n)
-{
-    for (int i = 0; i < n;) {
-        unsigned c = s[i];
-        int k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!k || i + k > n)
-            return 0;
-        for (int j = 1; j < k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-        i += k;
-    }
-    return 1;
-}
+#include "pyheapdiff/text.h"
 
 /* Text of a column value for display: NULL, numbers, text, x'..' blobs. */
 static char *cell_text(sqlite3_stmt *q, int col)
@@ -33,7 +19,7 @@ static char *cell_text(sqlite3_stmt *q, int col)
     char *s;
     if (type == SQLITE_NULL)
         return strdup("NULL");
-    if (type == SQLITE_BLOB || (type == SQLITE_TEXT && !utf8_ok(sqlite3_column_text(q, col), n))) {
+    if (type == SQLITE_BLOB || (type == SQLITE_TEXT && !phd_utf8_valid(sqlite3_column_text(q, col), (size_t)n))) {
         const unsigned char *b = sqlite3_column_blob(q, col);
         s = malloc((size_t)n * 2 + 4);
         if (!s)
@@ -70,7 +56,7 @@ static json_t *cell_json(sqlite3_stmt *q, int col)
     default: {
         int n = sqlite3_column_bytes(q, col);
         const unsigned char *t = sqlite3_column_text(q, col);
-        if (sqlite3_column_type(q, col) == SQLITE_TEXT && utf8_ok(t, n))
+        if (sqlite3_column_type(q, col) == SQLITE_TEXT && phd_utf8_valid(t, (size_t)n))
             return json_stringn((const char *)t, (size_t)n);
         char *s = cell_text(q, col);
         json_t *j = json_string(s ? s : "");

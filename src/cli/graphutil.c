@@ -29,7 +29,7 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
     return 0;
 }
 
-static int name_matches(const char *name, const char *want)
+int cli_type_name_matches(const char *name, const char *want)
 {
     if (strcmp(name, want) == 0)
         return 1;
@@ -67,7 +67,7 @@ int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **id
     if (!*ids)
         return cli_fail("out of memory"), -1;
     for (uint32_t t = 0; t < s->n_types; t++)
-        if (name_matches(phd_snapshot_type_name(s, t), name))
+        if (cli_type_name_matches(phd_snapshot_type_name(s, t), name))
             (*ids)[(*n)++] = t;
     if (*n)
         return 0;
@@ -190,4 +190,37 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
     }
     free(chain);
     return out;
+}
+
+int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, const char **type, long *top,
+                          int *json)
+{
+    static const struct option with_type[] = {
+        {"type", required_argument, NULL, 't'}, {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const struct option *opts = type ? with_type : with_type + 1;
+    int c;
+    while ((c = getopt_long(argc, argv, type ? ":ht:n:" : ":hn:", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            *type = optarg;
+            break;
+        case 'n':
+            if (cli_parse_count(cmd, "--top", optarg, top) < 0)
+                return -1;
+            break;
+        case 'j':
+            *json = 1;
+            break;
+        case 'h':
+            cli_help(cmd);
+            return 1;
+        default:
+            cli_bad_option(cmd, c, argc, argv);
+            return -1;
+        }
+    }
+    return 0;
 }

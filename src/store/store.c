@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "pyheapdiff/store.h"
+#include "pyheapdiff/text.h"
 
 struct phd_store {
     sqlite3 *db;
@@ -298,21 +299,6 @@ static int string_id(struct loader *l, const char *text, size_t len, int64_t *id
     return 0;
 }
 
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!k || i + k > n)
-            return 0;
-        for (size_t j = 1; j < k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-        i += k;
-    }
-    return 1;
-}
 
 static void bind_obj(sqlite3_stmt *q, int base, const struct obj_row *o)
 {
@@ -556,7 +542,7 @@ static int load_one(struct loader *l, const struct phd_snapshot *s, struct phd_l
         o->v[5] = (int64_t)s->refcnt[i];
         o->v[6] = s->flags[i] & PHD_NODE_GC_TRACKED;
         o->pv_len = phd_snapshot_preview(s, i, o->pv, sizeof o->pv);
-        o->pv_kind = o->pv_len < 0 ? 0 : utf8_valid((const unsigned char *)o->pv, (size_t)o->pv_len) ? 1 : 2;
+        o->pv_kind = o->pv_len < 0 ? 0 : phd_utf8_valid((const unsigned char *)o->pv, (size_t)o->pv_len) ? 1 : 2;
         if (++l->nobj == OBJ_BATCH && flush_objects(l) < 0)
             goto out;
         for (uint64_t e = s->edge_start[i]; e < s->edge_start[i + 1]; e++) {

@@ -28,6 +28,9 @@
 #define MAXN 60
 #define SUPER 63 /* bit of the super-root in the dominator reference */
 typedef uint64_t bits;
+
+/* What the random graphs exercised (printed, and checked to be non-trivial). */
+static unsigned long cov_idom, cov_phase_dist[3], cov_big_scc, cov_ret_nontrivial;
 #define BIT(v) ((bits)1 << (v))
 
 /* ---- in-memory snapshots ------------------------------------------------ */
@@ -136,26 +139,30 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
     static const int module_choice[] = {0, 15, 40};
     int module_pct = module_choice[rng_below(r, 3)];
 
-    /* out-degrees first, so that the arrays can be sized */
+    /* roots: 0..5 records of random kinds, plus one or two sys.modules dicts */
+    uint32_t nrec = (uint32_t)rng_below(r, 6);
+    uint32_t nmod = rng_chance(r, 2, 3) ? 1 + (uint32_t)rng_chance(r, 1, 5) : 0;
+    uint32_t modnode[2] = {PHD_NONE, PHD_NONE};
+    for (uint32_t i = 0; i < nmod; i++)
+        modnode[i] = (uint32_t)rng_below(r, n);
+    /* out-degrees next, so that the arrays can be sized */
     uint32_t deg[MAXN];
     uint64_t m = 0;
     for (uint32_t u = 0; u < n; u++) {
         deg[u] = (uint32_t)rng_below(r, maxdeg + 1);
         if (rng_chance(r, 1, 20))
             deg[u] += 5; /* a few wide nodes */
+        if (u == modnode[0] || u == modnode[1])
+            deg[u] += 3;
         m += deg[u];
     }
-    /* roots: 0..5 records of random kinds, plus one or two sys.modules dicts */
-    uint32_t nrec = (uint32_t)rng_below(r, 6);
-    uint32_t nmod = rng_chance(r, 2, 3) ? 1 + (uint32_t)rng_chance(r, 1, 5) : 0;
     struct phd_snapshot *s = snap_new("random", n, m, nrec + nmod);
-    uint32_t modnode[2] = {PHD_NONE, PHD_NONE};
     for (uint32_t i = 0; i < nrec + nmod; i++) {
         uint32_t kind = 1 + (uint32_t)rng_below(r, PHD_ROOT_KIND_MAX);
         uint32_t node = (uint32_t)rng_below(r, n);
         if (i >= nrec) {
             kind = PHD_ROOT_MODULES;
-            modnode[i - nrec] = node;
+            node = modnode[i - nrec];
         }
         s->roots[i] = (struct phd_root){.kind = kind, .node = node, .thread_id = rng_below(r, 3),
                                         .name = rng_chance(r, 1, 2) ? S_X : UINT32_MAX};
@@ -172,6 +179,10 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
         s->size[v] = rng_chance(r, 1, 10) ? 0 : 1 + rng_below(r, 1000);
         s->flags[v] = (uint8_t)rng_below(r, 8);
     }
+    uint32_t mods[MAXN], nmods = 0;
+    for (uint32_t v = 0; v < n; v++)
+        if (s->type[v] == T_MODULE)
+            mods[nmods++] = v;
     /* edges, CSR by source */
     uint64_t e = 0;
     for (uint32_t u = 0; u < n; u++) {
@@ -179,7 +190,9 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
         int is_mod = u == modnode[0] || u == modnode[1];
         for (uint32_t k = 0; k < deg[u]; k++, e++) {
             uint32_t t;
-            if (k > 0 && rng_chance(r, 1, 8))
+            if (is_mod && nmods && rng_chance(r, 1, 2))
+                t = mods[rng_below(r, nmods)]; /* sys.modules -> a module */
+            else if (k > 0 && rng_chance(r, 1, 8))
                 t = s->edge_target[e - 1]; /* duplicate */
             else if (rng_chance(r, 1, 10))
                 t = u; /* self */
@@ -386,6 +399,8 @@ static void ref_bfs(const struct ref *R, int named_only, uint32_t *dist, int *ph
                 if (!(reached & BIT(v))) {
                     dist[v] = d;
                     phase[v] = ph;
+                    if (d > 0 && !named_only)
+                        cov_phase_dist[ph]++;
                 }
                 next |= R->adj[v];
             }
@@ -455,6 +470,8 @@ static void check_scc(const struct phd_graph *g, const struct ref *R, unsigned l
             if ((reach[u] & BIT(v)) && (reach[v] & BIT(u)))
                 first = 0;
         nexp += first;
+        if (!first && popcount64(reach[v]) > 1)
+            cov_big_scc++;
     }
     CHECKF(nc == (int64_t)nexp, "graph %lu: %" PRId64 " components, expected %u", id, nc, nexp);
     bits ids = 0;
@@ -536,6 +553,8 @@ static void check_dominators(const struct phd_graph *g, const struct phd_snapsho
             for (uint32_t w = 0; w < n; w++)
                 if (dom[w] & BIT(v))
                     eret += s->size[w];
+            cov_idom += eidom != PHD_NONE;
+            cov_ret_nontrivial += eret > s->size[v];
         }
         CHECKF(idom[v] == eidom, "graph %lu: idom[%u] = %u, expected %u", id, v, idom[v], eidom);
         CHECKF(retained[v] == eret, "graph %lu: retained[%u] = %" PRIu64 ", expected %" PRIu64, id, v, retained[v],
@@ -546,10 +565,10 @@ static void check_dominators(const struct phd_graph *g, const struct phd_snapsho
     CHECK(phd_graph_dominators(g, idom2, NULL) == 0 && memcmp(idom, idom2, n * sizeof *idom) == 0);
 }
 
-static void test_random(unsigned ngraphs)
+static void test_random(unsigned ngraphs, uint64_t seed)
 {
     struct rng r;
-    rng_seed(&r, 20261125);
+    rng_seed(&r, seed);
     unsigned long with_unknown = 0, with_modules = 0, with_weak = 0, unreachable_named = 0;
     for (unsigned long id = 0; id < ngraphs; id++) {
         struct phd_snapshot *s = random_snapshot(&r);
@@ -594,8 +613,13 @@ static void test_random(unsigned ngraphs)
     printf("random graphs: %u (%lu with unknown holders, %lu with module roots, %lu with weak edges, "
            "%lu with nodes unreachable from named roots)\n",
            ngraphs, with_unknown, with_modules, with_weak, unreachable_named);
-    CHECK(with_unknown > ngraphs / 4 && with_modules > ngraphs / 8 && with_weak > ngraphs / 4 &&
+    printf("  nodes first reached at distance > 0 in phase modules/named/unknown: %lu/%lu/%lu; "
+           "nodes in a cycle: %lu; with a non-root immediate dominator: %lu; retaining more than themselves: %lu\n",
+           cov_phase_dist[0], cov_phase_dist[1], cov_phase_dist[2], cov_big_scc, cov_idom, cov_ret_nontrivial);
+    CHECK(with_unknown > ngraphs / 4 && with_modules > ngraphs / 4 && with_weak > ngraphs / 4 &&
           unreachable_named > ngraphs / 8);
+    CHECK(cov_phase_dist[0] > ngraphs && cov_phase_dist[1] > ngraphs && cov_phase_dist[2] > ngraphs &&
+          cov_big_scc > ngraphs && cov_idom > ngraphs && cov_ret_nontrivial > ngraphs);
 }
 
 /* A few hand-checked small graphs, so that a bug in the generator or the
@@ -872,12 +896,16 @@ static void test_text(void)
     snap_free(s);
 }
 
-int main(void)
+/* test_graph [graphs [seed]]: more random graphs or another seed, for a
+ * longer search; meson runs the defaults. */
+int main(int argc, char **argv)
 {
+    unsigned ngraphs = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : 2000;
+    uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 20261125;
     init_tables();
     test_small_fixed();
     test_text();
-    test_random(800);
+    test_random(ngraphs, seed);
     test_long(1000000, 0);
     test_long(200000, 1);
     return t_summary("test_graph");
