@@ -519,6 +519,11 @@ int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flag
         return -1;
     }
     (*out)->mapped = map != NULL;
+    /* Everything but previews has been copied into the arrays: let the
+     * kernel drop the file's pages (a preview read later faults its page
+     * back in from the page cache), so they do not count against us. */
+    if (map && !(flags & PHD_OPEN_HEADER_ONLY))
+        madvise(map, len, MADV_DONTNEED);
     return 0;
 }
 
