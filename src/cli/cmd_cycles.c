@@ -55,33 +55,38 @@ static char *example_cycle(const struct phd_graph *g, const uint32_t *comp, uint
     size_t n = 1;
     for (uint32_t x = last; x != start && x != PHD_NONE; x = par[x])
         n++;
-    uint32_t *chain = malloc((n + 2) * sizeof *chain);
-    char *out = malloc(64 * (n + 2) + 256);
-    if (!chain || !out || last == PHD_NONE) {
+    uint32_t *chain = last == PHD_NONE ? NULL : malloc((n + 2) * sizeof *chain);
+    size_t len = 0, cap = 256;
+    char *out = chain ? malloc(cap) : NULL;
+    if (!out) {
         free(chain);
-        free(out);
-        for (size_t k = 0; k < tail; k++)
-            par[queue[k]] = PHD_NONE;
+        for (size_t q = 0; q < tail; q++)
+            par[queue[q]] = PHD_NONE;
         return NULL;
     }
+    out[0] = 0;
     size_t k = n;
     for (uint32_t x = last; k; x = par[x])
         chain[--k] = x;
     chain[n] = start;
-    size_t len = 0, cap = 64 * (n + 2) + 256;
     char d[300], lab[200];
-    for (size_t i = 0; i <= n && len + 300 < cap; i++) {
+    for (size_t i = 0; i <= n; i++) {
         if (i) {
             uint64_t e = phd_graph_edge_between(s, chain[i - 1], chain[i]);
             lab[0] = 0;
             if (e != UINT64_MAX)
                 phd_graph_label(s, e, 0, lab, sizeof lab);
-            len += (size_t)snprintf(out + len, cap - len, "%s%s → ", lab[0] ? " " : "", lab);
+            if (lab[0]) {
+                cli_put(&out, &len, &cap, " ");
+                cli_put(&out, &len, &cap, lab);
+            }
+            cli_put(&out, &len, &cap, " → ");
         }
         phd_graph_describe(s, chain[i], d, sizeof d);
-        len += (size_t)snprintf(out + len, cap - len, "%s", i == n ? phd_snapshot_type_name(s, s->type[chain[i]]) : d);
-        if (n > 8 && i == 3 && n - 3 > 3) {
-            len += (size_t)snprintf(out + len, cap - len, " → ... (%zu more) ...", n - 6);
+        cli_put(&out, &len, &cap, i == n ? phd_snapshot_type_name(s, s->type[chain[i]]) : d);
+        if (n > 8 && i == 3) {
+            snprintf(d, sizeof d, " → ... (%zu more) ...", n - 6);
+            cli_put(&out, &len, &cap, d);
             i = n - 3;
         }
     }

@@ -223,7 +223,6 @@ int cmd_leaks(int argc, char **argv)
         return cli_fail("leaks: expected BASELINE AFTER [AGAIN] snapshots (see 'pyheapdiff leaks --help')");
     struct phd_snapshot *s[3] = {NULL, NULL, NULL};
     struct phd_graph *g = NULL;
-    struct phd_error err;
     struct phd_census *ia = NULL, *ic = NULL;
     uint8_t *mark = NULL;
     int status = PHD_EXIT_USAGE;
@@ -231,8 +230,7 @@ int cmd_leaks(int argc, char **argv)
         if (i == ns - 1) {
             if (cli_open_graph(argv[optind + i], &s[i], &g) < 0)
                 goto out;
-        } else if (phd_snapshot_open(&s[i], argv[optind + i], 0, &err) < 0) {
-            cli_fail("%s", err.msg);
+        } else if (cli_open_snapshot(argv[optind + i], &s[i]) < 0) {
             goto out;
         }
     }

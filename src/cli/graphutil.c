@@ -10,11 +10,10 @@
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/store.h"
 
-int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph **g)
+int cli_open_snapshot(const char *path, struct phd_snapshot **s)
 {
     struct phd_error err;
     *s = NULL;
-    *g = NULL;
     int kind = phd_file_kind(path, &err);
     if (kind == PHD_FILE_ERROR)
         return cli_fail("%s", err.msg), -1;
@@ -22,6 +21,15 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
         return cli_fail("%s: a database; this command reads snapshot files (give the .snap)", path), -1;
     if (phd_snapshot_open(s, path, 0, &err) < 0)
         return cli_fail("%s", err.msg), -1;
+    return 0;
+}
+
+int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph **g)
+{
+    struct phd_error err;
+    *g = NULL;
+    if (cli_open_snapshot(path, s) < 0)
+        return -1;
     if (phd_graph_build(g, *s, &err) < 0) {
         phd_snapshot_free(s);
         return cli_fail("%s", err.msg), -1;
@@ -104,7 +112,7 @@ int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **id
 }
 
 /* Appends to a growing string; on failure leaves it NULL. */
-static void put(char **buf, size_t *len, size_t *cap, const char *text)
+void cli_put(char **buf, size_t *len, size_t *cap, const char *text)
 {
     if (!*buf)
         return;
@@ -148,10 +156,10 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
     if (kind == PHD_ROOT_MODULE || kind == 0 || kind == PHD_ROOT_UNKNOWN) {
         phd_graph_describe(s, r, tmp, sizeof tmp);
         if (kind == PHD_ROOT_UNKNOWN)
-            put(&out, &len, &cap, "[held by C] ");
+            cli_put(&out, &len, &cap, "[held by C] ");
         else if (kind == 0)
-            put(&out, &len, &cap, "[unreachable] ");
-        put(&out, &len, &cap, tmp);
+            cli_put(&out, &len, &cap, "[unreachable] ");
+        cli_put(&out, &len, &cap, tmp);
     } else {
         const struct phd_root *rec = g->root_rec[r] != PHD_NONE ? &s->roots[g->root_rec[r]] : NULL;
         if (rec && (kind == PHD_ROOT_FRAME || kind == PHD_ROOT_THREAD))
@@ -161,11 +169,11 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
             snprintf(tmp, sizeof tmp, "%s", s->str[rec->name]);
         else
             phd_graph_describe(s, r, tmp, sizeof tmp);
-        put(&out, &len, &cap, tmp);
+        cli_put(&out, &len, &cap, tmp);
         if (kind == PHD_ROOT_FRAME || kind == PHD_ROOT_THREAD) {
-            put(&out, &len, &cap, ": ");
+            cli_put(&out, &len, &cap, ": ");
             phd_graph_describe(s, r, tmp, sizeof tmp);
-            put(&out, &len, &cap, tmp);
+            cli_put(&out, &len, &cap, tmp);
         }
     }
     for (size_t i = 1; i < depth; i++) {
@@ -179,14 +187,14 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
             strcmp(phd_snapshot_type_name(s, s->type[w]), "dict") == 0)
             continue;
         if (lab[0]) {
-            put(&out, &len, &cap, " ");
-            put(&out, &len, &cap, lab);
+            cli_put(&out, &len, &cap, " ");
+            cli_put(&out, &len, &cap, lab);
         }
-        put(&out, &len, &cap, " → ");
+        cli_put(&out, &len, &cap, " → ");
         phd_graph_describe(s, w, tmp, sizeof tmp);
         /* the target's own identity only matters for the last hop and
          * names; long values make groups differ needlessly */
-        put(&out, &len, &cap, i + 1 == depth ? phd_snapshot_type_name(s, s->type[w]) : tmp);
+        cli_put(&out, &len, &cap, i + 1 == depth ? phd_snapshot_type_name(s, s->type[w]) : tmp);
     }
     free(chain);
     return out;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/text.h"
 
 static const uint8_t kind_order[] = {PHD_ROOT_MODULE, PHD_ROOT_MODULES, PHD_ROOT_SYSDICT, PHD_ROOT_BUILTINS,
                                      PHD_ROOT_FRAME,  PHD_ROOT_THREAD,  PHD_ROOT_INTERP};
@@ -427,6 +428,8 @@ out:
 
 /* ---- text ------------------------------------------------------------- */
 
+/* A node's preview as printable UTF-8, cut at maxlen bytes on a character
+ * boundary; bytes that are not valid UTF-8 (bytes previews) become '?'. */
 static void preview_text(const struct phd_snapshot *s, uint32_t v, char *buf, size_t cap, size_t maxlen)
 {
     char pv[PHD_PREVIEW_MAX + 1];
@@ -435,12 +438,21 @@ static void preview_text(const struct phd_snapshot *s, uint32_t v, char *buf, si
         buf[0] = 0;
         return;
     }
-    size_t o = 0;
-    for (int i = 0; i < l && o + 4 < cap && o < maxlen; i++) {
-        unsigned char c = (unsigned char)pv[i];
-        buf[o++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+    if (maxlen + 4 > cap)
+        maxlen = cap > 4 ? cap - 4 : 0;
+    size_t n = (size_t)l, cut = n;
+    if (cut > maxlen) {
+        cut = maxlen;
+        while (cut > 0 && ((unsigned char)pv[cut] & 0xC0) == 0x80)
+            cut--;
     }
-    if ((size_t)l > maxlen && o + 4 < cap) {
+    int valid = phd_utf8_valid((const unsigned char *)pv, cut);
+    size_t o = 0;
+    for (size_t i = 0; i < cut; i++) {
+        unsigned char c = (unsigned char)pv[i];
+        buf[o++] = (char)(c < 0x20 || c == 0x7f || (!valid && c >= 0x80) ? '?' : c);
+    }
+    if (cut < n) {
         memcpy(buf + o, "...", 3);
         o += 3;
     }
