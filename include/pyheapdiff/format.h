@@ -285,11 +285,11 @@ struct phd_snapshot {
 
     uint64_t *addr;
     uint64_t *size;
-    uint64_t *refcnt;
+    uint32_t *refcnt;    /* saturated at UINT32_MAX */
     uint32_t *type;
     uint8_t *flags;
     uint64_t *preview;   /* file offset of the preview record, 0 if none */
-    uint64_t *edge_start;
+    uint32_t *edge_start; /* fewer than 2^32 edges: the reader checks */
     uint32_t *edge_target;
     uint32_t *edge_label;
 

@@ -28,10 +28,10 @@ enum {
 struct phd_graph {
     const struct phd_snapshot *s; /* borrowed: must outlive the graph */
     uint32_t n;
-    /* referrers over retaining edges: rev_src/rev_edge[rev_start[v] .. rev_start[v+1]) */
-    uint64_t *rev_start;
+    /* referrers over retaining edges: rev_src[rev_start[v] .. rev_start[v+1]),
+     * in edge order (a referrer with two references appears twice) */
+    uint32_t *rev_start;
     uint32_t *rev_src;
-    uint32_t *rev_edge; /* index of the edge in the snapshot's arrays */
     /* root set, in the order searches start from it (modules first,
      * unknown holders last) */
     uint32_t *roots;

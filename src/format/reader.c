@@ -357,8 +357,8 @@ static int parse_nodes(struct parse *ps)
             s->type[i] = (uint32_t)tid;
             s->flags[i] = (uint8_t)(head & 7);
             s->size[i] = size;
-            s->refcnt[i] = refcnt;
-            s->edge_start[i] = e;
+            s->refcnt[i] = refcnt > UINT32_MAX ? UINT32_MAX : (uint32_t)refcnt;
+            s->edge_start[i] = (uint32_t)e;
             total += size;
             uint64_t next_index = 0;
             cur.n = 0;
@@ -449,7 +449,7 @@ static int parse_nodes(struct parse *ps)
     if (total != s->total_size)
         return phd_error_set(ps->err, "%s: corrupt snapshot: sizes add up to %llu, footer says %llu",
                              ps->name, (unsigned long long)total, (unsigned long long)s->total_size);
-    s->edge_start[nn] = e;
+    s->edge_start[nn] = (uint32_t)e;
     return 0;
 }
 

@@ -43,7 +43,6 @@ void phd_graph_free(struct phd_graph **gp)
         return;
     free(g->rev_start);
     free(g->rev_src);
-    free(g->rev_edge);
     free(g->roots);
     free(g->root_kind);
     free(g->root_rec);
@@ -87,9 +86,8 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
     for (size_t v = 0; v < n; v++)
         g->rev_start[v + 1] += g->rev_start[v];
     g->rev_src = malloc((m + 1) * sizeof *g->rev_src);
-    g->rev_edge = malloc((m + 1) * sizeof *g->rev_edge);
-    uint64_t *fill = malloc((n + 1) * sizeof *fill);
-    if (!g->rev_src || !g->rev_edge || !fill) {
+    uint32_t *fill = malloc((n + 1) * sizeof *fill);
+    if (!g->rev_src || !fill) {
         free(fill);
         goto nomem;
     }
@@ -98,9 +96,7 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
         for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
             if (!phd_edge_retains(s, e))
                 continue;
-            uint64_t k = fill[s->edge_target[e]]++;
-            g->rev_src[k] = u;
-            g->rev_edge[k] = (uint32_t)e;
+            g->rev_src[fill[s->edge_target[e]]++] = u;
         }
     }
     free(fill);

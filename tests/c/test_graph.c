@@ -360,19 +360,21 @@ static void check_build(const struct phd_graph *g, const struct phd_snapshot *s,
     CHECKF(sorted, "graph %lu: roots[] not in search order (modules first, unknown holders last)", id);
 
     /* reverse rows: exactly the retaining in-edges, in edge order */
-    CHECKF(g->rev_start[0] == 0, "graph %lu: rev_start[0] = %" PRIu64, id, g->rev_start[0]);
+    CHECKF(g->rev_start[0] == 0, "graph %lu: rev_start[0] = %" PRIu64, id, (uint64_t)g->rev_start[0]);
     for (uint32_t v = 0; v < n; v++) {
         uint64_t a = g->rev_start[v], b = g->rev_start[v + 1];
         CHECKF(b >= a && b - a == R->indeg[v], "graph %lu: node %u has %" PRIu64 " referrers, expected %" PRIu64,
                id, v, b - a, R->indeg[v]);
         if (b < a || b - a != R->indeg[v])
             continue;
+        /* the sources of v's retaining in-edges, in edge order */
         int ok = 1;
-        for (uint64_t k = a; k < b; k++) {
-            uint32_t e = g->rev_edge[k], u = g->rev_src[k];
-            ok &= e < s->n_edges && s->edge_target[e] == v && PHD_LABEL_KIND(s->edge_label[e]) != PHD_LABEL_WEAK &&
-                  u < n && s->edge_start[u] <= e && e < s->edge_start[u + 1] && (k == a || g->rev_edge[k - 1] < e);
-        }
+        uint64_t k = a;
+        for (uint32_t u = 0; u < n && ok; u++)
+            for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++)
+                if (s->edge_target[e] == v && PHD_LABEL_KIND(s->edge_label[e]) != PHD_LABEL_WEAK)
+                    ok &= k < b && g->rev_src[k++] == u;
+        ok &= k == b;
         CHECKF(ok, "graph %lu: referrer row of node %u is not its retaining in-edges in order", id, v);
     }
 }
