@@ -37,11 +37,17 @@ struct phd_graph {
     uint32_t *roots;
     uint32_t n_roots;
     uint8_t *root_kind; /* per node: 0, or the kind of root it is */
-    uint32_t *root_rec; /* per node: index of its snapshot root record, or PHD_NONE */
+    struct phd_root_ref {
+        uint32_t node, rec;
+    } *named;           /* named roots and their snapshot root records, by node */
+    uint32_t n_named;
     uint32_t n_unknown; /* roots of kind PHD_ROOT_UNKNOWN */
 };
 
 int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct phd_error *err);
+/* The index of the snapshot root record that made v a named root (for a
+ * module root: the sys.modules record), or PHD_NONE. */
+uint32_t phd_graph_root_record(const struct phd_graph *g, uint32_t v);
 void phd_graph_free(struct phd_graph **g);
 
 /* Is snapshot edge e retaining (not weak)? */

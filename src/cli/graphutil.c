@@ -161,7 +161,8 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
             cli_put(&out, &len, &cap, "[unreachable] ");
         cli_put(&out, &len, &cap, tmp);
     } else {
-        const struct phd_root *rec = g->root_rec[r] != PHD_NONE ? &s->roots[g->root_rec[r]] : NULL;
+        uint32_t ri = phd_graph_root_record(g, r);
+        const struct phd_root *rec = ri != PHD_NONE ? &s->roots[ri] : NULL;
         if (rec && (kind == PHD_ROOT_FRAME || kind == PHD_ROOT_THREAD))
             snprintf(tmp, sizeof tmp, "[thread %llu] %s", (unsigned long long)rec->thread_id,
                      rec->name != PHD_NONE ? s->str[rec->name] : phd_graph_root_kind_name(kind));

@@ -45,18 +45,42 @@ void phd_graph_free(struct phd_graph **gp)
     free(g->rev_src);
     free(g->roots);
     free(g->root_kind);
-    free(g->root_rec);
+    free(g->named);
     free(g);
     *gp = NULL;
 }
 
-static void add_root(struct phd_graph *g, uint32_t v, uint8_t kind, uint32_t rec)
+static int add_root(struct phd_graph *g, uint32_t v, uint8_t kind, uint32_t rec, uint32_t *named_cap)
 {
     if (g->root_kind[v])
-        return;
+        return 0;
     g->root_kind[v] = kind;
-    g->root_rec[v] = rec;
     g->roots[g->n_roots++] = v;
+    if (rec == PHD_NONE)
+        return 0;
+    if (g->n_named == *named_cap) {
+        uint32_t nc = *named_cap ? *named_cap * 2 : 256;
+        struct phd_root_ref *nn = realloc(g->named, nc * sizeof *nn);
+        if (!nn)
+            return -1;
+        g->named = nn;
+        *named_cap = nc;
+    }
+    g->named[g->n_named++] = (struct phd_root_ref){v, rec};
+    return 0;
+}
+
+static int by_node(const void *a, const void *b)
+{
+    const struct phd_root_ref *x = a, *y = b;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+uint32_t phd_graph_root_record(const struct phd_graph *g, uint32_t v)
+{
+    struct phd_root_ref key = {v, 0};
+    const struct phd_root_ref *hit = bsearch(&key, g->named, g->n_named, sizeof key, by_node);
+    return hit ? hit->rec : PHD_NONE;
 }
 
 int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct phd_error *err)
@@ -71,8 +95,7 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
     g->rev_start = calloc(n + 2, sizeof *g->rev_start);
     g->roots = malloc((n + 1) * sizeof *g->roots);
     g->root_kind = calloc(n + 1, 1);
-    g->root_rec = malloc((n + 1) * sizeof *g->root_rec);
-    if (!g->rev_start || !g->roots || !g->root_kind || !g->root_rec)
+    if (!g->rev_start || !g->roots || !g->root_kind)
         goto nomem;
 
     /* referrers: count, prefix sums, fill (stable: by source order) */
@@ -102,8 +125,7 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
     free(fill);
 
     /* roots, by kind priority */
-    for (size_t v = 0; v < n; v++)
-        g->root_rec[v] = PHD_NONE;
+    uint32_t named_cap = 0;
     for (uint32_t r = 0; r < s->n_roots; r++) {
         if (s->roots[r].kind != PHD_ROOT_MODULES)
             continue;
@@ -112,20 +134,26 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
             uint32_t t = s->edge_target[e];
             if (PHD_LABEL_KIND(s->edge_label[e]) == PHD_LABEL_VALUE &&
                 strcmp(phd_snapshot_type_name(s, s->type[t]), "module") == 0)
-                add_root(g, t, PHD_ROOT_MODULE, r);
+                if (add_root(g, t, PHD_ROOT_MODULE, r, &named_cap) < 0)
+                    goto nomem;
         }
     }
     for (size_t k = 1; k < sizeof kind_order; k++)
         for (uint32_t r = 0; r < s->n_roots; r++)
             if (s->roots[r].kind == kind_order[k])
-                add_root(g, s->roots[r].node, (uint8_t)s->roots[r].kind, r);
+                if (add_root(g, s->roots[r].node, (uint8_t)s->roots[r].kind, r, &named_cap) < 0)
+                    goto nomem;
     for (uint32_t v = 0; v < n; v++) {
         uint64_t indeg = g->rev_start[v + 1] - g->rev_start[v];
         if (!g->root_kind[v] && s->refcnt[v] > indeg) {
-            add_root(g, v, PHD_ROOT_UNKNOWN, PHD_NONE);
+            add_root(g, v, PHD_ROOT_UNKNOWN, PHD_NONE, &named_cap);
             g->n_unknown++;
         }
     }
+    qsort(g->named, g->n_named, sizeof *g->named, by_node);
+    uint32_t *fit = realloc(g->roots, ((size_t)g->n_roots + 1) * sizeof *fit); /* usually far fewer than n */
+    if (fit)
+        g->roots = fit;
     *out = g;
     return 0;
 nomem:

@@ -326,7 +326,7 @@ static void check_build(const struct phd_graph *g, const struct phd_snapshot *s,
         nroots += R->kind[v] != 0;
         nunknown += R->kind[v] == PHD_ROOT_UNKNOWN;
         /* root_rec names the record that made v a root */
-        uint32_t rec = g->root_rec[v];
+        uint32_t rec = phd_graph_root_record(g, v);
         if (R->kind[v] == 0 || R->kind[v] == PHD_ROOT_UNKNOWN) {
             CHECKF(rec == PHD_NONE, "graph %lu: root_rec[%u] = %u for kind %u", id, v, rec, R->kind[v]);
         } else if (R->kind[v] == PHD_ROOT_MODULE) {
@@ -885,8 +885,8 @@ static void test_text(void)
     struct phd_graph *g;
     struct phd_error err = {0};
     CHECK(phd_graph_build(&g, s, &err) == 0);
-    CHECK(g->root_kind[2] == PHD_ROOT_MODULE && g->root_rec[2] == 0 && g->roots[0] == 2);
-    CHECK(g->root_kind[0] == PHD_ROOT_MODULES && g->root_rec[0] == 0 && g->n_roots == 2);
+    CHECK(g->root_kind[2] == PHD_ROOT_MODULE && phd_graph_root_record(g, 2) == 0 && g->roots[0] == 2);
+    CHECK(g->root_kind[0] == PHD_ROOT_MODULES && phd_graph_root_record(g, 0) == 0 && g->n_roots == 2);
     CHECK(g->root_kind[3] == 0 && g->root_kind[8] == 0 && g->root_kind[10] == 0);
     phd_graph_free(&g);
     phd_graph_free(&g); /* NULL: no-op */
