@@ -17,6 +17,12 @@ echo
 echo "\$ pyheapdiff $out/before.snap $out/after.snap"
 build/pyheapdiff "$out/before.snap" "$out/after.snap" --top 8
 echo
+echo "\$ pyheapdiff paths --type Widget $out/after.snap"
+build/pyheapdiff paths --type Widget "$out/after.snap"
+echo
+echo "\$ pyheapdiff leaks $out/before.snap $out/after.snap --top 3"
+build/pyheapdiff leaks "$out/before.snap" "$out/after.snap" --top 3
+echo
 echo "\$ pyheapdiff load $out/before.snap $out/after.snap -o $out/demo.db"
 rm -f "$out/demo.db"
 build/pyheapdiff load "$out/before.snap" "$out/after.snap" -o "$out/demo.db"
