@@ -34,7 +34,7 @@ int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const 
                       uint32_t *type_top)
 {
     size_t n = s->n_nodes;
-    uint64_t *cstart = calloc(n + 2, sizeof *cstart);
+    uint32_t *cstart = calloc(n + 2, sizeof *cstart);
     uint32_t *child = malloc((n + 1) * sizeof *child), *stack = malloc((n + 1) * sizeof *stack);
     uint32_t *open = calloc((size_t)s->n_types + 1, sizeof *open);
     uint8_t *entered = calloc(n + 1, 1);
@@ -47,7 +47,7 @@ int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const 
             cstart[idom[v] + 1]++;
     for (size_t v = 0; v < n; v++)
         cstart[v + 1] += cstart[v];
-    uint64_t *fill = malloc((n + 1) * sizeof *fill);
+    uint32_t *fill = malloc((n + 1) * sizeof *fill);
     if (!fill)
         goto out;
     memcpy(fill, cstart, n * sizeof *fill);
@@ -73,7 +73,7 @@ int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const 
                     type_ret[t] += ret[v];
                     type_top[t]++;
                 }
-                for (uint64_t k = cstart[v]; k < cstart[v + 1]; k++)
+                for (uint32_t k = cstart[v]; k < cstart[v + 1]; k++)
                     stack[sp++] = child[k];
             } else {
                 open[t]--;

@@ -229,7 +229,7 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
     size_t n = g->n;
     uint32_t *index = malloc((n + 1) * sizeof *index), *low = malloc((n + 1) * sizeof *low);
     uint32_t *stack = malloc((n + 1) * sizeof *stack), *cs_node = malloc((n + 1) * sizeof *cs_node);
-    uint64_t *cs_edge = malloc((n + 1) * sizeof *cs_edge);
+    uint32_t *cs_edge = malloc((n + 1) * sizeof *cs_edge); /* edge offsets: < 2^32 */
     uint8_t *on = calloc(n + 1, 1);
     int64_t ncomp = -1;
     if (!index || !low || !stack || !cs_node || !cs_edge || !on)
@@ -250,7 +250,7 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
         on[root] = 1;
         while (csp) {
             uint32_t v = cs_node[csp - 1];
-            uint64_t e = cs_edge[csp - 1];
+            uint32_t e = cs_edge[csp - 1];
             if (e < s->edge_start[v + 1]) {
                 cs_edge[csp - 1] = e + 1;
                 if (!phd_edge_retains(s, e))
