@@ -83,6 +83,7 @@ int cmd_cycles(int argc, char **argv);
 int cmd_dominators(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_orphans(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_top(int argc, char **argv);

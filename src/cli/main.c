@@ -151,6 +151,28 @@ const struct cli_command cli_commands[] = {
      "  --top N     types to show (default 10; 0: all)\n"
      "  --json      print JSON\n"
      "  -h, --help  show this help\n"},
+    {"graph", cmd_graph, "draw why objects are alive (Graphviz: SVG, PNG, PDF, DOT)",
+     "usage: pyheapdiff graph (--type T | --id ADDRESS...) -o OUT [options] SNAPSHOT\n"
+     "\n"
+     "Draws the objects that refer to the chosen ones, and what refers to\n"
+     "those, up to --max-depth hops (objgraph's show_backrefs), from a\n"
+     "snapshot.  OUT's extension picks the format: .svg, .png, .pdf (when\n"
+     "Graphviz has the plugin) or .dot; '-o -' writes DOT to stdout.\n"
+     "\n"
+     "options:\n"
+     "  --type T            up to --max-objects instances of T\n"
+     "  --id ADDRESS        one object by its id() (repeatable)\n"
+     "  --max-objects N     instances of --type to start from (default 5)\n"
+     "  --path              only the chosen objects' retention paths from the roots\n"
+     "  --refs              draw what they refer to instead (objgraph's show_refs)\n"
+     "  --max-depth N       hops from the chosen objects (default 3)\n"
+     "  --too-many N        more referrers than N fold into one node (default 10)\n"
+     "  --filter-type T     draw only objects of T (repeatable)\n"
+     "  --ignore-type T     never draw objects of T (repeatable)\n"
+     "  --highlight T       colour objects of T (repeatable)\n"
+     "  --no-roots-stop     walk on past modules and other roots\n"
+     "  -o, --output OUT    the file to write\n"
+     "  -h, --help          show this help\n"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -1,0 +1,33 @@
+/*
+ * pyheapdiff/render.h - objgraph-style reference graphs of chosen objects,
+ * built with Graphviz's cgraph and laid out and rendered in-process by
+ * gvc (no 'dot' program, no hand-written DOT).
+ */
+#ifndef PYHEAPDIFF_RENDER_H
+#define PYHEAPDIFF_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pyheapdiff/error.h"
+#include "pyheapdiff/graph.h"
+
+struct phd_render_opts {
+    const uint32_t *chosen;     /* the objects the picture is about */
+    size_t n_chosen;
+    int refs;                   /* draw what they refer to instead of what refers to them */
+    int path_only;              /* only their retention paths from the roots */
+    unsigned max_depth;         /* hops from the chosen objects (default 3) */
+    unsigned too_many;          /* more referrers than this fold into one node (default 10) */
+    int roots_stop;             /* do not walk past roots (default 1) */
+    const uint8_t *type_ok;     /* per type id: may be drawn (NULL: all) */
+    const uint8_t *highlight;   /* per type id: highlighted (NULL: none) */
+};
+
+/* Renders to out_path in `format` (svg, png, pdf, dot), written under a
+ * temporary name and renamed; out_path "-" writes DOT to stdout.  Returns
+ * the number of nodes drawn, or -1 with err set. */
+int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o, const char *out_path,
+                     const char *format, struct phd_error *err);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * cmd_graph.c - pyheapdiff graph: objgraph's show_backrefs/show_refs from
+ * a snapshot, drawn with Graphviz into SVG, PNG, PDF or DOT.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pyheapdiff/graph.h"
+#include "pyheapdiff/render.h"
+
+#define MAX_LIST 32
+
+/* Marks the type ids matching each name; an unknown name is an error. */
+static int mark_types(const struct phd_snapshot *s, const char *const *names, int n, uint8_t *mark)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t *ids, k;
+        if (cli_match_type(s, names[i], &ids, &k) < 0)
+            return -1;
+        for (uint32_t j = 0; j < k; j++)
+            mark[ids[j]] = 1;
+        free(ids);
+    }
+    return 0;
+}
+
+int cmd_graph(int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("graph");
+    static const struct option opts[] = {
+        {"type", required_argument, NULL, 't'},        {"id", required_argument, NULL, 'i'},
+        {"output", required_argument, NULL, 'o'},      {"max-objects", required_argument, NULL, 'm'},
+        {"max-depth", required_argument, NULL, 'd'},   {"too-many", required_argument, NULL, 'T'},
+        {"filter-type", required_argument, NULL, 'f'}, {"ignore-type", required_argument, NULL, 'g'},
+        {"highlight", required_argument, NULL, 'H'},   {"path", no_argument, NULL, 'p'},
+        {"refs", no_argument, NULL, 'r'},              {"no-roots-stop", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+    };
+    const char *type = NULL, *out = NULL, *filters[MAX_LIST], *ignores[MAX_LIST], *highs[MAX_LIST];
+    uint64_t ids[MAX_LIST];
+    int nids = 0, nf = 0, ni = 0, nh = 0, path_only = 0, refs = 0, roots_stop = 1, c;
+    long max_objects = 5, max_depth = 3, too_many = 10;
+    while ((c = getopt_long(argc, argv, ":ht:i:o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            type = optarg;
+            break;
+        case 'i': {
+            char *end;
+            unsigned long long a = strtoull(optarg, &end, 0);
+            if (end == optarg || *end)
+                return cli_fail("graph: --id takes an address such as 0x7f3a2b1c4d50, not '%s'", optarg);
+            if (nids == MAX_LIST)
+                return cli_fail("graph: at most %d --id", MAX_LIST);
+            ids[nids++] = a;
+            break;
+        }
+        case 'o':
+            out = optarg;
+            break;
+        case 'm':
+            if (cli_parse_count(cmd, "--max-objects", optarg, &max_objects) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'd':
+            if (cli_parse_count(cmd, "--max-depth", optarg, &max_depth) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'T':
+            if (cli_parse_count(cmd, "--too-many", optarg, &too_many) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'f':
+        case 'g':
+        case 'H': {
+            const char **list = c == 'f' ? filters : c == 'g' ? ignores : highs;
+            int *cnt = c == 'f' ? &nf : c == 'g' ? &ni : &nh;
+            if (*cnt == MAX_LIST)
+                return cli_fail("graph: at most %d of each type option", MAX_LIST);
+            list[(*cnt)++] = optarg;
+            break;
+        }
+        case 'p':
+            path_only = 1;
+            break;
+        case 'r':
+            refs = 1;
+            break;
+        case 'n':
+            roots_stop = 0;
+            break;
+        case 'h':
+            return cli_help(cmd);
+        default:
+            return cli_bad_option(cmd, c, argc, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_fail("graph: expected one snapshot (see 'pyheapdiff graph --help')");
+    if (!type && !nids)
+        return cli_fail("graph: say which objects: --type T or --id ADDRESS");
+    if (!out)
+        return cli_fail("graph: say where: -o FILE.svg|.png|.pdf|.dot, or -o - for DOT on stdout");
+    if (path_only && refs)
+        return cli_fail("graph: --path and --refs do not go together");
+    const char *format = "dot", *dot = strrchr(out, '.');
+    if (strcmp(out, "-") != 0) {
+        static const char *const formats[] = {"svg", "png", "pdf", "dot"};
+        format = NULL;
+        for (size_t k = 0; dot && k < sizeof formats / sizeof *formats; k++)
+            if (strcmp(dot + 1, formats[k]) == 0)
+                format = formats[k];
+        if (!format)
+            return cli_fail("%s: unknown output type; use .svg, .png, .pdf or .dot (or - for DOT)", out);
+    }
+    struct phd_snapshot *s;
+    struct phd_graph *g;
+    if (cli_open_graph(argv[optind], &s, &g) < 0)
+        return PHD_EXIT_USAGE;
+    int status = PHD_EXIT_USAGE;
+    size_t nt = (size_t)s->n_types + 1;
+    uint8_t *want = calloc(nt, 1), *filt = calloc(nt, 1), *ign = calloc(nt, 1), *hi = calloc(nt, 1);
+    uint8_t *ok = calloc(nt, 1);
+    uint32_t *chosen = malloc(((size_t)max_objects + (size_t)nids + 1) * sizeof *chosen);
+    if (!want || !filt || !ign || !hi || !ok || !chosen) {
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    const char *tl[1] = {type};
+    if ((type && mark_types(s, tl, 1, want) < 0) || mark_types(s, filters, nf, filt) < 0 ||
+        mark_types(s, ignores, ni, ign) < 0 || mark_types(s, highs, nh, hi) < 0)
+        goto out;
+    for (uint32_t t = 0; t < s->n_types; t++)
+        ok[t] = (!nf || filt[t]) && !ign[t];
+    size_t nchosen = 0, of_type = 0;
+    for (uint32_t v = 0; v < s->n_nodes; v++) {
+        int pick = 0;
+        for (int k = 0; k < nids && !pick; k++)
+            pick = s->addr[v] == ids[k];
+        if (!pick && type && want[s->type[v]] && of_type < (size_t)max_objects) {
+            pick = 1;
+            of_type++;
+        }
+        if (pick)
+            chosen[nchosen++] = v;
+    }
+    if (!nchosen) {
+        cli_fail("%s: no object %s", s->path, type ? "of that type" : "at that address");
+        goto out;
+    }
+    struct phd_render_opts ro = {chosen, nchosen, refs, path_only, (unsigned)max_depth,
+                                 (unsigned)too_many, roots_stop, ok, hi};
+    struct phd_error err;
+    int drawn = phd_render_graph(g, &ro, out, format, &err);
+    if (drawn < 0) {
+        cli_fail("%s", err.msg);
+        goto out;
+    }
+    if (strcmp(out, "-") != 0)
+        fprintf(stderr, "pyheapdiff: wrote %s: %d object%s from %zu chosen\n", out, drawn, drawn == 1 ? "" : "s",
+                nchosen);
+    status = PHD_EXIT_OK;
+out:
+    free(want);
+    free(filt);
+    free(ign);
+    free(hi);
+    free(ok);
+    free(chosen);
+    phd_graph_free(&g);
+    phd_snapshot_free(&s);
+    return status;
+}

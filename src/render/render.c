@@ -1,0 +1,330 @@
+/*
+ * render.c - reference graphs with Graphviz.
+ *
+ * A breadth-first walk from the chosen objects over referrers (or, with
+ * refs, references) up to max_depth hops, stopping at roots; a node with
+ * more than too_many neighbours draws the first too_many (in node order)
+ * and one "N more" node.  With path_only, the union of the chosen
+ * objects' shortest retention paths.  Nodes and edges are added to a
+ * cgraph graph in a fixed order (walk order, node order within a step), so
+ * the same snapshot and options give the same picture.  Colours follow
+ * objgraph: chosen objects red, the rest graded by distance, roots boxed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gvc.h>
+
+#include "pyheapdiff/render.h"
+#include "pyheapdiff/text.h"
+
+#define LABEL_MAX 48
+
+struct walk {
+    const struct phd_graph *g;
+    const struct phd_render_opts *o;
+    Agraph_t *ag;
+    Agnode_t **an;      /* node index -> drawn node, or NULL */
+    uint32_t *depth;
+    uint32_t *queue;
+    size_t head, tail;
+    int drawn, more_id;
+};
+
+/* Text safe for a Graphviz label: printable, backslashes doubled (the only
+ * escape character in plain labels), cut to LABEL_MAX characters. */
+static void label_text(const char *in, char *out, size_t cap)
+{
+    size_t o = 0, chars = 0;
+    int valid = phd_utf8_valid((const unsigned char *)in, strlen(in));
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < cap; p++) {
+        if ((*p & 0xC0) != 0x80 && ++chars > LABEL_MAX) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (*p == '\\') {
+            out[o++] = '\\';
+            out[o++] = '\\';
+        } else if (*p < 0x20 || *p == 0x7f || (!valid && *p >= 0x80)) {
+            out[o++] = '?';
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = 0;
+}
+
+static void set(void *obj, const char *name, const char *value)
+{
+    agsafeset(obj, (char *)name, (char *)value, "");
+}
+
+static Agnode_t *draw_node(struct walk *w, uint32_t v, uint32_t depth)
+{
+    if (w->an[v])
+        return w->an[v];
+    const struct phd_snapshot *s = w->g->s;
+    char name[32], desc[300], text[600], line[700], sz[48];
+    snprintf(name, sizeof name, "n%u", v);
+    Agnode_t *an = agnode(w->ag, name, 1);
+    w->an[v] = an;
+    w->drawn++;
+    phd_graph_describe(s, v, desc, sizeof desc);
+    label_text(desc, text, sizeof text);
+    /* containers say how big they are */
+    unsigned items = 0, kind_counted = 0;
+    const char *tn = phd_snapshot_type_name(s, s->type[v]);
+    if (strcmp(tn, "dict") == 0)
+        kind_counted = PHD_LABEL_VALUE;
+    else if (strcmp(tn, "list") == 0 || strcmp(tn, "tuple") == 0 || strcmp(tn, "set") == 0)
+        kind_counted = strcmp(tn, "set") == 0 ? PHD_LABEL_NONE : PHD_LABEL_INDEX;
+    if (kind_counted || strcmp(tn, "set") == 0) {
+        for (uint64_t e = s->edge_start[v]; e < s->edge_start[v + 1]; e++)
+            items += PHD_LABEL_KIND(s->edge_label[e]) == kind_counted;
+        snprintf(line, sizeof line, "%s %u item%s", text, items, items == 1 ? "" : "s");
+    } else {
+        snprintf(line, sizeof line, "%s", text);
+    }
+    unsigned rk = w->g->root_kind[v];
+    if (rk) {
+        char r[760];
+        snprintf(r, sizeof r, "[%s]\\n%s", phd_graph_root_kind_name(rk), line);
+        snprintf(line, sizeof line, "%.690s", r);
+        set(an, "shape", "box");
+        set(an, "penwidth", "2");
+    }
+    if (s->size[v] < 1024)
+        snprintf(sz, sizeof sz, "%llu B", (unsigned long long)s->size[v]);
+    else
+        snprintf(sz, sizeof sz, "%.1f KiB", (double)s->size[v] / 1024);
+    char full[800];
+    snprintf(full, sizeof full, "%s\\n%s", line, sz);
+    set(an, "label", full);
+    set(an, "style", "filled");
+    char colour[48];
+    if (depth == 0)
+        snprintf(colour, sizeof colour, "#f4a6a6"); /* a chosen object */
+    else if (w->o->highlight && w->o->highlight[s->type[v]])
+        snprintf(colour, sizeof colour, "#ffd966");
+    else if (rk)
+        snprintf(colour, sizeof colour, "#b7d3f2");
+    else /* objgraph's gradient: greener with distance */
+        snprintf(colour, sizeof colour, "0.3 %.3f 1.0", depth > 8 ? 0.1 : 0.6 - 0.06 * depth);
+    set(an, "fillcolor", colour);
+    return an;
+}
+
+static void draw_edge(struct walk *w, uint32_t from, uint32_t to, uint64_t e)
+{
+    const struct phd_snapshot *s = w->g->s;
+    char lab[200] = "", text[300];
+    if (e == UINT64_MAX)
+        e = phd_graph_edge_between(s, from, to);
+    if (e != UINT64_MAX)
+        phd_graph_label(s, e, 0, lab, sizeof lab);
+    Agedge_t *ae = agedge(w->ag, w->an[from], w->an[to], NULL, 1);
+    if (!ae)
+        return;
+    label_text(lab, text, sizeof text);
+    if (text[0])
+        set(ae, "label", text);
+    if (e != UINT64_MAX && !phd_edge_retains(s, e))
+        set(ae, "style", "dashed");
+}
+
+static void draw_more(struct walk *w, uint32_t v, size_t more, int refs)
+{
+    char name[32], label[64];
+    snprintf(name, sizeof name, "more%d", w->more_id++);
+    snprintf(label, sizeof label, "%zu more %s", more, refs ? "references" : "referrers");
+    Agnode_t *m = agnode(w->ag, name, 1);
+    set(m, "label", label);
+    set(m, "shape", "note");
+    set(m, "style", "filled");
+    set(m, "fillcolor", "#eeeeee");
+    if (refs)
+        agedge(w->ag, w->an[v], m, NULL, 1);
+    else
+        agedge(w->ag, m, w->an[v], NULL, 1);
+}
+
+static int type_ok(const struct walk *w, uint32_t v)
+{
+    return !w->o->type_ok || w->o->type_ok[w->g->s->type[v]];
+}
+
+/* One step of the walk from u: its referrers (or references). */
+static void expand(struct walk *w, uint32_t u)
+{
+    const struct phd_graph *g = w->g;
+    const struct phd_snapshot *s = g->s;
+    uint32_t d = w->depth[u];
+    size_t shown = 0, more = 0;
+    uint32_t prev = PHD_NONE;
+    if (w->o->refs) {
+        for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
+            uint32_t t = s->edge_target[e];
+            if (!type_ok(w, t))
+                continue;
+            if (shown == w->o->too_many && !w->an[t]) {
+                more++;
+                continue;
+            }
+            if (!w->an[t]) {
+                w->depth[t] = d + 1;
+                draw_node(w, t, d + 1);
+                w->queue[w->tail++] = t;
+                shown++;
+            }
+            draw_edge(w, u, t, e);
+        }
+    } else {
+        for (uint64_t k = g->rev_start[u]; k < g->rev_start[u + 1]; k++) {
+            uint32_t r = g->rev_src[k];
+            if (r == prev || !type_ok(w, r))
+                continue; /* a referrer with two references is drawn once */
+            prev = r;
+            if (shown == w->o->too_many && !w->an[r]) {
+                more++;
+                continue;
+            }
+            if (!w->an[r]) {
+                w->depth[r] = d + 1;
+                draw_node(w, r, d + 1);
+                w->queue[w->tail++] = r;
+                shown++;
+            }
+            draw_edge(w, r, u, UINT64_MAX);
+        }
+    }
+    if (more)
+        draw_more(w, u, more, w->o->refs);
+}
+
+int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o, const char *out_path,
+                     const char *format, struct phd_error *err)
+{
+    const struct phd_snapshot *s = g->s;
+    size_t n = s->n_nodes;
+    struct walk w = {.g = g, .o = o};
+    GVC_t *gvc = NULL;
+    char tmp[4200] = "";
+    int rc = -1;
+    uint32_t *parent = NULL, *pedge = NULL;
+    w.an = calloc(n + 1, sizeof *w.an);
+    w.depth = malloc((n + 1) * sizeof *w.depth);
+    w.queue = malloc((n + 1) * sizeof *w.queue);
+    if (!w.an || !w.depth || !w.queue) {
+        phd_error_set(err, "%s: out of memory", s->path);
+        goto out;
+    }
+    w.ag = agopen((char *)"pyheapdiff", Agdirected, NULL);
+    if (!w.ag) {
+        phd_error_set(err, "%s: Graphviz could not create a graph", s->path);
+        goto out;
+    }
+    agattr(w.ag, AGRAPH, (char *)"rankdir", (char *)"BT");
+    agattr(w.ag, AGNODE, (char *)"fontname", (char *)"Helvetica");
+    agattr(w.ag, AGNODE, (char *)"fontsize", (char *)"10");
+    agattr(w.ag, AGEDGE, (char *)"fontname", (char *)"Helvetica");
+    agattr(w.ag, AGEDGE, (char *)"fontsize", (char *)"9");
+    for (size_t k = 0; k < o->n_chosen; k++) {
+        uint32_t v = o->chosen[k];
+        if (w.an[v])
+            continue;
+        w.depth[v] = 0;
+        draw_node(&w, v, 0);
+        w.queue[w.tail++] = v;
+    }
+    if (o->path_only) {
+        parent = malloc((n + 1) * sizeof *parent);
+        pedge = malloc((n + 1) * sizeof *pedge);
+        if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
+            phd_error_set(err, "%s: out of memory", s->path);
+            goto out;
+        }
+        for (size_t k = 0; k < o->n_chosen; k++) {
+            uint32_t d = 1;
+            for (uint32_t v = o->chosen[k]; parent[v] != PHD_NONE; v = parent[v], d++) {
+                uint32_t p = parent[v];
+                int fresh = !w.an[p];
+                draw_node(&w, p, d);
+                if (fresh || !agedge(w.ag, w.an[p], w.an[v], NULL, 0))
+                    draw_edge(&w, p, v, pedge[v]);
+                if (!fresh)
+                    break; /* the rest of this path is drawn already */
+            }
+        }
+    } else {
+        while (w.head < w.tail) {
+            uint32_t u = w.queue[w.head++];
+            if (w.depth[u] >= o->max_depth)
+                continue;
+            if (o->roots_stop && w.depth[u] > 0 && g->root_kind[u] && !o->refs)
+                continue;
+            expand(&w, u);
+        }
+    }
+
+    if (strcmp(out_path, "-") == 0) {
+        if (agwrite(w.ag, stdout) != 0 || fflush(stdout) != 0) {
+            phd_error_set(err, "-: cannot write DOT to standard output");
+            goto out;
+        }
+        rc = w.drawn;
+        goto out;
+    }
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out_path, (long)getpid()) >= (int)sizeof tmp) {
+        tmp[0] = 0;
+        phd_error_set(err, "%s: path too long", out_path);
+        goto out;
+    }
+    if (strcmp(format, "dot") == 0) {
+        FILE *f = fopen(tmp, "w");
+        if (!f) {
+            phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
+            goto out;
+        }
+        int bad = agwrite(w.ag, f) != 0;
+        bad |= fclose(f) != 0;
+        if (bad) {
+            phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
+            goto out;
+        }
+    } else {
+        gvc = gvContext();
+        if (!gvc || gvLayout(gvc, w.ag, "dot") != 0) {
+            phd_error_set(err, "%s: Graphviz layout 'dot' is not available (install Graphviz's plugins)", out_path);
+            goto out;
+        }
+        int r = gvRenderFilename(gvc, w.ag, format, tmp);
+        gvFreeLayout(gvc, w.ag);
+        if (r != 0) {
+            phd_error_set(err, "%s: Graphviz cannot render %s here (a plugin is missing?)", out_path, format);
+            goto out;
+        }
+    }
+    if (rename(tmp, out_path) != 0) {
+        phd_error_set(err, "%s: cannot rename into place: %s", out_path, strerror(errno));
+        goto out;
+    }
+    tmp[0] = 0;
+    rc = w.drawn;
+out:
+    if (tmp[0])
+        unlink(tmp);
+    if (w.ag)
+        agclose(w.ag);
+    if (gvc)
+        gvFreeContext(gvc);
+    free(w.an);
+    free(w.depth);
+    free(w.queue);
+    free(parent);
+    free(pedge);
+    return rc;
+}
