@@ -20,6 +20,9 @@ echo
 echo "\$ pyheapdiff paths --type Widget $out/after.snap"
 build/pyheapdiff paths --type Widget "$out/after.snap"
 echo
+echo "\$ pyheapdiff graph --type Widget --path $out/after.snap -o $out/leak.svg"
+build/pyheapdiff graph --type Widget --path "$out/after.snap" -o "$out/leak.svg"
+echo
 echo "\$ pyheapdiff leaks $out/before.snap $out/after.snap --top 3"
 build/pyheapdiff leaks "$out/before.snap" "$out/after.snap" --top 3
 echo
