@@ -83,7 +83,8 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp);
  * root set (semi-NCA, O(E log V)).  idom[v] is v's immediate dominator, or
  * PHD_NONE when it is the super-root (v is a root or only roots reach it)
  * or v is unreachable.  retained[v] (may be NULL) is the total shallow
- * size of what v dominates, itself included (0 when unreachable).
+ * size of what v dominates, itself included (0 when unreachable).  Both
+ * arrays must have room for n + 1 entries: the algorithm works in them.
  */
 int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom, uint64_t *retained);
 

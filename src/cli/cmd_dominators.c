@@ -116,8 +116,14 @@ int cmd_dominators(int argc, char **argv)
     if (type && cli_match_type(s, type, &tids, &ntids) < 0)
         goto out;
     if (!idom || !parent || !pedge || !ret || !type_ret || !type_top || !order || !want ||
-        phd_graph_dominators(g, idom, ret) < 0 || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0 ||
-        cli_type_retained(s, idom, ret, type_ret, type_top) < 0) {
+        phd_graph_dominators(g, idom, ret) < 0 || cli_type_retained(s, idom, ret, type_ret, type_top) < 0) {
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    /* the tree is summarised: give its memory back before the search */
+    free(idom);
+    idom = NULL;
+    if (phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }

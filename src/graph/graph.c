@@ -310,19 +310,22 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
     const struct phd_snapshot *s = g->s;
     size_t n = g->n, N = n + 1; /* + super-root */
     const uint32_t SUPER = (uint32_t)n;
-    /* Six arrays of N uint32 at the peak (24 bytes per object): idom is
-     * computed in place of the DFS parents, the DFS stack lives in `label`
-     * before labels are needed, and retained sizes go to the caller's array. */
-    uint32_t *pre = malloc(N * sizeof *pre);   /* node -> preorder (PHD_NONE: unreached) */
+    /* Six arrays of N uint32, three of them in the caller's arrays (12
+     * bytes per object of our own): `pre` lives in idom_out until the
+     * immediate dominators overwrite it, `semi` and `label` in `retained`
+     * until retained sizes are computed; idom is computed in place of the
+     * DFS parents, and the DFS stack lives in `label` before labels are. */
+    uint32_t *pre = idom_out;                  /* node -> preorder (PHD_NONE: unreached) */
     uint32_t *vert = malloc(N * sizeof *vert); /* preorder -> node */
     uint32_t *par = malloc(N * sizeof *par);   /* preorder -> DFS parent; then idom */
-    uint32_t *semi = malloc(N * sizeof *semi); /* DFS: next edge offset of the stacked node */
-    uint32_t *label = malloc(N * sizeof *label); /* DFS: the stack */
+    uint32_t *scratch = retained ? (uint32_t *)retained : malloc(2 * N * sizeof *scratch);
+    uint32_t *semi = scratch;                  /* DFS: next edge offset of the stacked node */
+    uint32_t *label = scratch ? scratch + N : NULL; /* DFS: the stack */
     uint32_t *anc = malloc(N * sizeof *anc);
     uint32_t *path = NULL;
     size_t path_cap = 0;
     int rc = -1;
-    if (!pre || !vert || !par || !semi || !label || !anc)
+    if (!vert || !par || !scratch || !anc)
         goto out;
     for (size_t v = 0; v < N; v++)
         pre[v] = PHD_NONE;
@@ -426,25 +429,24 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
             d = idom[d];
         idom[i] = d;
     }
-    for (size_t v = 0; v < n; v++)
-        idom_out[v] = PHD_NONE;
-    for (uint32_t i = 1; i < cnt; i++)
-        idom_out[vert[i]] = idom[i] == 0 ? PHD_NONE : vert[idom[i]];
     if (retained) {
-        /* bottom-up over the preorder: children come after their idom */
+        /* (semi and label are done with) bottom-up over the preorder:
+         * children come after their idom */
         for (size_t v = 0; v < n; v++)
             retained[v] = pre[v] == PHD_NONE ? 0 : s->size[v];
         for (uint32_t i = cnt - 1; i >= 1; i--)
             if (idom[i] != 0)
                 retained[vert[idom[i]]] += retained[vert[i]];
     }
+    /* pre is done with: unreached nodes keep PHD_NONE, the rest get idom */
+    for (uint32_t i = 1; i < cnt; i++)
+        idom_out[vert[i]] = idom[i] == 0 ? PHD_NONE : vert[idom[i]];
     rc = 0;
 out:
-    free(pre);
     free(vert);
     free(par);
-    free(semi);
-    free(label);
+    if (!retained)
+        free(scratch);
     free(anc);
     free(path);
     return rc;

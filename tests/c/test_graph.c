@@ -534,8 +534,8 @@ static void check_dominators(const struct phd_graph *g, const struct phd_snapsho
             }
         }
     }
-    uint32_t idom[MAXN];
-    uint64_t retained[MAXN];
+    uint32_t idom[MAXN + 1]; /* n + 1: the algorithm's scratch space */
+    uint64_t retained[MAXN + 1];
     for (uint32_t v = 0; v < n; v++) {
         idom[v] = 0xdeadbeef;
         retained[v] = 0xdeadbeef;
@@ -563,7 +563,7 @@ static void check_dominators(const struct phd_graph *g, const struct phd_snapsho
                eret);
     }
     /* retained may be NULL */
-    uint32_t idom2[MAXN];
+    uint32_t idom2[MAXN + 1];
     CHECK(phd_graph_dominators(g, idom2, NULL) == 0 && memcmp(idom, idom2, n * sizeof *idom) == 0);
 }
 
@@ -652,7 +652,7 @@ static void test_small_fixed(void)
     CHECK(g->n_roots == 2 && g->roots[0] == 0 && g->roots[1] == 4 && g->n_unknown == 1);
     CHECK(g->root_kind[0] == PHD_ROOT_FRAME && g->root_kind[4] == PHD_ROOT_UNKNOWN && g->root_kind[1] == 0);
     uint32_t dist[6], parent[6], comp[6], idom[6];
-    uint64_t ret[6];
+    uint64_t ret[7]; /* n + 1 entries: the algorithm's scratch space */
     phd_graph_bfs(g, 0, parent, dist);
     CHECK(dist[0] == 0 && dist[1] == 1 && dist[2] == 2 && dist[3] == 3 && dist[4] == 0 && dist[5] == UINT32_MAX);
     CHECK(parent[1] == 0 && parent[2] == 1 && parent[3] == 2 && parent[4] == PHD_NONE);
@@ -699,8 +699,8 @@ static void test_long(uint32_t n, int cycle)
     CHECK(phd_graph_build(&g, s, &err) == 0);
     /* chain: node 0 has refcnt 1 and no referrer, but is a FRAME root first */
     CHECKF(g->n_roots == 1 && g->roots[0] == 0 && g->n_unknown == 0, "%s: %u roots", s->path, g->n_roots);
-    uint32_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    uint64_t *ret = malloc(n * sizeof *ret);
+    uint32_t *a = malloc((n + 1) * sizeof *a), *b = malloc((n + 1) * sizeof *b);
+    uint64_t *ret = malloc((n + 1) * sizeof *ret);
     CHECK(phd_graph_bfs(g, 0, a, b) == 0);
     CHECKF(b[n - 1] == n - 1 && a[n - 1] == n - 2 && b[0] == 0 && a[0] == PHD_NONE, "%s: dist of the last node %u",
            s->path, b[n - 1]);
@@ -729,7 +729,7 @@ static void test_long(uint32_t n, int cycle)
         s->edge_label[m] = PHD_LABEL_MAKE(PHD_LABEL_NONE, 0);
         s->edge_start[n] = m + 1;
         CHECK(phd_graph_build(&g, s, &err) == 0);
-        a = malloc(n * sizeof *a);
+        a = malloc((n + 1) * sizeof *a);
         CHECK(phd_graph_scc(g, a) == 2);
         CHECK(phd_graph_dominators(g, a, NULL) == 0);
         ok = a[0] == PHD_NONE;
