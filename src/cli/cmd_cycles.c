@@ -13,7 +13,7 @@
 #include "pyheapdiff/output.h"
 
 struct cyc {
-    uint32_t comp, first, count;
+    uint32_t comp, cid, first, count;
     uint64_t size;
     int reachable;
 };
@@ -116,50 +116,74 @@ int cmd_cycles(int argc, char **argv)
     uint32_t *tids = NULL, ntids = 0;
     uint32_t *comp = malloc((n + 1) * sizeof *comp), *dist = malloc((n + 1) * sizeof *dist);
     uint32_t *csize = NULL, *par = malloc((n + 1) * sizeof *par), *queue = malloc((n + 1) * sizeof *queue);
-    uint64_t *cbytes = NULL;
-    uint8_t *self = NULL, *reach = NULL, *hastype = NULL;
+    uint8_t *hastype = NULL;
     struct cyc *cycles = NULL;
     char *want = NULL;
-    uint64_t *mstart = NULL;
-    uint32_t *members = NULL;
+    uint32_t *mstart = NULL, *members = NULL;
     if (type && cli_match_type(s, type, &tids, &ntids) < 0)
         goto out;
     int64_t ncomp = comp && dist && par && queue ? phd_graph_scc(g, comp) : -1;
     if (ncomp < 0 || phd_graph_bfs(g, 0, NULL, dist) < 0)
         goto nomem;
+    /* Most components are single objects: number only the cyclic ones
+     * (more than one object, or a self reference), reusing csize for the
+     * numbers, so per-cycle arrays stay small. */
     csize = calloc((size_t)ncomp + 1, sizeof *csize);
-    cbytes = calloc((size_t)ncomp + 1, sizeof *cbytes);
-    self = calloc((size_t)ncomp + 1, 1);
-    reach = calloc((size_t)ncomp + 1, 1);
-    hastype = calloc((size_t)ncomp + 1, 1);
     want = calloc((size_t)s->n_types + 1, 1);
-    if (!csize || !cbytes || !self || !reach || !hastype || !want)
+    if (!csize || !want)
         goto nomem;
     for (uint32_t k = 0; k < ntids; k++)
         want[tids[k]] = 1;
+    for (uint32_t v = 0; v < n; v++)
+        csize[comp[v]]++;
     for (uint32_t v = 0; v < n; v++) {
-        uint32_t cv = comp[v];
-        csize[cv]++;
-        cbytes[cv] += s->size[v];
-        reach[cv] |= dist[v] != UINT32_MAX;
-        hastype[cv] |= want[s->type[v]];
+        par[v] = PHD_NONE;
+        if (csize[comp[v]] != 1)
+            continue;
         for (uint64_t e = s->edge_start[v]; e < s->edge_start[v + 1]; e++)
             if (s->edge_target[e] == v && phd_edge_retains(s, e))
-                self[cv] = 1;
-        par[v] = PHD_NONE;
+                csize[comp[v]] = 2; /* counts as cyclic */
     }
-    size_t ncyc = 0;
-    cycles = malloc(((size_t)ncomp + 1) * sizeof *cycles);
-    if (!cycles)
+    uint32_t ncyc_all = 0;
+    for (int64_t k = 0; k < ncomp; k++)
+        csize[k] = csize[k] > 1 ? ncyc_all++ : PHD_NONE;
+    cycles = calloc((size_t)ncyc_all + 1, sizeof *cycles);
+    hastype = calloc((size_t)ncyc_all + 1, 1);
+    mstart = calloc((size_t)ncyc_all + 2, sizeof *mstart);
+    if (!cycles || !hastype || !mstart)
         goto nomem;
     for (uint32_t v = 0; v < n; v++) {
-        uint32_t cv = comp[v];
-        if ((csize[cv] > 1 || self[cv]) && (!type || hastype[cv])) {
-            cycles[ncyc++] = (struct cyc){cv, v, csize[cv], cbytes[cv], reach[cv]};
-            csize[cv] = 0; /* first node seen stands for the component */
-            self[cv] = 0;
+        uint32_t cid = csize[comp[v]];
+        if (cid == PHD_NONE)
+            continue;
+        struct cyc *cy = &cycles[cid];
+        if (!cy->count) {
+            cy->comp = comp[v];
+            cy->cid = cid;
+            cy->first = v;
         }
+        cy->count++;
+        cy->size += s->size[v];
+        cy->reachable |= dist[v] != UINT32_MAX;
+        hastype[cid] |= want[s->type[v]];
+        mstart[cid + 1]++;
     }
+    /* members of each cycle, by counting sort: O(V) */
+    for (uint32_t k = 0; k < ncyc_all; k++)
+        mstart[k + 1] += mstart[k];
+    members = malloc(((size_t)mstart[ncyc_all] + 1) * sizeof *members);
+    if (!members)
+        goto nomem;
+    for (uint32_t v = 0; v < n; v++)
+        if (csize[comp[v]] != PHD_NONE)
+            members[mstart[csize[comp[v]]]++] = v;
+    for (uint32_t k = ncyc_all; k > 0; k--)
+        mstart[k] = mstart[k - 1];
+    mstart[0] = 0;
+    size_t ncyc = 0;
+    for (uint32_t k = 0; k < ncyc_all; k++)
+        if (!type || hastype[k])
+            cycles[ncyc++] = cycles[k];
     qsort(cycles, ncyc, sizeof *cycles, by_size);
     size_t shown = top && (size_t)top < ncyc ? (size_t)top : ncyc;
     uint64_t total_objs = 0, total_bytes = 0, garbage = 0;
@@ -168,20 +192,6 @@ int cmd_cycles(int argc, char **argv)
         total_bytes += cycles[k].size;
         garbage += !cycles[k].reachable;
     }
-    /* members of each component, by counting sort: O(V) */
-    mstart = calloc((size_t)ncomp + 2, sizeof *mstart);
-    members = malloc((n + 1) * sizeof *members);
-    if (!mstart || !members)
-        goto nomem;
-    for (uint32_t v = 0; v < n; v++)
-        mstart[comp[v] + 1]++;
-    for (int64_t k = 0; k < ncomp; k++)
-        mstart[k + 1] += mstart[k];
-    for (uint32_t v = 0; v < n; v++)
-        members[mstart[comp[v]]++] = v;
-    for (int64_t k = ncomp; k > 0; k--)
-        mstart[k] = mstart[k - 1];
-    mstart[0] = 0;
     /* per cycle: the types in it */
     uint32_t *tcount = calloc((size_t)s->n_types + 1, sizeof *tcount);
     uint32_t *seen = malloc(((size_t)s->n_types + 1) * sizeof *seen);
@@ -199,7 +209,7 @@ int cmd_cycles(int argc, char **argv)
     for (size_t k = 0; k < shown; k++) {
         struct cyc *cy = &cycles[k];
         uint32_t nseen = 0;
-        for (uint64_t m = mstart[cy->comp]; m < mstart[cy->comp + 1]; m++) {
+        for (uint32_t m = mstart[cy->cid]; m < mstart[cy->cid + 1]; m++) {
             uint32_t v = members[m];
             if (!tcount[s->type[v]]++)
                 seen[nseen++] = s->type[v];
@@ -251,9 +261,6 @@ out:
     free(comp);
     free(dist);
     free(csize);
-    free(cbytes);
-    free(self);
-    free(reach);
     free(hastype);
     free(want);
     free(cycles);

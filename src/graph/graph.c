@@ -222,32 +222,38 @@ int phd_graph_bfs_edges(const struct phd_graph *g, int named_only, uint32_t *par
 
 /* ---- strongly connected components -------------------------------------- */
 
-/* Tarjan's algorithm with an explicit call stack of (node, next edge). */
+/*
+ * Pearce's space-efficient variant of Tarjan's algorithm ("A space-efficient
+ * algorithm for finding strongly connected components", 2016), iterative:
+ * one array (comp itself) holds each node's DFS index while it is open and
+ * its component number once done (components are numbered down from n - 1
+ * and renumbered 0.. at the end), plus the node stack and the call stack of
+ * (node, next edge, is-root).  O(V + E), 13 bytes per node of its own.
+ */
 int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
 {
     const struct phd_snapshot *s = g->s;
     size_t n = g->n;
-    uint32_t *index = malloc((n + 1) * sizeof *index), *low = malloc((n + 1) * sizeof *low);
+    uint32_t *rindex = comp;
     uint32_t *stack = malloc((n + 1) * sizeof *stack), *cs_node = malloc((n + 1) * sizeof *cs_node);
     uint32_t *cs_edge = malloc((n + 1) * sizeof *cs_edge); /* edge offsets: < 2^32 */
-    uint8_t *on = calloc(n + 1, 1);
+    uint8_t *cs_root = malloc(n + 1);
     int64_t ncomp = -1;
-    if (!index || !low || !stack || !cs_node || !cs_edge || !on)
+    if (!stack || !cs_node || !cs_edge || !cs_root)
         goto out;
     for (size_t v = 0; v < n; v++)
-        index[v] = PHD_NONE;
-    uint32_t next = 0;
+        rindex[v] = 0;
+    uint32_t index = 1;
+    int64_t c = (int64_t)n - 1; /* the next component number (reaches -1) */
     size_t sp = 0;
-    ncomp = 0;
-    for (uint32_t root = 0; root < n; root++) {
-        if (index[root] != PHD_NONE)
+    for (uint32_t r = 0; r < n; r++) {
+        if (rindex[r])
             continue;
         size_t csp = 0;
-        cs_node[csp] = root;
-        cs_edge[csp++] = s->edge_start[root];
-        index[root] = low[root] = next++;
-        stack[sp++] = root;
-        on[root] = 1;
+        cs_node[csp] = r;
+        cs_edge[csp] = s->edge_start[r];
+        cs_root[csp++] = 1;
+        rindex[r] = index++;
         while (csp) {
             uint32_t v = cs_node[csp - 1];
             uint32_t e = cs_edge[csp - 1];
@@ -256,42 +262,47 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
                 if (!phd_edge_retains(s, e))
                     continue;
                 uint32_t w = s->edge_target[e];
-                if (index[w] == PHD_NONE) {
-                    index[w] = low[w] = next++;
-                    stack[sp++] = w;
-                    on[w] = 1;
+                if (!rindex[w]) {
+                    rindex[w] = index++;
                     cs_node[csp] = w;
-                    cs_edge[csp++] = s->edge_start[w];
-                } else if (on[w] && index[w] < low[v]) {
-                    low[v] = index[w];
+                    cs_edge[csp] = s->edge_start[w];
+                    cs_root[csp++] = 1;
+                } else if (rindex[w] < rindex[v]) {
+                    rindex[v] = rindex[w];
+                    cs_root[csp - 1] = 0;
                 }
                 continue;
             }
             /* v is done */
-            if (low[v] == index[v]) {
-                uint32_t w;
-                do {
-                    w = stack[--sp];
-                    on[w] = 0;
-                    comp[w] = (uint32_t)ncomp;
-                } while (w != v);
-                ncomp++;
+            if (cs_root[csp - 1]) {
+                index--;
+                while (sp && rindex[v] <= rindex[stack[sp - 1]]) {
+                    rindex[stack[--sp]] = (uint32_t)c;
+                    index--;
+                }
+                rindex[v] = (uint32_t)c--;
+            } else {
+                stack[sp++] = v;
             }
             csp--;
             if (csp) {
                 uint32_t u = cs_node[csp - 1];
-                if (low[v] < low[u])
-                    low[u] = low[v];
+                if (rindex[v] < rindex[u]) {
+                    rindex[u] = rindex[v];
+                    cs_root[csp - 1] = 0;
+                }
             }
         }
     }
+    /* components were numbered n-1, n-2, ...: renumber from 0 */
+    for (size_t v = 0; v < n; v++)
+        comp[v] = (uint32_t)(n - 1) - rindex[v];
+    ncomp = (int64_t)n - 1 - c;
 out:
-    free(index);
-    free(low);
     free(stack);
     free(cs_node);
     free(cs_edge);
-    free(on);
+    free(cs_root);
     return ncomp;
 }
 
