@@ -79,6 +79,8 @@ static int by_node(const void *a, const void *b)
 uint32_t phd_graph_root_record(const struct phd_graph *g, uint32_t v)
 {
     struct phd_root_ref key = {v, 0};
+    if (!g->n_named)
+        return PHD_NONE;
     const struct phd_root_ref *hit = bsearch(&key, g->named, g->n_named, sizeof key, by_node);
     return hit ? hit->rec : PHD_NONE;
 }
@@ -150,7 +152,8 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
             g->n_unknown++;
         }
     }
-    qsort(g->named, g->n_named, sizeof *g->named, by_node);
+    if (g->n_named)
+        qsort(g->named, g->n_named, sizeof *g->named, by_node);
     uint32_t *fit = realloc(g->roots, ((size_t)g->n_roots + 1) * sizeof *fit); /* usually far fewer than n */
     if (fit)
         g->roots = fit;

@@ -651,7 +651,7 @@ static void test_small_fixed(void)
     CHECK(phd_graph_build(&g, s, &err) == 0);
     CHECK(g->n_roots == 2 && g->roots[0] == 0 && g->roots[1] == 4 && g->n_unknown == 1);
     CHECK(g->root_kind[0] == PHD_ROOT_FRAME && g->root_kind[4] == PHD_ROOT_UNKNOWN && g->root_kind[1] == 0);
-    uint32_t dist[6], parent[6], comp[6], idom[6];
+    uint32_t dist[6], parent[6], comp[6], idom[7]; /* idom: n + 1 entries */
     uint64_t ret[7]; /* n + 1 entries: the algorithm's scratch space */
     phd_graph_bfs(g, 0, parent, dist);
     CHECK(dist[0] == 0 && dist[1] == 1 && dist[2] == 2 && dist[3] == 3 && dist[4] == 0 && dist[5] == UINT32_MAX);
