@@ -68,6 +68,9 @@ int cli_type_name_matches(const char *name, const char *want);
  * printing an error. */
 int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, const char **type, long *top,
                           int *json);
+/* Parses an --id ADDRESS into ids[*n] (at most max); prints the error and
+ * returns -1. */
+int cli_add_address(const struct cli_command *cmd, const char *val, uint64_t *ids, int *n, int max);
 /* The retention path of v (parent and pedge from phd_graph_bfs_edges) as one line,
  * indices folded when fold is set; returns a malloc'd string. */
 char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold);

@@ -47,16 +47,10 @@ int cmd_graph(int argc, char **argv)
         case 't':
             type = optarg;
             break;
-        case 'i': {
-            char *end;
-            unsigned long long a = strtoull(optarg, &end, 0);
-            if (end == optarg || *end)
-                return cli_fail("graph: --id takes an address such as 0x7f3a2b1c4d50, not '%s'", optarg);
-            if (nids == MAX_LIST)
-                return cli_fail("graph: at most %d --id", MAX_LIST);
-            ids[nids++] = a;
+        case 'i':
+            if (cli_add_address(cmd, optarg, ids, &nids, MAX_LIST) < 0)
+                return PHD_EXIT_USAGE;
             break;
-        }
         case 'o':
             out = optarg;
             break;

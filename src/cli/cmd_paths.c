@@ -53,16 +53,10 @@ int cmd_paths(int argc, char **argv)
         case 't':
             type = optarg;
             break;
-        case 'i': {
-            char *end;
-            unsigned long long a = strtoull(optarg, &end, 0);
-            if (end == optarg || *end)
-                return cli_fail("paths: --id takes an address such as 0x7f3a2b1c4d50, not '%s'", optarg);
-            if (nids == MAX_IDS)
-                return cli_fail("paths: at most %d --id", MAX_IDS);
-            ids[nids++] = a;
+        case 'i':
+            if (cli_add_address(cmd, optarg, ids, &nids, MAX_IDS) < 0)
+                return PHD_EXIT_USAGE;
             break;
-        }
         case 'l':
             if (cli_parse_count(cmd, "--limit", optarg, &limit) < 0)
                 return PHD_EXIT_USAGE;

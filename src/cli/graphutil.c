@@ -233,3 +233,15 @@ int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, 
     }
     return 0;
 }
+
+int cli_add_address(const struct cli_command *cmd, const char *val, uint64_t *ids, int *n, int max)
+{
+    char *end;
+    unsigned long long a = strtoull(val, &end, 0);
+    if (end == val || *end)
+        return cli_fail("%s: --id takes an address such as 0x7f3a2b1c4d50, not '%s'", cmd->name, val), -1;
+    if (*n == max)
+        return cli_fail("%s: at most %d --id", cmd->name, max), -1;
+    ids[(*n)++] = a;
+    return 0;
+}
