@@ -1239,10 +1239,8 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
  */
 static void write_record(struct dump *d, struct wnode *wn)
 {
-    struct tinfo *ti = &d->types[wn->tid];
     struct phd_node_out rec = {wn->tid, wn->flags, (uint64_t)(uintptr_t)wn->op, wn->size, wn->refcnt,
                                wn->pv, wn->pvlen, wn->pv_sid, wn->nedges, d->ebuf, d->elen};
-    (void)ti;
     if (phd_writer_node(&d->w, phd_encoder_addr(&d->enc, wn->tid), 3, &rec) < 0 && !d->failed)
         d->failed = d->w.err ? d->w.err : EIO;
     phd_encoder_end(&d->enc);

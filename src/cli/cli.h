@@ -43,8 +43,6 @@ struct phd_census;
 int cli_add_snapshot_id(struct cli_inputs *in, const char *val);
 /* Loads `want` censuses (see input.c); prints the error and returns -1. */
 int cli_load_censuses(const struct cli_inputs *in, int want, int with_objects, struct phd_census **out);
-/* Is stdout/stderr a terminal (for colour-free progress). */
-int cli_stderr_is_tty(void);
 
 struct phd_snapshot;
 struct phd_graph;

@@ -10,8 +10,6 @@
 #include "pyheapdiff/output.h"
 #include "pyheapdiff/store.h"
 
-int cli_stderr_is_tty(void) { return isatty(2); }
-
 static void progress(void *arg, const char *what, uint64_t done, uint64_t total)
 {
     (void)arg;
@@ -72,7 +70,7 @@ int cmd_load(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct phd_error err;
-    int tty = cli_stderr_is_tty() && !json;
+    int tty = isatty(2) && !json;
     int rc = phd_store_load_files(out, (const char *const *)&argv[optind], n, res, tty ? progress : NULL, NULL, &err);
     if (tty)
         fputs("\r\033[K", stderr);

@@ -650,7 +650,6 @@ int phd_store_load_files(const char *db_path, const char *const *snap_paths, int
     L->arg = arg;
     char tmp[4096] = "";
     int fresh = access(db_path, F_OK) != 0, rc = -1;
-    const char *open_path = db_path;
 
     if (fresh) {
         if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", db_path, (long)getpid()) >= (int)sizeof tmp) {
@@ -659,7 +658,6 @@ int phd_store_load_files(const char *db_path, const char *const *snap_paths, int
             goto out;
         }
         unlink(tmp);
-        open_path = tmp;
         if (sqlite3_open_v2(tmp, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
             db_fail(err, db_path, L->db, "cannot create database");
             goto out;
@@ -743,7 +741,6 @@ out:
         sqlite3_close(L->db);
     if (fresh && tmp[0])
         unlink(tmp);
-    (void)open_path;
     free(L);
     return rc;
 }
