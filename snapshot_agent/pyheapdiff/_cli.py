@@ -1,0 +1,66 @@
+"""Finding and running the ``pyheapdiff`` analyzer (a C program) from Python.
+
+Shared by ``python -m pyheapdiff``, :func:`pyheapdiff.track` and the pytest
+plugin, so that all three find the same binary the same way.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+
+_EXE = "pyheapdiff" + (".exe" if os.name == "nt" else "")
+
+
+class CLINotFound(RuntimeError):
+    """The analyzer binary is not installed next to this Python."""
+
+
+def _candidates():
+    env = os.environ.get("PYHEAPDIFF_CLI")
+    if env:
+        yield env
+        return
+    # A meson build tree: build/python/pyheapdiff/ beside build/pyheapdiff
+    # (the binary built with this very package).
+    here = os.path.dirname(os.path.abspath(__file__))
+    yield os.path.join(os.path.dirname(os.path.dirname(here)), _EXE)
+    # A virtual environment's or prefix's bin/, where ``pip install`` puts it.
+    yield os.path.join(os.path.dirname(sys.executable), _EXE)
+    try:
+        yield os.path.join(sysconfig.get_path("scripts"), _EXE)
+    except KeyError:  # pragma: no cover - exotic install schemes
+        pass
+    found = shutil.which(_EXE)
+    if found:
+        yield found
+
+
+def find_cli():
+    """Return the path of the analyzer binary or raise :class:`CLINotFound`.
+
+    Looked for in order: ``$PYHEAPDIFF_CLI``; a meson build tree around this
+    package; the ``bin/`` of this Python's environment; ``$PATH``.
+    """
+    for path in _candidates():
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    raise CLINotFound("the pyheapdiff analyzer is not installed next to this Python "
+                      "(pip install pyheapdiff, or set PYHEAPDIFF_CLI)")
+
+
+def run(args, *, check=True):
+    """Run the analyzer with ``args``; return the CompletedProcess (text)."""
+    proc = subprocess.run([find_cli(), *map(os.fspath, args)], capture_output=True, text=True)
+    if check and proc.returncode not in (0, 1):
+        msg = proc.stderr.strip() or f"exit status {proc.returncode}"
+        raise RuntimeError(f"pyheapdiff {args[0] if args else ''}: {msg}")
+    return proc
+
+
+def run_json(args):
+    """Run the analyzer with ``--json`` and return the decoded document."""
+    proc = run([*args, "--json"])
+    return json.loads(proc.stdout)
