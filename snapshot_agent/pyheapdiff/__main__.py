@@ -1,7 +1,10 @@
 """python -m pyheapdiff run -o out.snap script.py [args...]
+python -m pyheapdiff COMMAND ...  (any command of the pyheapdiff analyzer)
 
-Runs a script as ``__main__`` and dumps a snapshot when it ends (normally,
-by an exception or by ``sys.exit``).
+``run`` runs a script as ``__main__`` and dumps a snapshot when it ends
+(normally, by an exception or by ``sys.exit``).  Everything else is handed
+to the analyzer binary (see ``_cli.find_cli``) with the same arguments, so
+``python -m pyheapdiff diff a.snap b.snap`` is ``pyheapdiff diff a.snap b.snap``.
 """
 
 import argparse
@@ -11,6 +14,7 @@ import sys
 import types
 
 import pyheapdiff
+from pyheapdiff import _cli
 
 
 def _run(argv):
@@ -54,12 +58,39 @@ def _run(argv):
     return status
 
 
+_RUN_HELP = """\
+usage: python -m pyheapdiff run -o out.snap script.py [args...]
+       python -m pyheapdiff COMMAND ...
+
+  run          run a script and dump a snapshot when it ends
+               (python -m pyheapdiff run --help)
+
+Every other command is the pyheapdiff analyzer's:
+"""
+
+
+def _forward(argv):
+    """Replaces this process with the analyzer run on argv."""
+    if not argv or (len(argv) == 1 and argv[0] in ("-h", "--help", "help")):
+        print(_RUN_HELP, file=sys.stdout if argv else sys.stderr)
+    try:
+        cli = _cli.find_cli()
+    except _cli.CLINotFound as exc:
+        print(f"pyheapdiff: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name != "posix":
+        import subprocess
+        return subprocess.call([cli, *argv])
+    os.execv(cli, [cli, *argv])
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "run":
         return _run(argv[1:])
-    print("usage: python -m pyheapdiff run -o out.snap script.py [args...]", file=sys.stderr)
-    return 2
+    return _forward(argv)
 
 
 if __name__ == "__main__":
