@@ -1,0 +1,136 @@
+/*
+ * fuzz_graph.c - fuzz target: a snapshot into the analysis graph and
+ * every algorithm over it (roots, BFS paths, SCC, dominators, labels and
+ * descriptions), and into a census and a diff.
+ *
+ * The results are checked against the properties the commands rely on:
+ * a BFS parent is one step closer to the roots over a real retaining edge,
+ * component and dominator ids are in range, unreachable nodes retain
+ * nothing, a census counts every object.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "pyheapdiff/census.h"
+#include "pyheapdiff/graph.h"
+
+static void check_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *pedge, uint32_t *dist)
+{
+    const struct phd_snapshot *s = g->s;
+    FZ_CHECK(phd_graph_bfs_edges(g, named_only, parent, pedge, dist) == 0, "BFS out of memory");
+    for (uint32_t v = 0; v < g->n; v++) {
+        if (parent[v] == PHD_NONE) {
+            FZ_CHECK(pedge[v] == PHD_NONE, NULL);
+            FZ_CHECK(dist[v] == 0 || dist[v] == UINT32_MAX, "a node at distance > 0 without a parent");
+            continue;
+        }
+        FZ_CHECK(parent[v] < g->n, "BFS parent out of range");
+        FZ_CHECK(dist[v] == dist[parent[v]] + 1, "BFS parent not one step closer");
+        uint32_t e = pedge[v];
+        FZ_CHECK(e >= s->edge_start[parent[v]] && e < s->edge_start[parent[v] + 1], "BFS edge not the parent's");
+        FZ_CHECK(s->edge_target[e] == v && phd_edge_retains(s, e), "BFS edge does not retain v");
+        FZ_CHECK(phd_graph_edge_between(s, parent[v], v) != UINT64_MAX, NULL);
+    }
+}
+
+static void check_census(const struct phd_snapshot *s)
+{
+    struct phd_census *a = NULL, *b = NULL;
+    struct phd_diff *d = NULL;
+    struct phd_error err;
+    if (phd_census_from_snapshot(&a, s, 1, &err) < 0 || phd_census_from_snapshot(&b, s, 0, &err) < 0)
+        fz_fail("census", err.msg);
+    FZ_CHECK(a->objects == s->n_nodes && a->n_objs == s->n_nodes, "census lost objects");
+    for (uint64_t i = 1; i < a->n_objs; i++)
+        FZ_CHECK(a->addr[i - 1] <= a->addr[i], "census objects not sorted by address");
+    if (phd_diff_compute(&d, a, a, &err) < 0)
+        fz_fail("diff", err.msg);
+    FZ_CHECK(d->total.count_a == s->n_nodes && d->total.count_b == s->n_nodes, "diff lost objects");
+    FZ_CHECK(d->total.size_a == d->total.size_b, NULL);
+    phd_diff_sort(d, PHD_SORT_COUNT);
+    phd_diff_free(&d);
+    if (phd_diff_compute(&d, b, a, &err) < 0)
+        fz_fail("diff", err.msg);
+    phd_diff_sort(d, PHD_SORT_SIZE);
+    FZ_CHECK(d->total.count_a == d->total.count_b, NULL);
+    phd_diff_free(&d);
+    phd_census_free(&a);
+    phd_census_free(&b);
+}
+
+static void analyse(const struct phd_snapshot *s)
+{
+    struct phd_graph *g = NULL;
+    struct phd_error err;
+    if (phd_graph_build(&g, s, &err) < 0)
+        fz_fail("graph build", err.msg);
+    size_t n1 = (size_t)g->n + 1;
+    uint32_t *parent = malloc(n1 * sizeof *parent), *pedge = malloc(n1 * sizeof *pedge);
+    uint32_t *dist = malloc(n1 * sizeof *dist), *comp = malloc(n1 * sizeof *comp);
+    uint32_t *idom = malloc(n1 * sizeof *idom);
+    uint64_t *retained = malloc(n1 * sizeof *retained);
+    if (!parent || !pedge || !dist || !comp || !idom || !retained)
+        abort();
+    for (uint32_t r = 0; r < g->n_roots; r++) {
+        FZ_CHECK(g->roots[r] < g->n && g->root_kind[g->roots[r]] != 0, "bad root");
+        uint32_t rec = phd_graph_root_record(g, g->roots[r]);
+        FZ_CHECK(rec == PHD_NONE || rec < s->n_roots, "root record out of range");
+    }
+    check_bfs(g, 1, parent, pedge, dist);
+    check_bfs(g, 0, parent, pedge, dist);
+
+    int64_t nc = phd_graph_scc(g, comp);
+    FZ_CHECK(nc >= 0 && (g->n == 0 || nc >= 1) && nc <= (int64_t)g->n, "SCC count");
+    for (uint32_t v = 0; v < g->n; v++)
+        FZ_CHECK(comp[v] < (uint64_t)nc, "component id out of range");
+    /* two nodes that retain each other are one component (checked where
+     * the way back is cheap to look for) */
+    for (uint32_t u = 0; u < g->n; u++) {
+        for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
+            uint32_t t = s->edge_target[e];
+            if (phd_edge_retains(s, e) && s->edge_start[t + 1] - s->edge_start[t] <= 64 &&
+                phd_graph_edge_between(s, t, u) != UINT64_MAX)
+                FZ_CHECK(comp[u] == comp[t], "a two-node cycle split over components");
+        }
+    }
+
+    FZ_CHECK(phd_graph_dominators(g, idom, retained) == 0, "dominators out of memory");
+    for (uint32_t v = 0; v < g->n; v++) {
+        if (dist[v] == UINT32_MAX) { /* dist is from the full BFS: the same roots */
+            FZ_CHECK(idom[v] == PHD_NONE && retained[v] == 0, "an unreachable node dominates something");
+        } else if (idom[v] != PHD_NONE) {
+            FZ_CHECK(idom[v] < g->n && dist[idom[v]] < dist[v], "immediate dominator not above the node");
+        }
+    }
+
+    char buf[256];
+    uint64_t ne = s->n_edges < 4096 ? s->n_edges : 4096;
+    for (uint64_t e = 0; e < ne; e++) {
+        phd_graph_label(s, e, (int)(e & 1), buf, sizeof buf);
+        FZ_CHECK(strlen(buf) < sizeof buf, NULL);
+    }
+    for (uint32_t v = 0; v < g->n && v < 4096; v++) {
+        phd_graph_describe(s, v, buf, sizeof buf);
+        FZ_CHECK(buf[0] != 0, "an empty description");
+    }
+    free(parent);
+    free(pedge);
+    free(dist);
+    free(comp);
+    free(idom);
+    free(retained);
+    phd_graph_free(&g);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    unsigned char *image;
+    struct phd_snapshot *s = fz_parse(data, size, 0, &image);
+    if (!s)
+        return 0;
+    analyse(s);
+    check_census(s);
+    fz_release(&s, &image);
+    return 0;
+}
