@@ -150,7 +150,7 @@ int phd_census_from_snapshot(struct phd_census **out, const struct phd_snapshot 
         c->count[to[s->type[i]]]++;
         c->size[to[s->type[i]]] += s->size[i];
     }
-    if (with_objects) {
+    if (with_objects && s->n_nodes) { /* no arrays for no objects */
         memcpy(c->addr, s->addr, (size_t)s->n_nodes * sizeof *c->addr);
         for (uint32_t i = 0; i < s->n_nodes; i++)
             c->otype[i] = to[s->type[i]];

@@ -869,7 +869,10 @@ int phd_store_census(struct phd_store *st, int64_t id, int with_objects, struct 
         if (sqlite3_step(q) != SQLITE_ROW)
             goto dbfail;
         uint64_t n = (uint64_t)sqlite3_column_int64(q, 0);
-        const unsigned char *p = sqlite3_column_blob(q, 1), *end = p + sqlite3_column_bytes(q, 1);
+        const unsigned char *p = sqlite3_column_blob(q, 1), *end;
+        if (!p) /* an empty blob (no objects) is NULL */
+            p = (const unsigned char *)"";
+        end = p + sqlite3_column_bytes(q, 1);
         if (n > objects)
             goto corrupt;
         uint64_t prev = 0, delta, rank;
