@@ -117,18 +117,48 @@ static const char index_sql[] =
     "CREATE INDEX IF NOT EXISTS objects_address ON objects(snapshot, address);\n"
     "CREATE INDEX IF NOT EXISTS roots_snapshot ON roots(snapshot);\n";
 
+/*
+ * How long a command waits for a database another process has locked
+ * (a load in progress, a writer in the sqlite3 shell) before it gives up:
+ * $PYHEAPDIFF_LOCK_TIMEOUT seconds, 60 by default.
+ */
+static int lock_timeout_ms(void)
+{
+    const char *v = getenv("PYHEAPDIFF_LOCK_TIMEOUT");
+    char *end;
+    double s = v && *v ? strtod(v, &end) : 60.0;
+    if (!v || !*v || *end || !(s >= 0) || s > 86400)
+        s = 60.0;
+    return (int)(s * 1000);
+}
+
+/* Why SQLite failed, in words: a busy database says who and how long. */
+static const char *db_why(sqlite3 *db, char *buf, size_t size)
+{
+    if (!db)
+        return "out of memory";
+    int code = sqlite3_errcode(db) & 0xff;
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+        snprintf(buf, size, "database is locked by another process (waited %g s; PYHEAPDIFF_LOCK_TIMEOUT sets how long)",
+                 lock_timeout_ms() / 1000.0);
+        return buf;
+    }
+    if (code == SQLITE_READONLY)
+        return "the database is read-only";
+    return sqlite3_errmsg(db);
+}
+
 static int db_fail(struct phd_error *err, const char *path, sqlite3 *db, const char *what)
 {
-    return phd_error_set(err, "%s: %s: %s", path, what, db ? sqlite3_errmsg(db) : "out of memory");
+    char buf[160];
+    return phd_error_set(err, "%s: %s: %s", path, what, db_why(db, buf, sizeof buf));
 }
 
 static int exec(sqlite3 *db, const char *path, const char *sql, struct phd_error *err)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        phd_error_set(err, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return -1;
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        char buf[160];
+        return phd_error_set(err, "%s: %s", path, db_why(db, buf, sizeof buf));
     }
     return 0;
 }
@@ -155,20 +185,26 @@ int phd_file_kind(const char *path, struct phd_error *err)
     return PHD_FILE_OTHER;
 }
 
-static int check_schema(sqlite3 *db, const char *path, struct phd_error *err)
+/* The value of an integer pragma; -1 with err set when it cannot be read
+ * (a locked database, a file that is not SQLite). */
+static int pragma_int(sqlite3 *db, const char *path, const char *sql, int *value, struct phd_error *err)
 {
     sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(err, path, db, "not a readable SQLite database");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(err, path, db, "cannot read the database");
+}
+
+static int check_schema(sqlite3 *db, const char *path, struct phd_error *err)
+{
     int app = -1, ver = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(err, path, db, "not a readable SQLite database");
-    if (sqlite3_step(st) == SQLITE_ROW)
-        app = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(err, path, db, "not a readable SQLite database");
-    if (sqlite3_step(st) == SQLITE_ROW)
-        ver = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    if (pragma_int(db, path, "PRAGMA application_id", &app, err) < 0 ||
+        pragma_int(db, path, "PRAGMA user_version", &ver, err) < 0)
+        return -1;
     if (app != PHD_APPLICATION_ID)
         return phd_error_set(err, "%s: an SQLite database, but not one pyheapdiff made", path);
     if (ver != PHD_SCHEMA_VERSION)
@@ -197,7 +233,7 @@ int phd_store_open(struct phd_store **out, const char *path, enum phd_store_mode
         phd_store_close(&st);
         return -1;
     }
-    sqlite3_busy_timeout(st->db, 10000);
+    sqlite3_busy_timeout(st->db, lock_timeout_ms());
     if (check_schema(st->db, path, err) < 0) {
         phd_store_close(&st);
         return -1;
@@ -633,10 +669,48 @@ static void finalize_all(struct loader *l)
     memset(l->st, 0, sizeof l->st);
 }
 
+/*
+ * Puts the finished temporary database at path unless a file is there
+ * already: link() fails with EEXIST when another load created path while
+ * this one was building.  Returns 0, 1 when path exists, -1 on errors.
+ * Filesystems without hard links fall back to rename().
+ */
+static int publish_new(const char *tmp, const char *path, struct phd_error *err)
+{
+    if (link(tmp, path) == 0) {
+        unlink(tmp);
+        return 0;
+    }
+    if (errno == EEXIST)
+        return 1;
+    if ((errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ENOSYS) && rename(tmp, path) == 0)
+        return 0;
+    return phd_error_set(err, "%s: cannot put %s into place: %s", path, tmp, strerror(errno));
+}
+
+static int load_attempt(const char *db_path, const char *const *snap_paths, int n,
+                        struct phd_load_result *results, phd_progress_fn progress, void *arg,
+                        struct phd_error *err, int *raced);
+
 int phd_store_load_files(const char *db_path, const char *const *snap_paths, int n,
                          struct phd_load_result *results, phd_progress_fn progress, void *arg,
                          struct phd_error *err)
 {
+    /* A new database is built privately; when another load published one
+     * at the same path meanwhile, load into that one instead (its
+     * transaction then decides what is already there). */
+    int raced = 0;
+    int rc = load_attempt(db_path, snap_paths, n, results, progress, arg, err, &raced);
+    if (rc < 0 && raced)
+        rc = load_attempt(db_path, snap_paths, n, results, progress, arg, err, &raced);
+    return rc;
+}
+
+static int load_attempt(const char *db_path, const char *const *snap_paths, int n,
+                        struct phd_load_result *results, phd_progress_fn progress, void *arg,
+                        struct phd_error *err, int *raced)
+{
+    *raced = 0;
     /* no memory statistics: they take a global mutex on every malloc (a
      * no-op once SQLite is initialised, which is fine) */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -681,9 +755,14 @@ int phd_store_load_files(const char *db_path, const char *const *snap_paths, int
             db_fail(err, db_path, L->db, "cannot open database");
             goto out;
         }
-        sqlite3_busy_timeout(L->db, 60000);
+        sqlite3_busy_timeout(L->db, lock_timeout_ms());
         if (check_schema(L->db, db_path, err) < 0 || exec(L->db, db_path, "PRAGMA synchronous=OFF;", err) < 0)
             goto out;
+        if (sqlite3_db_readonly(L->db, "main") == 1) {
+            phd_error_set(err, "%s: cannot load into it: the database is read-only (%s)", db_path,
+                          access(db_path, W_OK) != 0 ? strerror(errno) : "opened read-only");
+            goto out;
+        }
     }
     if (exec(L->db, db_path, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA threads=2;", err) < 0)
         goto out;
@@ -729,9 +808,12 @@ int phd_store_load_files(const char *db_path, const char *const *snap_paths, int
         goto out;
     }
     L->db = NULL;
-    if (fresh && rename(tmp, db_path) < 0) {
-        phd_error_set(err, "%s: cannot rename %s into place: %s", db_path, tmp, strerror(errno));
-        goto out;
+    if (fresh) {
+        int p = publish_new(tmp, db_path, err);
+        if (p != 0) {
+            *raced = p == 1;
+            goto out;
+        }
     }
     tmp[0] = 0;
     rc = 0;

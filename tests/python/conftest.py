@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,47 @@ def run_dump(tmp_path):
         return dump_in_subprocess(code, tmp_path, name or f"snap{counter[0]}", **kw)
 
     return run
+
+
+# ---- running the analyzer ------------------------------------------------
+
+def cli(exe, *args, cwd=None, timeout=60, env=None, wrapper=(), **kw):
+    """Runs the analyzer (under wrapper, e.g. valgrind); env adds variables
+    to the environment.  stdout and stderr are text; stdout_bytes keeps the
+    raw output (PNG, PDF)."""
+    for _ in range(20):
+        # another build may be relinking build/pyheapdiff: wait it out
+        if os.path.exists(exe):
+            break
+        time.sleep(0.5)
+    p = subprocess.run([*wrapper, exe, *map(str, args)], capture_output=True, timeout=timeout, cwd=cwd,
+                       env={**os.environ, **env} if env else None, **kw)
+    assert p.returncode >= 0, f"killed by signal {-p.returncode}: {args}\n{p.stderr!r}"
+    p.stdout_bytes = p.stdout
+    p.stdout = p.stdout.decode("utf-8", "replace")
+    p.stderr = p.stderr.decode("utf-8", "replace")
+    return p
+
+
+def cli_ok(exe, *args, cwd=None):
+    p = cli(exe, *args, cwd=cwd)
+    assert p.returncode == 0, (args, p.returncode, p.stderr)
+    assert p.stderr == "", (args, p.stderr)
+    return p
+
+
+def cli_json(exe, *args, cwd=None):
+    return json.loads(cli_ok(exe, *args, "--json", cwd=cwd).stdout)
+
+
+def assert_usage_error(p, *needles):
+    """exit 2, nothing on stdout, exactly one 'pyheapdiff: ' line on stderr
+    containing every needle."""
+    assert p.returncode == 2, (p.returncode, p.stdout[:500], p.stderr)
+    assert p.stdout == "", p.stdout[:500]
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("pyheapdiff: "), lines[0]
+    for n in needles:
+        assert str(n) in lines[0], (n, lines[0])
+    return lines[0]

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 import snapreader
-from conftest import REPO, dump_in_subprocess, subprocess_env
+from conftest import REPO, assert_usage_error, cli, cli_json, cli_ok, dump_in_subprocess, subprocess_env
 
 FIXTURES = REPO / "fixtures"
 APPLICATION_ID = 0x50484453  # "PHDS"
@@ -41,36 +41,6 @@ MAX_COLUMNS = 100
 
 # ---------------------------------------------------------------------------
 # helpers
-
-def cli(exe, *args, cwd=None, timeout=60):
-    p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd)
-    assert p.returncode >= 0, f"killed by signal {-p.returncode}: {args}\n{p.stderr}"
-    return p
-
-
-def cli_ok(exe, *args, cwd=None):
-    p = cli(exe, *args, cwd=cwd)
-    assert p.returncode == 0, (args, p.returncode, p.stderr)
-    assert p.stderr == "", (args, p.stderr)
-    return p
-
-
-def cli_json(exe, *args, cwd=None):
-    return json.loads(cli_ok(exe, *args, "--json", cwd=cwd).stdout)
-
-
-def assert_usage_error(p, *needles):
-    """exit 2, nothing on stdout, exactly one 'pyheapdiff: ' line on stderr
-    containing every needle."""
-    assert p.returncode == 2, (p.returncode, p.stdout[:500], p.stderr)
-    assert p.stdout == "", p.stdout[:500]
-    lines = p.stderr.splitlines()
-    assert len(lines) == 1, p.stderr
-    assert lines[0].startswith("pyheapdiff: "), lines[0]
-    for n in needles:
-        assert str(n) in lines[0], (n, lines[0])
-    return lines[0]
-
 
 _snaps = {}
 

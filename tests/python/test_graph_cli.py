@@ -21,60 +21,18 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 from collections import deque
 
 import pytest
 
 import snapreader
-from conftest import dump_in_subprocess, read_snapshot
+from conftest import assert_usage_error, cli, cli_json, cli_ok, dump_in_subprocess, read_snapshot
 
 ARROW = " → "
 
 
 # ---------------------------------------------------------------------------
 # helpers
-
-def cli(exe, *args, cwd=None, timeout=60, wrapper=()):
-    argv = [*wrapper, exe, *map(str, args)]
-    for attempt in range(20):
-        # other sessions rebuild build/pyheapdiff; wait out a relink
-        if os.path.exists(exe):
-            break
-        time.sleep(0.5)
-    p = subprocess.run(argv, capture_output=True, timeout=timeout, cwd=cwd)
-    assert p.returncode >= 0, f"killed by signal {-p.returncode}: {args}\n{p.stderr!r}"
-    p.stdout_bytes = p.stdout
-    p.stdout = p.stdout.decode("utf-8", "replace")
-    p.stderr = p.stderr.decode("utf-8", "replace")
-    return p
-
-
-def cli_ok(exe, *args, cwd=None):
-    p = cli(exe, *args, cwd=cwd)
-    assert p.returncode == 0, (args, p.returncode, p.stderr)
-    assert p.stderr == "", (args, p.stderr)
-    return p
-
-
-def cli_json(exe, *args):
-    return json.loads(cli_ok(exe, *args, "--json").stdout)
-
-
-def assert_usage_error(p, *needles):
-    """Exit 2, nothing on stdout, one 'pyheapdiff: ' line on stderr with
-    every needle in it."""
-    assert p.returncode == 2, (p.returncode, p.stdout[:500], p.stderr)
-    assert p.stdout == "", p.stdout[:500]
-    lines = p.stderr.splitlines()
-    assert len(lines) == 1, p.stderr
-    assert lines[0].startswith("pyheapdiff: "), lines[0]
-    for n in needles:
-        assert str(n) in lines[0], (n, lines[0])
-    return lines[0]
-
 
 def assert_in_order(text, *needles):
     """Every needle occurs in text, each after the previous one."""
