@@ -67,6 +67,12 @@ int phd_diff_compute(struct phd_diff **out, const struct phd_census *a, const st
                      struct phd_error *err);
 /* Sorts rows by the change in size (or count), largest growth first. */
 void phd_diff_sort(struct phd_diff *d, enum phd_diff_sort by);
+/* The rows a report shows, in d's order: the changed ones (all of them
+ * with `all`) whose count changed by at least min_delta, at most top (0:
+ * no limit).  Their indices go to keep (room for d->n); returns how many,
+ * and *omitted counts the qualifying rows beyond top. */
+size_t phd_diff_select(const struct phd_diff *d, int all, uint64_t min_delta, size_t top, size_t *keep,
+                       size_t *omitted);
 void phd_diff_free(struct phd_diff **d);
 
 #endif

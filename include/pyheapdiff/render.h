@@ -29,5 +29,10 @@ struct phd_render_opts {
  * the number of nodes drawn, or -1 with err set. */
 int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o, const char *out_path,
                      const char *format, struct phd_error *err);
+/* Renders in memory (format svg, png, ...): *data is a malloc'd buffer of
+ * *len bytes, NUL-terminated, that the caller frees.  Returns the number
+ * of nodes drawn, or -1 with err set (and *data NULL). */
+int phd_render_graph_data(const struct phd_graph *g, const struct phd_render_opts *o, const char *format,
+                          char **data, size_t *len, struct phd_error *err);
 
 #endif

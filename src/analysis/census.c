@@ -291,6 +291,26 @@ void phd_diff_sort(struct phd_diff *d, enum phd_diff_sort by)
     qsort(d->rows, d->n, sizeof *d->rows, by_growth);
 }
 
+size_t phd_diff_select(const struct phd_diff *d, int all, uint64_t min_delta, size_t top, size_t *keep,
+                       size_t *omitted)
+{
+    size_t shown = 0;
+    *omitted = 0;
+    for (size_t r = 0; r < d->n; r++) {
+        const struct phd_diff_row *w = &d->rows[r];
+        int64_t dc = (int64_t)(w->count_b - w->count_a), ds = (int64_t)(w->size_b - w->size_a);
+        int changed = dc || ds || w->new_ || w->freed;
+        uint64_t mag = (uint64_t)(dc < 0 ? -dc : dc);
+        if ((!all && !changed) || mag < min_delta)
+            continue;
+        if (top && shown >= top)
+            (*omitted)++;
+        else
+            keep[shown++] = r;
+    }
+    return shown;
+}
+
 void phd_diff_free(struct phd_diff **dp)
 {
     struct phd_diff *d = *dp;

@@ -11,6 +11,8 @@
 
 #include "pyheapdiff/error.h"
 
+#define PHD_VERSION "0.1.0"
+
 struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -73,10 +75,39 @@ int cli_add_address(const struct cli_command *cmd, const char *val, uint64_t *id
  * indices folded when fold is set; returns a malloc'd string. */
 char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold);
 
+/* Identical retention paths (cli_path_text with indices folded) of some
+ * nodes, counted: most frequent first, then by text. */
+struct cli_path_group {
+    char *text;       /* malloc'd */
+    uint32_t example; /* the group's node with the smallest index */
+    uint32_t count;
+};
+/* Groups the paths of nodes[0..n); *groups is a malloc'd array of
+ * *ngroups.  Returns 0, or -1 when out of memory. */
+int cli_path_groups(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, const uint32_t *nodes,
+                    size_t n, struct cli_path_group **groups, size_t *ngroups);
+void cli_path_groups_free(struct cli_path_group **groups, size_t n);
+
 /* Per type: retained size of its instances not inside another of the
  * same type in the dominator tree (type_ret), and how many (type_top). */
 int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const uint64_t *ret, uint64_t *type_ret,
                       uint32_t *type_top);
+
+/* The dominator analysis the reports show: retained sizes per object and
+ * per type, objects and types ordered by them (of the types with want[t]
+ * set; want NULL: all).  The dominator tree itself is freed before it
+ * returns.  Prints the error and returns -1. */
+struct cli_retainers {
+    uint64_t *ret;      /* per node: retained size (0: unreachable) */
+    uint64_t *type_ret; /* per type, as cli_type_retained */
+    uint32_t *type_top;
+    uint32_t *order;    /* nodes with ret > 0, largest retained first */
+    size_t n_order;
+    uint32_t *tord;     /* types with instances, largest type_ret first */
+    uint32_t n_tord;
+};
+int cli_retainers_compute(const struct phd_graph *g, const uint8_t *want, struct cli_retainers *r);
+void cli_retainers_free(struct cli_retainers *r);
 
 int cmd_info(int argc, char **argv);
 int cmd_paths(int argc, char **argv);
@@ -89,5 +120,6 @@ int cmd_load(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -142,7 +142,7 @@ int cmd_diff(int argc, char **argv)
     phd_diff_sort(d, sort);
 
     /* the rows shown: changed ones (or all), past --min-delta, --top */
-    size_t shown = 0, omitted = 0;
+    size_t omitted = 0;
     size_t *keep = malloc((d->n + 1) * sizeof *keep);
     if (!keep) {
         phd_diff_free(&d);
@@ -150,19 +150,7 @@ int cmd_diff(int argc, char **argv)
         phd_census_free(&cs[1]);
         return cli_fail("diff: out of memory");
     }
-    for (size_t r = 0; r < d->n; r++) {
-        const struct phd_diff_row *w = &d->rows[r];
-        int64_t dc = (int64_t)(w->count_b - w->count_a), ds = (int64_t)(w->size_b - w->size_a);
-        int changed = dc || ds || w->new_ || w->freed;
-        uint64_t mag = (uint64_t)(dc < 0 ? -dc : dc);
-        if ((!all && !changed) || mag < (uint64_t)min_delta)
-            continue;
-        if (top && shown >= (size_t)top) {
-            omitted++;
-            continue;
-        }
-        keep[shown++] = r;
-    }
+    size_t shown = phd_diff_select(d, all, (uint64_t)min_delta, (size_t)top, keep, &omitted);
 
     /* gates */
     int status = PHD_EXIT_OK;

@@ -91,6 +91,52 @@ out:
     return rc;
 }
 
+int cli_retainers_compute(const struct phd_graph *g, const uint8_t *want, struct cli_retainers *r)
+{
+    const struct phd_snapshot *s = g->s;
+    size_t n = s->n_nodes, nt = (size_t)s->n_types + 1;
+    *r = (struct cli_retainers){0};
+    uint32_t *idom = malloc((n + 1) * sizeof *idom);
+    r->ret = malloc((n + 1) * sizeof *r->ret);
+    r->type_ret = malloc(nt * sizeof *r->type_ret);
+    r->type_top = malloc(nt * sizeof *r->type_top);
+    r->tord = malloc(nt * sizeof *r->tord);
+    if (!idom || !r->ret || !r->type_ret || !r->type_top || !r->tord || phd_graph_dominators(g, idom, r->ret) < 0 ||
+        cli_type_retained(s, idom, r->ret, r->type_ret, r->type_top) < 0)
+        goto fail;
+    /* the tree is summarised: give its memory back before what follows */
+    free(idom);
+    idom = NULL;
+    if (!(r->order = malloc((n + 1) * sizeof *r->order)))
+        goto fail;
+    for (uint32_t v = 0; v < n; v++)
+        if ((!want || want[s->type[v]]) && r->ret[v])
+            r->order[r->n_order++] = v;
+    sort_ret = r->ret;
+    qsort(r->order, r->n_order, sizeof *r->order, by_retained);
+    for (uint32_t t = 0; t < s->n_types; t++)
+        if (r->type_top[t] && (!want || want[t]))
+            r->tord[r->n_tord++] = t;
+    sort_ret = r->type_ret;
+    qsort(r->tord, r->n_tord, sizeof *r->tord, by_retained);
+    return 0;
+fail:
+    free(idom);
+    cli_retainers_free(r);
+    cli_fail("%s: out of memory", s->path);
+    return -1;
+}
+
+void cli_retainers_free(struct cli_retainers *r)
+{
+    free(r->ret);
+    free(r->type_ret);
+    free(r->type_top);
+    free(r->order);
+    free(r->tord);
+    *r = (struct cli_retainers){0};
+}
+
 int cmd_dominators(int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("dominators");
@@ -108,46 +154,31 @@ int cmd_dominators(int argc, char **argv)
         return PHD_EXIT_USAGE;
     int status = PHD_EXIT_USAGE;
     size_t n = s->n_nodes;
-    uint32_t *tids = NULL, ntids = 0, *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent),
-             *pedge = malloc((n + 1) * sizeof *pedge);
-    uint64_t *ret = malloc((n + 1) * sizeof *ret), *type_ret = malloc(((size_t)s->n_types + 1) * sizeof *type_ret);
-    uint32_t *type_top = malloc(((size_t)s->n_types + 1) * sizeof *type_top), *order = malloc((n + 1) * sizeof *order);
-    char *want = calloc((size_t)s->n_types + 1, 1);
-    if (type && cli_match_type(s, type, &tids, &ntids) < 0)
+    struct cli_retainers r = {0};
+    uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL;
+    uint8_t *want = NULL;
+    if (type) {
+        if (cli_match_type(s, type, &tids, &ntids) < 0)
+            goto out;
+        if (!(want = calloc((size_t)s->n_types + 1, 1))) {
+            cli_fail("%s: out of memory", s->path);
+            goto out;
+        }
+        for (uint32_t k = 0; k < ntids; k++)
+            want[tids[k]] = 1;
+    }
+    if (cli_retainers_compute(g, want, &r) < 0)
         goto out;
-    if (!idom || !parent || !pedge || !ret || !type_ret || !type_top || !order || !want ||
-        phd_graph_dominators(g, idom, ret) < 0 || cli_type_retained(s, idom, ret, type_ret, type_top) < 0) {
+    parent = malloc((n + 1) * sizeof *parent);
+    pedge = malloc((n + 1) * sizeof *pedge);
+    if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
-    /* the tree is summarised: give its memory back before the search */
-    free(idom);
-    idom = NULL;
-    if (phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
-        cli_fail("%s: out of memory", s->path);
-        goto out;
-    }
-    for (uint32_t k = 0; k < ntids; k++)
-        want[tids[k]] = 1;
-    size_t m = 0;
-    for (uint32_t v = 0; v < n; v++)
-        if ((!type || want[s->type[v]]) && ret[v])
-            order[m++] = v;
-    sort_ret = ret;
-    qsort(order, m, sizeof *order, by_retained);
-    size_t shown = top && (size_t)top < m ? (size_t)top : m;
-    /* types by retained */
-    uint32_t *tord = malloc(((size_t)s->n_types + 1) * sizeof *tord), nt = 0;
-    if (!tord) {
-        cli_fail("%s: out of memory", s->path);
-        goto out;
-    }
-    for (uint32_t t = 0; t < s->n_types; t++)
-        if (type_top[t] && (!type || want[t]))
-            tord[nt++] = t;
-    sort_ret = type_ret;
-    qsort(tord, nt, sizeof *tord, by_retained);
-    size_t tshown = top && (size_t)top < nt ? (size_t)top : nt;
+    const uint32_t *order = r.order, *tord = r.tord, *type_top = r.type_top;
+    const uint64_t *ret = r.ret, *type_ret = r.type_ret;
+    size_t shown = top && (size_t)top < r.n_order ? (size_t)top : r.n_order;
+    size_t tshown = top && (size_t)top < r.n_tord ? (size_t)top : r.n_tord;
 
     char b1[48], b2[48], addr[32];
     if (json) {
@@ -198,17 +229,12 @@ int cmd_dominators(int argc, char **argv)
             phd_table_free(&t);
         }
     }
-    free(tord);
     status = PHD_EXIT_OK;
 out:
     free(tids);
-    free(idom);
     free(parent);
     free(pedge);
-    free(ret);
-    free(type_ret);
-    free(type_top);
-    free(order);
+    cli_retainers_free(&r);
     free(want);
     phd_graph_free(&g);
     phd_snapshot_free(&s);

@@ -72,24 +72,6 @@ static int by_tgroup(const void *a, const void *b)
     return (x->type > y->type) - (x->type < y->type);
 }
 
-struct pgroup {
-    char *text;
-    uint32_t count;
-};
-
-static int pg_text(const void *a, const void *b)
-{
-    return strcmp(((const struct pgroup *)a)->text, ((const struct pgroup *)b)->text);
-}
-
-static int pg_count(const void *a, const void *b)
-{
-    const struct pgroup *x = a, *y = b;
-    if (x->count != y->count)
-        return x->count < y->count ? 1 : -1;
-    return strcmp(x->text, y->text);
-}
-
 /*
  * Reports the chosen nodes of the last snapshot (mark[v] set), grouped by
  * type and path.  Retained sizes count each chosen object that has no
@@ -105,7 +87,8 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
     uint64_t *ret = malloc((n + 1) * sizeof *ret);
     struct tgroup *tg = calloc((size_t)s->n_types + 1, sizeof *tg);
     uint32_t *members = malloc((n + 1) * sizeof *members);
-    struct pgroup *pg = NULL;
+    struct cli_path_group *pg = NULL;
+    size_t w = 0;
     if (!idom || !parent || !pedge || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0 ||
         phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
         goto out;
@@ -144,32 +127,15 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
     if (!json)
         printf("%s: %s object%s, %s shallow, %s retained\n", title, phd_fmt_count(count, b1, sizeof b1),
                count == 1 ? "" : "s", phd_fmt_size(size, b2, sizeof b2), phd_fmt_size(retained, b3, sizeof b3));
-    pg = malloc((n + 1) * sizeof *pg);
-    if (!pg)
-        goto out;
     for (uint32_t k = 0; k < shown; k++) {
         uint32_t t = tg[k].type, nm = 0;
         for (uint32_t v = 0; v < n; v++)
             if (mark[v] && s->type[v] == t)
                 members[nm++] = v;
-        uint32_t np = 0;
-        for (uint32_t i = 0; i < nm; i++) {
-            pg[np].text = cli_path_text(g, parent, pedge, members[i], 1);
-            pg[np].count = 1;
-            if (pg[np].text)
-                np++;
+        if (cli_path_groups(g, parent, pedge, members, nm, &pg, &w) < 0) {
+            json_decref(jt);
+            goto out;
         }
-        qsort(pg, np, sizeof *pg, pg_text);
-        uint32_t w = 0;
-        for (uint32_t i = 0; i < np; i++) {
-            if (w && strcmp(pg[w - 1].text, pg[i].text) == 0) {
-                pg[w - 1].count++;
-                free(pg[i].text);
-            } else {
-                pg[w++] = pg[i];
-            }
-        }
-        qsort(pg, w, sizeof *pg, pg_count);
         if (json) {
             json_t *paths = json_array();
             for (uint32_t i = 0; i < w && i < 3; i++)
@@ -184,10 +150,9 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
             for (uint32_t i = 0; i < w && i < 3; i++)
                 printf("  %6u × %s\n", pg[i].count, pg[i].text);
             if (w > 3)
-                printf("  (%u more paths)\n", w - 3);
+                printf("  (%zu more paths)\n", w - 3);
         }
-        for (uint32_t i = 0; i < w; i++)
-            free(pg[i].text);
+        cli_path_groups_free(&pg, w);
     }
     if (json) {
         json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "snapshot", s->path, "objects", (json_int_t)count, "size",
@@ -207,7 +172,7 @@ out:
     free(ret);
     free(tg);
     free(members);
-    free(pg);
+    cli_path_groups_free(&pg, w);
     return rc;
 }
 

@@ -13,27 +13,6 @@
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/output.h"
 
-struct group {
-    char *text;
-    uint32_t example;
-    uint32_t count;
-};
-
-static int by_text(const void *a, const void *b)
-{
-    const struct group *x = a, *y = b;
-    int c = strcmp(x->text, y->text);
-    return c ? c : (x->example > y->example) - (x->example < y->example);
-}
-
-static int by_count(const void *a, const void *b)
-{
-    const struct group *x = a, *y = b;
-    if (x->count != y->count)
-        return x->count < y->count ? 1 : -1;
-    return strcmp(x->text, y->text);
-}
-
 #define MAX_IDS 64
 
 int cmd_paths(int argc, char **argv)
@@ -80,7 +59,7 @@ int cmd_paths(int argc, char **argv)
         return PHD_EXIT_USAGE;
     int status = PHD_EXIT_USAGE;
     uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL, *chosen = NULL;
-    struct group *groups = NULL;
+    struct cli_path_group *groups = NULL;
     size_t nchosen = 0, ngroups = 0, unreachable = 0;
     char *bytype = NULL;
 
@@ -114,34 +93,10 @@ int cmd_paths(int argc, char **argv)
         cli_fail("%s: no object at %s%" PRIx64 "%s", s->path, "0x", ids[0], nids > 1 ? " (or the other --id)" : "");
         goto out;
     }
-    groups = malloc((nchosen + 1) * sizeof *groups);
-    if (!groups) {
+    if (cli_path_groups(g, parent, pedge, chosen, nchosen, &groups, &ngroups) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
-    for (size_t k = 0; k < nchosen; k++) {
-        groups[k].text = cli_path_text(g, parent, pedge, chosen[k], 1);
-        groups[k].example = chosen[k];
-        groups[k].count = 1;
-        if (!groups[k].text) {
-            ngroups = k;
-            cli_fail("%s: out of memory", s->path);
-            goto out;
-        }
-    }
-    ngroups = nchosen;
-    qsort(groups, ngroups, sizeof *groups, by_text);
-    size_t w = 0;
-    for (size_t k = 0; k < ngroups; k++) {
-        if (w && strcmp(groups[w - 1].text, groups[k].text) == 0) {
-            groups[w - 1].count++;
-            free(groups[k].text);
-            continue;
-        }
-        groups[w++] = groups[k];
-    }
-    ngroups = w;
-    qsort(groups, ngroups, sizeof *groups, by_count);
     size_t shown = limit && (size_t)limit < ngroups ? (size_t)limit : ngroups;
 
     if (json) {
@@ -177,9 +132,7 @@ int cmd_paths(int argc, char **argv)
     }
     status = PHD_EXIT_OK;
 out:
-    for (size_t k = 0; k < ngroups && groups; k++)
-        free(groups[k].text);
-    free(groups);
+    cli_path_groups_free(&groups, ngroups);
     free(chosen);
     free(parent);
     free(pedge);

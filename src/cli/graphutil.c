@@ -201,6 +201,61 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
     return out;
 }
 
+static int group_by_text(const void *a, const void *b)
+{
+    const struct cli_path_group *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+    return c ? c : (x->example > y->example) - (x->example < y->example);
+}
+
+static int group_by_count(const void *a, const void *b)
+{
+    const struct cli_path_group *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return strcmp(x->text, y->text);
+}
+
+/* Sort by text, merge equal neighbours, sort by count: O(n log n). */
+int cli_path_groups(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, const uint32_t *nodes,
+                    size_t n, struct cli_path_group **groups, size_t *ngroups)
+{
+    struct cli_path_group *gr = malloc((n + 1) * sizeof *gr);
+    *groups = NULL;
+    *ngroups = 0;
+    if (!gr)
+        return -1;
+    for (size_t k = 0; k < n; k++) {
+        gr[k] = (struct cli_path_group){cli_path_text(g, parent, pedge, nodes[k], 1), nodes[k], 1};
+        if (!gr[k].text) {
+            cli_path_groups_free(&gr, k);
+            return -1;
+        }
+    }
+    qsort(gr, n, sizeof *gr, group_by_text);
+    size_t w = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (w && strcmp(gr[w - 1].text, gr[k].text) == 0) {
+            gr[w - 1].count++;
+            free(gr[k].text);
+            continue;
+        }
+        gr[w++] = gr[k];
+    }
+    qsort(gr, w, sizeof *gr, group_by_count);
+    *groups = gr;
+    *ngroups = w;
+    return 0;
+}
+
+void cli_path_groups_free(struct cli_path_group **groups, size_t n)
+{
+    for (size_t k = 0; *groups && k < n; k++)
+        free((*groups)[k].text);
+    free(*groups);
+    *groups = NULL;
+}
+
 int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, const char **type, long *top,
                           int *json)
 {

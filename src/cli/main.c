@@ -13,8 +13,6 @@
 
 #include "cli.h"
 
-#define PHD_VERSION "0.1.0"
-
 const struct cli_command cli_commands[] = {
     {"info", cmd_info, "show a snapshot's header, counts and most common types",
      "usage: pyheapdiff info [--json] [--top N] SNAPSHOT\n"
@@ -173,6 +171,23 @@ const struct cli_command cli_commands[] = {
      "  --no-roots-stop     walk on past modules and other roots\n"
      "  -o, --output OUT    the file to write\n"
      "  -h, --help          show this help\n"},
+    {"report", cmd_report, "one self-contained HTML page: growth, paths, retainers, leak graph",
+     "usage: pyheapdiff report [options] BEFORE AFTER\n"
+     "\n"
+     "Writes one HTML file (no network, no external assets) with what grew\n"
+     "between the snapshots (a sortable table, as 'diff'), why the types that\n"
+     "grew most are alive (as 'paths'), the biggest retainers of AFTER (as\n"
+     "'dominators') and the leak graph of the top grown type (as 'graph\n"
+     "--path'), drawn by Graphviz as inline SVG.  BEFORE and AFTER are\n"
+     "snapshot files.\n"
+     "\n"
+     "options:\n"
+     "  -o, --output FILE  the HTML file to write (default report.html)\n"
+     "  --top N            rows of the growth table (default 20; 0: all)\n"
+     "  --title TEXT       the page title (default 'BEFORE → AFTER')\n"
+     "  --type T           the leak graph's type (default: the first grown type\n"
+     "                     defined in Python code, else the first grown type)\n"
+     "  -h, --help         show this help\n"},
     {NULL, NULL, NULL, NULL},
 };
 

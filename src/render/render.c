@@ -205,70 +205,103 @@ static void expand(struct walk *w, uint32_t u)
         draw_more(w, u, more, w->o->refs);
 }
 
-int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o, const char *out_path,
-                     const char *format, struct phd_error *err)
+/*
+ * Builds the cgraph graph of the picture in w->ag.  Returns 0, or -1 with
+ * err set; what it took is released by walk_free either way.
+ */
+static int walk_build(struct walk *w, const struct phd_graph *g, const struct phd_render_opts *o,
+                      struct phd_error *err)
 {
     const struct phd_snapshot *s = g->s;
     size_t n = s->n_nodes;
-    struct walk w = {.g = g, .o = o};
-    GVC_t *gvc = NULL;
-    char tmp[4200] = "";
-    int rc = -1;
-    uint32_t *parent = NULL, *pedge = NULL;
-    w.an = calloc(n + 1, sizeof *w.an);
-    w.depth = malloc((n + 1) * sizeof *w.depth);
-    w.queue = malloc((n + 1) * sizeof *w.queue);
-    if (!w.an || !w.depth || !w.queue) {
-        phd_error_set(err, "%s: out of memory", s->path);
-        goto out;
-    }
-    w.ag = agopen((char *)"pyheapdiff", Agdirected, NULL);
-    if (!w.ag) {
-        phd_error_set(err, "%s: Graphviz could not create a graph", s->path);
-        goto out;
-    }
-    agattr(w.ag, AGRAPH, (char *)"rankdir", (char *)"BT");
-    agattr(w.ag, AGNODE, (char *)"fontname", (char *)"Helvetica");
-    agattr(w.ag, AGNODE, (char *)"fontsize", (char *)"10");
-    agattr(w.ag, AGEDGE, (char *)"fontname", (char *)"Helvetica");
-    agattr(w.ag, AGEDGE, (char *)"fontsize", (char *)"9");
+    *w = (struct walk){.g = g, .o = o};
+    w->an = calloc(n + 1, sizeof *w->an);
+    w->depth = malloc((n + 1) * sizeof *w->depth);
+    w->queue = malloc((n + 1) * sizeof *w->queue);
+    if (!w->an || !w->depth || !w->queue)
+        return phd_error_set(err, "%s: out of memory", s->path);
+    w->ag = agopen((char *)"pyheapdiff", Agdirected, NULL);
+    if (!w->ag)
+        return phd_error_set(err, "%s: Graphviz could not create a graph", s->path);
+    agattr(w->ag, AGRAPH, (char *)"rankdir", (char *)"BT");
+    agattr(w->ag, AGNODE, (char *)"fontname", (char *)"Helvetica");
+    agattr(w->ag, AGNODE, (char *)"fontsize", (char *)"10");
+    agattr(w->ag, AGEDGE, (char *)"fontname", (char *)"Helvetica");
+    agattr(w->ag, AGEDGE, (char *)"fontsize", (char *)"9");
     for (size_t k = 0; k < o->n_chosen; k++) {
         uint32_t v = o->chosen[k];
-        if (w.an[v])
+        if (w->an[v])
             continue;
-        w.depth[v] = 0;
-        draw_node(&w, v, 0);
-        w.queue[w.tail++] = v;
+        w->depth[v] = 0;
+        draw_node(w, v, 0);
+        w->queue[w->tail++] = v;
     }
     if (o->path_only) {
-        parent = malloc((n + 1) * sizeof *parent);
-        pedge = malloc((n + 1) * sizeof *pedge);
+        uint32_t *parent = malloc((n + 1) * sizeof *parent), *pedge = malloc((n + 1) * sizeof *pedge);
         if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
-            phd_error_set(err, "%s: out of memory", s->path);
-            goto out;
+            free(parent);
+            free(pedge);
+            return phd_error_set(err, "%s: out of memory", s->path);
         }
         for (size_t k = 0; k < o->n_chosen; k++) {
             uint32_t d = 1;
             for (uint32_t v = o->chosen[k]; parent[v] != PHD_NONE; v = parent[v], d++) {
                 uint32_t p = parent[v];
-                int fresh = !w.an[p];
-                draw_node(&w, p, d);
-                if (fresh || !agedge(w.ag, w.an[p], w.an[v], NULL, 0))
-                    draw_edge(&w, p, v, pedge[v]);
+                int fresh = !w->an[p];
+                draw_node(w, p, d);
+                if (fresh || !agedge(w->ag, w->an[p], w->an[v], NULL, 0))
+                    draw_edge(w, p, v, pedge[v]);
                 if (!fresh)
                     break; /* the rest of this path is drawn already */
             }
         }
+        free(parent);
+        free(pedge);
     } else {
-        while (w.head < w.tail) {
-            uint32_t u = w.queue[w.head++];
-            if (w.depth[u] >= o->max_depth)
+        while (w->head < w->tail) {
+            uint32_t u = w->queue[w->head++];
+            if (w->depth[u] >= o->max_depth)
                 continue;
-            if (o->roots_stop && w.depth[u] > 0 && g->root_kind[u] && !o->refs)
+            if (o->roots_stop && w->depth[u] > 0 && g->root_kind[u] && !o->refs)
                 continue;
-            expand(&w, u);
+            expand(w, u);
         }
     }
+    return 0;
+}
+
+static void walk_free(struct walk *w)
+{
+    if (w->ag)
+        agclose(w->ag);
+    free(w->an);
+    free(w->depth);
+    free(w->queue);
+    *w = (struct walk){0};
+}
+
+/* A gvc context with the graph laid out by dot; NULL with err set. */
+static GVC_t *layout(struct walk *w, const char *what, struct phd_error *err)
+{
+    GVC_t *gvc = gvContext();
+    if (!gvc || gvLayout(gvc, w->ag, "dot") != 0) {
+        if (gvc)
+            gvFreeContext(gvc);
+        phd_error_set(err, "%s: Graphviz layout 'dot' is not available (install Graphviz's plugins)", what);
+        return NULL;
+    }
+    return gvc;
+}
+
+int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o, const char *out_path,
+                     const char *format, struct phd_error *err)
+{
+    struct walk w;
+    GVC_t *gvc = NULL;
+    char tmp[4200] = "";
+    int rc = -1;
+    if (walk_build(&w, g, o, err) < 0)
+        goto out;
 
     if (strcmp(out_path, "-") == 0) {
         if (agwrite(w.ag, stdout) != 0 || fflush(stdout) != 0) {
@@ -283,30 +316,33 @@ int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o,
         phd_error_set(err, "%s: path too long", out_path);
         goto out;
     }
+    /* the file is opened here, not by Graphviz, so that an unwritable
+     * place is one error of ours instead of Graphviz's messages */
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
+        tmp[0] = 0;
+        goto out;
+    }
+    int bad = 0;
     if (strcmp(format, "dot") == 0) {
-        FILE *f = fopen(tmp, "w");
-        if (!f) {
-            phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
-            goto out;
-        }
-        int bad = agwrite(w.ag, f) != 0;
-        bad |= fclose(f) != 0;
-        if (bad) {
-            phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
-            goto out;
-        }
+        bad = agwrite(w.ag, f) != 0;
+    } else if (!(gvc = layout(&w, out_path, err))) {
+        fclose(f);
+        goto out;
     } else {
-        gvc = gvContext();
-        if (!gvc || gvLayout(gvc, w.ag, "dot") != 0) {
-            phd_error_set(err, "%s: Graphviz layout 'dot' is not available (install Graphviz's plugins)", out_path);
-            goto out;
-        }
-        int r = gvRenderFilename(gvc, w.ag, format, tmp);
+        int r = gvRender(gvc, w.ag, format, f);
         gvFreeLayout(gvc, w.ag);
         if (r != 0) {
+            fclose(f);
             phd_error_set(err, "%s: Graphviz cannot render %s here (a plugin is missing?)", out_path, format);
             goto out;
         }
+    }
+    bad |= fclose(f) != 0;
+    if (bad) {
+        phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
+        goto out;
     }
     if (rename(tmp, out_path) != 0) {
         phd_error_set(err, "%s: cannot rename into place: %s", out_path, strerror(errno));
@@ -317,14 +353,45 @@ int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o,
 out:
     if (tmp[0])
         unlink(tmp);
-    if (w.ag)
-        agclose(w.ag);
+    walk_free(&w);
     if (gvc)
         gvFreeContext(gvc);
-    free(w.an);
-    free(w.depth);
-    free(w.queue);
-    free(parent);
-    free(pedge);
+    return rc;
+}
+
+int phd_render_graph_data(const struct phd_graph *g, const struct phd_render_opts *o, const char *format,
+                          char **data, size_t *len, struct phd_error *err)
+{
+    struct walk w;
+    GVC_t *gvc = NULL;
+    char *buf = NULL;
+    unsigned int n = 0;
+    int rc = -1;
+    *data = NULL;
+    *len = 0;
+    if (walk_build(&w, g, o, err) < 0 || !(gvc = layout(&w, g->s->path, err)))
+        goto out;
+    int r = gvRenderData(gvc, w.ag, format, &buf, &n);
+    gvFreeLayout(gvc, w.ag);
+    if (r != 0 || !buf) {
+        phd_error_set(err, "%s: Graphviz cannot render %s here (a plugin is missing?)", g->s->path, format);
+        goto out;
+    }
+    /* a copy the caller frees with free(), not gvFreeRenderData */
+    *data = malloc((size_t)n + 1);
+    if (!*data) {
+        phd_error_set(err, "%s: out of memory", g->s->path);
+        goto out;
+    }
+    memcpy(*data, buf, n);
+    (*data)[n] = 0;
+    *len = n;
+    rc = w.drawn;
+out:
+    if (buf)
+        gvFreeRenderData(buf);
+    walk_free(&w);
+    if (gvc)
+        gvFreeContext(gvc);
     return rc;
 }
