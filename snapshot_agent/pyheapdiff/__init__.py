@@ -17,7 +17,7 @@ import signal as _signal
 
 from . import _agent
 
-__all__ = ["dump", "dump_on_signal", "FORMAT_VERSION"]
+__all__ = ["dump", "dump_on_signal", "track", "FORMAT_VERSION"]
 __version__ = "0.1.0"
 
 FORMAT_VERSION = _agent.FORMAT_VERSION
@@ -76,3 +76,6 @@ def dump_on_signal(signum=_signal.SIGUSR2, pattern="pyheapdiff-{pid}-{n}.snap", 
                 pass
 
     return _signal.signal(signum, _handler)
+
+
+from .track import track  # noqa: E402  (last: track.py uses dump)
