@@ -23,9 +23,12 @@ def _candidates():
     if env:
         yield env
         return
-    # A meson build tree: build/python/pyheapdiff/ beside build/pyheapdiff
-    # (the binary built with this very package).
-    here = os.path.dirname(os.path.abspath(__file__))
+    # A meson build tree: build/python/pyheapdiff/_agent*.so beside
+    # build/pyheapdiff (the binary built with this very package).  Also the
+    # build directory of an editable install (pip install -e .), which
+    # imports the extension from there and puts no binary in bin/.
+    from . import _agent
+    here = os.path.dirname(os.path.abspath(_agent.__file__))
     yield os.path.join(os.path.dirname(os.path.dirname(here)), _EXE)
     # A virtual environment's or prefix's bin/, where ``pip install`` puts it.
     yield os.path.join(os.path.dirname(sys.executable), _EXE)
@@ -41,8 +44,9 @@ def _candidates():
 def find_cli():
     """Return the path of the analyzer binary or raise :class:`CLINotFound`.
 
-    Looked for in order: ``$PYHEAPDIFF_CLI``; a meson build tree around this
-    package; the ``bin/`` of this Python's environment; ``$PATH``.
+    Looked for in order: ``$PYHEAPDIFF_CLI``; the meson build tree the
+    extension was imported from (build/, or an editable install's); the
+    ``bin/`` of this Python's environment; ``$PATH``.
     """
     for path in _candidates():
         if os.path.isfile(path) and os.access(path, os.X_OK):
