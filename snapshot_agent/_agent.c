@@ -360,6 +360,19 @@ static uint32_t string_obj(struct dump *d, PyObject *s)
     return id;
 }
 
+/* String id for the name of an attribute or variable, or UINT32_MAX when
+ * it must not be written: with values=False only identifiers are names.
+ * Code gives identifiers; a name set from data (setattr(o, text, v), which
+ * 3.11 keeps in the class's shared keys) is content and stays out. */
+static uint32_t string_name(struct dump *d, PyObject *s)
+{
+    if (!d->values && !ptrmap_get(&d->str_map, s) && PyUnicode_IsIdentifier(s) != 1) {
+        PyErr_Clear();
+        return UINT32_MAX;
+    }
+    return string_obj(d, s);
+}
+
 /* Looks up an exact-str key in a dict without running any Python code. */
 static PyObject *dict_get_str(PyObject *dict, const char *name)
 {
@@ -930,6 +943,17 @@ static void emit_type(struct dump *d, PyObject *op)
     emit(d, (PyObject *)Py_TYPE(op), EDGE_CLASS, ti->id);
 }
 
+/* An edge labelled with a variable or attribute name (unlabelled when
+ * string_name keeps the name out). */
+static void emit_named(struct dump *d, PyObject *target, PyObject *name)
+{
+    uint32_t sid = string_name(d, name);
+    if (sid == UINT32_MAX)
+        emit(d, target, PHD_LABEL_NONE, 0);
+    else
+        emit(d, target, PHD_LABEL_NAME, sid);
+}
+
 static int visit_plain(PyObject *o, void *arg)
 {
     emit((struct dump *)arg, o, PHD_LABEL_NONE, 0);
@@ -982,8 +1006,7 @@ static void walk_tuple(struct dump *d, PyObject *op)
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *item = PyTuple_GET_ITEM(op, i);
             if (item)
-                emit(d, item, PHD_LABEL_NAME,
-                     string_obj(d, PyTuple_GET_ITEM(co->co_localsplusnames, first + i)));
+                emit_named(d, item, PyTuple_GET_ITEM(co->co_localsplusnames, first + i));
         }
         return;
     }
@@ -1003,7 +1026,7 @@ static void walk_iframe(struct dump *d, _PyInterpreterFrame *f)
         if (!v)
             continue;
         if (i < co->co_nlocalsplus)
-            emit(d, v, PHD_LABEL_NAME, string_obj(d, PyTuple_GET_ITEM(co->co_localsplusnames, i)));
+            emit_named(d, v, PyTuple_GET_ITEM(co->co_localsplusnames, i));
         else
             emit_name(d, v, "<stack>");
     }
@@ -1055,7 +1078,7 @@ static void walk_subtype(struct dump *d, PyObject *op)
                 if (!v)
                     continue;
                 if (ent[i].me_key)
-                    emit(d, v, PHD_LABEL_NAME, string_obj(d, ent[i].me_key));
+                    emit_named(d, v, ent[i].me_key);
                 else
                     emit(d, v, PHD_LABEL_NONE, 0);
             }
@@ -1423,6 +1446,8 @@ static uint32_t frame_root_name(struct dump *d, _PyInterpreterFrame *f, const ch
     PyCodeObject *co = f->f_code;
     q[str_utf8(co->co_qualname, q, sizeof q - 1)] = 0;
     file[str_utf8(co->co_filename, file, sizeof file - 1)] = 0;
+    if (varname && string_name(d, varname) == UINT32_MAX)
+        varname = NULL;
     var[varname ? str_utf8(varname, var, sizeof var - 1) : 0] = 0;
     int line = PyCode_Addr2Line(co, _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
     int l = snprintf(buf, sizeof buf, "%s (%s:%d) %s%s%s", q, file, line, what, varname ? " " : "", var);
@@ -1628,6 +1653,12 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     if (fd < 0) {
         saved = errno;
         goto fail;
+    }
+    /* 0600 whatever the umask: a umask can only take bits away, and 0400
+     * or 0000 would lock the owner out of their own snapshot */
+    if (fchmod(fd, 0600) < 0) {
+        saved = errno;
+        goto fail_unlink;
     }
     if (phd_writer_init(&d->w, fd, CHUNK_SIZE) != 0) {
         saved = ENOMEM;
