@@ -10,11 +10,12 @@ log() { printf '==> %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # 1. System packages: C toolchain, Python headers, SQLite, Graphviz, jansson,
-#    valgrind (the analyzer's leak tests).
+#    valgrind (the analyzer's leak tests), chromium (the HTML report's browser test).
 need_apt=0
 command -v cc >/dev/null 2>&1 || need_apt=1
 command -v pkg-config >/dev/null 2>&1 || need_apt=1
 command -v valgrind >/dev/null 2>&1 || need_apt=1   # the leak and descriptor tests
+command -v chromium >/dev/null 2>&1 || need_apt=1   # the HTML report's browser test
 if [ $need_apt = 0 ] && ! pkg-config --exists sqlite3 libcgraph libgvc jansson; then need_apt=1; fi
 if ! python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
   need_apt=1
@@ -24,7 +25,7 @@ if [ $need_apt = 1 ]; then
   log "installing system packages (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq
-  pkgs="gcc libc6-dev pkg-config libsqlite3-dev libgraphviz-dev libjansson-dev valgrind"
+  pkgs="gcc libc6-dev pkg-config libsqlite3-dev libgraphviz-dev libjansson-dev valgrind chromium"
   # Python headers and venv for the python3 on PATH, when it is Debian's
   if [ "$(command -v python3)" = /usr/bin/python3 ]; then pkgs="$pkgs python3-dev python3-venv"; fi
   as_root apt-get install -y -qq $pkgs >/dev/null

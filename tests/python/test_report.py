@@ -446,3 +446,130 @@ def test_help(pyheapdiff_bin):
         assert opt in p.stdout
     p = cli(pyheapdiff_bin, "--help")
     assert re.search(r"^  report +", p.stdout, re.M)
+
+
+# ---------------------------------------------------------------------------
+# 2. in a real browser: headless Chromium over the DevTools protocol
+
+import _cdp  # noqa: E402
+
+NO_BROWSER = os.environ.get("PYHEAPDIFF_NO_BROWSER") == "1"
+
+# every cell of the growth table as the browser shows it: type text and
+# the data-v numbers
+READ_TABLE = """(() => Array.from(document.querySelectorAll('#diff-table tbody tr')).map(tr =>
+    [tr.cells[0].textContent, Array.from(tr.cells).slice(1).map(td => Number(td.getAttribute('data-v')))]))()"""
+ARIA = """Array.from(document.querySelectorAll('#diff-table thead th')).map(th => th.getAttribute('aria-sort'))"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if NO_BROWSER:
+        pytest.skip("PYHEAPDIFF_NO_BROWSER=1")
+    exe = _cdp.find_chromium()
+    assert exe, "no chromium on PATH: scripts/setup.sh installs it (or set PYHEAPDIFF_NO_BROWSER=1)"
+    with _cdp.Browser(exe) as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    p = browser.new_page()
+    for domain in ("Page", "Runtime", "Network", "Log"):
+        p.call(f"{domain}.enable")
+    p.viewport(1280, 900)
+    yield p
+    browser.call("Target.closeTarget", {"targetId": p.target})
+
+
+def console_problems(page):
+    out = [e["params"]["exceptionDetails"].get("text") for e in page.events("Runtime.exceptionThrown")]
+    out += [e["params"]["type"] for e in page.events("Runtime.consoleAPICalled")
+            if e["params"]["type"] in ("error", "warning", "assert")]
+    out += [e["params"]["entry"]["text"] for e in page.events("Log.entryAdded")
+            if e["params"]["entry"]["level"] in ("error", "warning")]
+    return out
+
+
+def test_browser_table_and_sorting(pyheapdiff_bin, leaky, page, tmp_path):
+    url = leaky["path"].as_uri()
+    page.navigate(url)
+    truth = cli_json(pyheapdiff_bin, "diff", leaky["before"], leaky["after"])
+    original = [json_row(r, True) for r in truth["rows"]]
+    shown = [(t, [int(v) for v in vals]) for t, vals in page.evaluate(READ_TABLE)]
+    assert shown == original
+    assert shown[0][0] == "__main__.CacheEntry"
+    assert page.evaluate(ARIA)[6] == "descending"
+
+    def after_click(col, how="mouse"):
+        sel = f"#diff-table thead th:nth-child({col + 1}) button"
+        if how == "mouse":
+            page.click(sel)
+        else:
+            page.press_enter(sel)
+        return [(t, [int(v) for v in vals]) for t, vals in page.evaluate(READ_TABLE)]
+
+    # numbers: first click largest first, second click smallest first;
+    # ties keep the page's order, as Python's stable sort does
+    col = 2  # count after
+    got = after_click(col)
+    assert got == sorted(original, key=lambda r: r[1][col - 1], reverse=True)
+    assert page.evaluate(ARIA) == [None, None, "descending", None, None, None, None, None, None]
+    got = after_click(col)
+    assert got == sorted(original, key=lambda r: r[1][col - 1])
+    assert page.evaluate(ARIA)[col] == "ascending"
+    # text: A to Z first, from the keyboard
+    got = after_click(0, how="keyboard")
+    assert got == sorted(original, key=lambda r: r[0])
+    assert page.evaluate(ARIA)[0] == "ascending"
+    got = after_click(0)
+    assert got == sorted(original, key=lambda r: r[0], reverse=True)
+    # a size column: what the bytes say, not the human text
+    got = after_click(4)
+    assert got == sorted(original, key=lambda r: r[1][3], reverse=True)
+    # the total stays in the footer
+    assert page.evaluate("document.querySelector('#diff-table tfoot tr').cells[0].textContent") == "total"
+
+    assert console_problems(page) == []
+    requests = [e["params"]["request"]["url"] for e in page.events("Network.requestWillBeSent")]
+    assert requests == [url], requests
+    shot = page.screenshot(tmp_path / "report-1280.png")
+    w, h = _cdp.png_size(shot)
+    assert w == 1280 and h > 900
+
+
+def test_browser_phone_and_dark(demo, page, tmp_path):
+    url = demo["path"].as_uri()
+    page.viewport(390, 844, mobile=True)
+    page.navigate(url)
+    m = page.evaluate("""({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+        body: document.body.scrollWidth,
+        wrap: (w => [w.scrollWidth, w.clientWidth])(document.querySelector('#growth .table-wrap')),
+        svg: document.querySelector('#graph svg').getBoundingClientRect().width,
+        fig: document.querySelector('#graph figure').getBoundingClientRect().width,
+        font: parseFloat(getComputedStyle(document.querySelector('.path')).fontSize)})""")
+    assert m["inner"] == 390
+    assert m["scroll"] <= m["inner"] and m["body"] <= m["inner"], m  # no sideways scrolling of the page
+    assert m["wrap"][0] > m["wrap"][1], m  # the wide table scrolls inside its wrapper
+    assert m["svg"] <= m["fig"], m  # the graph scales down to fit
+    assert m["font"] >= 11, m
+    assert _cdp.png_size(page.screenshot(tmp_path / "report-phone.png", full_page=False)) == (390, 844)
+
+    colours = "(() => { const c = e => getComputedStyle(document.querySelector(e)); return [c('body').backgroundColor, " \
+              "c('body').color, c('#graph figure').backgroundColor, c('section').backgroundColor]; })()"
+    page.viewport(1280, 900)
+    page.color_scheme("light")
+    light = page.evaluate(colours)
+    page.color_scheme("dark")
+    dark = page.evaluate(colours)
+
+    def lum(css):
+        r, g, b = (int(x) for x in re.findall(r"\d+", css)[:3])
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    assert lum(light[0]) > 200 and lum(dark[0]) < 60, (light, dark)
+    assert lum(light[1]) < 80 and lum(dark[1]) > 180, (light, dark)
+    assert lum(dark[3]) < 60
+    assert lum(dark[2]) > 240, dark  # the graph keeps its light card: legible in the dark
+    page.screenshot(tmp_path / "report-dark.png")
+    assert console_problems(page) == []
