@@ -174,11 +174,12 @@ def is_user_type(name):
     program's own, judged in this process (where the snapshots were taken):
 
     - builtins (names without a module: ``dict``) are not;
+    - types of the standard library (``sys.stdlib_module_names``), of
+      built-in modules, of pyheapdiff, pytest or pluggy (by the name's
+      first part) are not;
     - the type's module is the longest dotted prefix of the name found in
       ``sys.modules``; a type whose module is not there is (nothing shows
       that it is a library's);
-    - a module of the standard library (``sys.stdlib_module_names``), a
-      built-in module, pyheapdiff, pytest or pluggy is not;
     - a module whose file lies in the standard library or in a
       site-packages (or dist-packages) folder is not: installed packages
       are libraries;
