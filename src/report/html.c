@@ -72,7 +72,7 @@ void phd_html_text(struct phd_html *h, const char *text)
 
 static const char *const css[] = {
     ":root{color-scheme:light dark;--bg:#f5f6f8;--card:#fff;--fg:#1c2230;--muted:#5d6678;--line:#e2e5ea;"
-    "--head:#f8f9fb;--accent:#3451b2;--grow:#c2255c;--shrink:#2b8a3e;--bar:rgba(194,37,92,.13);--chip:#eef1f6;"
+    "--head:#f8f9fb;--accent:#3451b2;--grow:#c2255c;--shrink:#2b8a3e;--bar:rgba(194,37,92,.12);--chip:#eef1f6;"
     "--shadow:0 1px 2px rgba(16,24,40,.05)}\n",
     "@media (prefers-color-scheme:dark){:root{--bg:#0e1117;--card:#161b24;--fg:#e4e7ee;--muted:#98a2b6;"
     "--line:#283040;--head:#1b212c;--accent:#9db0ff;--grow:#ff8fab;--shrink:#69db7c;--bar:rgba(255,143,171,.16);"
@@ -110,26 +110,36 @@ static const char *const css[] = {
     "th,td{padding:7px 12px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}\n",
     "thead th{background:var(--head);font-weight:600;white-space:nowrap;position:sticky;top:0}\n",
     "tbody tr:last-child td{border-bottom:0}\n",
-    "tbody tr:hover td{background:var(--head)}\n",
+    "tbody tr:hover td,tbody tr:hover th{background:var(--head)}\n",
     "tfoot td{font-weight:650;border-top:2px solid var(--line);border-bottom:0;background:var(--head)}\n",
     ".num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n",
     "th.num{text-align:right}\n",
-    ".type{overflow-wrap:anywhere;min-width:10em}\n",
+    ".type{min-width:8em}\n",
+    /* the type column stays in view while a wide table scrolls */
+    "table.sticky tbody th,table.sticky thead th:first-child,table.sticky tfoot td:first-child{position:sticky;"
+    "left:0;z-index:1;background:var(--card);box-shadow:inset -1px 0 0 var(--line)}\n",
+    "table.sticky thead th:first-child,table.sticky tfoot td:first-child{background:var(--head);z-index:2}\n",
     ".mod{color:var(--muted)}\n",
-    "td.bar{background:linear-gradient(var(--grow),var(--grow)) no-repeat right 12px bottom 3px/calc((100% - 24px) * var(--w) / 100) 3px}\n",
-    "th button{font:inherit;font-weight:600;color:inherit;background:none;border:0;padding:2px 4px;margin:-2px -4px;"
-    "cursor:pointer;border-radius:4px;white-space:nowrap}\n",
+    /* a bar behind a growth, as wide as its share of the largest one */
+    "td.bar{background:linear-gradient(var(--bar),var(--bar)) no-repeat right 4px center/"
+    "calc((100% - 8px) * var(--w) / 100) calc(100% - 10px)}\n",
+    "th button{position:relative;font:inherit;font-weight:600;color:inherit;background:none;border:0;"
+    "padding:2px 4px;margin:-2px -4px;cursor:pointer;border-radius:4px;white-space:nowrap}\n",
     "th button:hover{color:var(--accent)}\n",
     "th button:focus-visible{outline:2px solid var(--accent);outline-offset:1px}\n",
-    "th button::after{content:\"\";display:inline-block;width:1em;color:var(--accent)}\n",
+    /* the sort arrow sits beside the title (before it in right-aligned
+     * columns), so titles line up with their column */
+    "th button::after{content:\"\";position:absolute;left:100%;top:2px;color:var(--accent)}\n",
+    "th.num button{padding-left:calc(4px + .8em)}th.num button::after{left:4px}\n",
     "th[aria-sort=ascending] button::after{content:\"\\2191\"}\n",
     "th[aria-sort=descending] button::after{content:\"\\2193\"}\n",
     ".why{padding:14px 0;border-top:1px solid var(--line)}\n",
     ".why:first-of-type{border-top:0;padding-top:4px}\n",
     ".why h3 .count{color:var(--muted);font-weight:400;font-size:.9rem}\n",
     "ol.paths{list-style:none;margin:0;padding:0;display:grid;gap:6px}\n",
-    "ol.paths li{display:flex;gap:10px;align-items:baseline}\n",
-    ".times{flex:none;min-width:4.5em;text-align:right;font-variant-numeric:tabular-nums;color:var(--muted)}\n",
+    "ol.paths li{display:flex;gap:10px;align-items:flex-start}\n",
+    ".times{flex:none;min-width:4.5em;padding-top:2px;text-align:right;font-variant-numeric:tabular-nums;"
+    "color:var(--muted)}\n",
     ".path{background:var(--chip);border-radius:6px;padding:3px 8px;overflow-wrap:anywhere;line-height:1.7}\n",
     ".arr{color:var(--muted)}\n",
     ".more{color:var(--muted);font-size:.85rem;margin:6px 0 0}\n",
@@ -141,8 +151,9 @@ static const char *const css[] = {
     "figure.graph svg{max-width:100%;height:auto}\n",
     "footer{color:var(--muted);font-size:.82rem;text-align:center;margin-top:24px}\n",
     "@media (max-width:640px){main{padding:16px 10px 28px}section{padding:14px 12px;border-radius:10px}"
-    ".top h1{font-size:1.3rem}.card .v{font-size:1.2rem}th,td{padding:6px 8px}"
-    "ol.paths li{flex-direction:column;gap:2px}.times{text-align:left;min-width:0}}\n",
+    ".top h1{font-size:1.3rem}.cards{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}"
+    ".card{padding:10px}.card .v{font-size:1.15rem}th,td{padding:6px 8px}"
+    "ol.paths li{flex-direction:column;gap:2px}.times{text-align:left;min-width:0}figure.graph{padding:8px}}\n",
     "@media print{body{background:#fff}section{box-shadow:none;break-inside:avoid}nav{display:none}}\n"
 };
 
@@ -191,7 +202,7 @@ static void type_name(struct phd_html *h, const char *name)
     mod[n] = 0;
     phd_html_raw(h, "<span class=\"mod\">");
     phd_html_text(h, mod);
-    phd_html_raw(h, "</span>");
+    phd_html_raw(h, "</span><wbr>");
     phd_html_text(h, dot + 1);
     free(mod);
 }
@@ -402,7 +413,7 @@ static void growth(struct phd_html *h, const struct phd_report *r)
         phd_html_raw(h, "<p>No type changed.</p>\n</section>\n");
         return;
     }
-    table_open(h, "diff-table", NULL, cols, ncols, 6);
+    table_open(h, "diff-table", "sticky", cols, ncols, 6);
     for (size_t k = 0; k < r->n_rows; k++) {
         phd_html_rawf(h, "<tr data-i=\"%zu\">", k);
         diff_row(h, &d->rows[r->rows[k]], d->matched, max, "th scope=\"row\"");
@@ -445,8 +456,8 @@ static void why(struct phd_html *h, const struct phd_report *r)
         if (w->n_paths)
             phd_html_raw(h, "</ol>\n");
         if (w->more_paths)
-            phd_html_rawf(h, "<p class=\"more\">%zu more path group%s.</p>\n", w->more_paths,
-                          w->more_paths == 1 ? "" : "s");
+            phd_html_rawf(h, "<p class=\"more\">%s more path group%s.</p>\n",
+                          phd_fmt_count(w->more_paths, b, sizeof b), w->more_paths == 1 ? "" : "s");
         phd_html_raw(h, "</article>\n");
     }
     phd_html_raw(h, "</section>\n");
@@ -483,7 +494,7 @@ static void retainers(struct phd_html *h, const struct phd_report *r)
             {"type", "text"}, {"retained", "num"}, {"% of heap", "num"}, {"top-level instances", "num"}};
         phd_html_raw(h, "<h3 class=\"sub-h\">Retained per type</h3>\n<p class=\"note\">What the instances of each type "
                         "retain together, an instance inside another of its type counted once.</p>\n");
-        table_open(h, "types-table", NULL, cols, 4, 1);
+        table_open(h, "types-table", "sticky", cols, 4, 1);
         for (size_t k = 0; k < r->n_types; k++) {
             const struct phd_report_type *t = &r->types[k];
             phd_html_rawf(h, "<tr data-i=\"%zu\"><th scope=\"row\" class=\"type\">", k);
