@@ -23,6 +23,9 @@ echo
 echo "\$ pyheapdiff graph --type Widget --path $out/after.snap -o $out/leak.svg"
 build/pyheapdiff graph --type Widget --path "$out/after.snap" -o "$out/leak.svg"
 echo
+echo "\$ pyheapdiff report $out/before.snap $out/after.snap -o $out/report.html"
+build/pyheapdiff report "$out/before.snap" "$out/after.snap" -o "$out/report.html"
+echo
 echo "\$ pyheapdiff leaks $out/before.snap $out/after.snap --top 3"
 build/pyheapdiff leaks "$out/before.snap" "$out/after.snap" --top 3
 echo
