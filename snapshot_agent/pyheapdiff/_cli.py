@@ -51,6 +51,9 @@ def find_cli():
     for path in _candidates():
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
+    env = os.environ.get("PYHEAPDIFF_CLI")
+    if env:
+        raise CLINotFound(f"PYHEAPDIFF_CLI={env}: not an executable file")
     raise CLINotFound("the pyheapdiff analyzer is not installed next to this Python "
                       "(pip install pyheapdiff, or set PYHEAPDIFF_CLI)")
 
