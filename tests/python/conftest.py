@@ -25,7 +25,8 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-BUILD = REPO / "build"
+# PYHEAPDIFF_BUILD picks another build tree (scripts/sanitize.sh: build-asan)
+BUILD = Path(os.environ.get("PYHEAPDIFF_BUILD", REPO / "build")).resolve()
 BUILD_PY = BUILD / "python"
 
 for p in (str(HERE), str(BUILD_PY)):
