@@ -111,7 +111,7 @@ int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **id
     return -1;
 }
 
-/* Appends to a growing string; on failure leaves it NULL. */
+/* Appends to a growing string; on failure frees it and leaves it NULL. */
 void cli_put(char **buf, size_t *len, size_t *cap, const char *text)
 {
     if (!*buf)
@@ -132,21 +132,24 @@ void cli_put(char **buf, size_t *len, size_t *cap, const char *text)
     *len += l;
 }
 
-char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold)
+/* The text of cli_path_text(v) into *out, a buffer of *cap bytes that
+ * grows as needed and is reused across calls.  Returns its length, or -1
+ * when out of memory (then *out is freed and NULL). */
+static long path_text_into(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v,
+                           int fold, char **out, size_t *cap)
 {
     const struct phd_snapshot *s = g->s;
-    size_t cap = 256, len = 0, depth = 0;
-    char *out = malloc(cap), tmp[600];
-    if (!out)
-        return NULL;
-    out[0] = 0;
+    size_t len = 0, depth = 0;
+    uint32_t small[64], *chain = small;
+    char tmp[600];
+    (*out)[0] = 0;
     /* the chain root .. v, collected backwards */
     for (uint32_t x = v; x != PHD_NONE && depth <= g->n; x = parent[x])
         depth++;
-    uint32_t *chain = malloc((depth + 1) * sizeof *chain);
-    if (!chain) {
-        free(out);
-        return NULL;
+    if (depth > sizeof small / sizeof *small && !(chain = malloc(depth * sizeof *chain))) {
+        free(*out);
+        *out = NULL;
+        return -1;
     }
     size_t k = depth;
     for (uint32_t x = v; x != PHD_NONE && k; x = parent[x])
@@ -156,10 +159,10 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
     if (kind == PHD_ROOT_MODULE || kind == 0 || kind == PHD_ROOT_UNKNOWN) {
         phd_graph_describe(s, r, tmp, sizeof tmp);
         if (kind == PHD_ROOT_UNKNOWN)
-            cli_put(&out, &len, &cap, "[held by C] ");
+            cli_put(out, &len, cap, "[held by C] ");
         else if (kind == 0)
-            cli_put(&out, &len, &cap, "[unreachable] ");
-        cli_put(&out, &len, &cap, tmp);
+            cli_put(out, &len, cap, "[unreachable] ");
+        cli_put(out, &len, cap, tmp);
     } else {
         uint32_t ri = phd_graph_root_record(g, r);
         const struct phd_root *rec = ri != PHD_NONE ? &s->roots[ri] : NULL;
@@ -170,11 +173,11 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
             snprintf(tmp, sizeof tmp, "%s", s->str[rec->name]);
         else
             phd_graph_describe(s, r, tmp, sizeof tmp);
-        cli_put(&out, &len, &cap, tmp);
+        cli_put(out, &len, cap, tmp);
         if (kind == PHD_ROOT_FRAME || kind == PHD_ROOT_THREAD) {
-            cli_put(&out, &len, &cap, ": ");
+            cli_put(out, &len, cap, ": ");
             phd_graph_describe(s, r, tmp, sizeof tmp);
-            cli_put(&out, &len, &cap, tmp);
+            cli_put(out, &len, cap, tmp);
         }
     }
     for (size_t i = 1; i < depth; i++) {
@@ -188,24 +191,31 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
             strcmp(phd_snapshot_type_name(s, s->type[w]), "dict") == 0)
             continue;
         if (lab[0]) {
-            cli_put(&out, &len, &cap, " ");
-            cli_put(&out, &len, &cap, lab);
+            cli_put(out, &len, cap, " ");
+            cli_put(out, &len, cap, lab);
         }
-        cli_put(&out, &len, &cap, " → ");
-        phd_graph_describe(s, w, tmp, sizeof tmp);
+        cli_put(out, &len, cap, " → ");
         /* the target's own identity only matters for the last hop and
          * names; long values make groups differ needlessly */
-        cli_put(&out, &len, &cap, i + 1 == depth ? phd_snapshot_type_name(s, s->type[w]) : tmp);
+        if (i + 1 == depth) {
+            cli_put(out, &len, cap, phd_snapshot_type_name(s, s->type[w]));
+        } else {
+            phd_graph_describe(s, w, tmp, sizeof tmp);
+            cli_put(out, &len, cap, tmp);
+        }
     }
-    free(chain);
-    return out;
+    if (chain != small)
+        free(chain);
+    return *out ? (long)len : -1;
 }
 
-static int group_by_text(const void *a, const void *b)
+char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold)
 {
-    const struct cli_path_group *x = a, *y = b;
-    int c = strcmp(x->text, y->text);
-    return c ? c : (x->example > y->example) - (x->example < y->example);
+    size_t cap = 256;
+    char *out = malloc(cap);
+    if (out && path_text_into(g, parent, pedge, v, fold, &out, &cap) < 0)
+        return NULL;
+    return out;
 }
 
 static int group_by_count(const void *a, const void *b)
@@ -216,36 +226,100 @@ static int group_by_count(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
-/* Sort by text, merge equal neighbours, sort by count: O(n log n). */
+/* FNV-1a, 64 bits. */
+static uint64_t text_hash(const char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
+    return h;
+}
+
+/* Puts group k into the open-addressing table (tsize a power of two). */
+static void table_put(uint32_t *table, size_t tsize, uint64_t h, uint32_t k)
+{
+    size_t i = (size_t)h & (tsize - 1);
+    while (table[i])
+        i = (i + 1) & (tsize - 1);
+    table[i] = k + 1;
+}
+
+/*
+ * One pass over the nodes: each path is spelled into one reused buffer
+ * and looked up in a hash table of the distinct texts (linear probing,
+ * at most half full); only a text not seen before is copied.  Time is
+ * linear in the total length of the paths, memory in the distinct ones;
+ * then the groups are sorted by count, O(G log G).
+ */
 int cli_path_groups(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, const uint32_t *nodes,
                     size_t n, struct cli_path_group **groups, size_t *ngroups)
 {
-    struct cli_path_group *gr = malloc((n + 1) * sizeof *gr);
+    size_t cap = 256, ng = 0, gcap = 16, tsize = 64;
+    char *buf = malloc(cap);
+    struct cli_path_group *gr = malloc(gcap * sizeof *gr);
+    uint64_t *hashes = malloc(gcap * sizeof *hashes);
+    uint32_t *table = calloc(tsize, sizeof *table);
     *groups = NULL;
     *ngroups = 0;
-    if (!gr)
-        return -1;
+    if (!buf || !gr || !hashes || !table)
+        goto fail;
     for (size_t k = 0; k < n; k++) {
-        gr[k] = (struct cli_path_group){cli_path_text(g, parent, pedge, nodes[k], 1), nodes[k], 1};
-        if (!gr[k].text) {
-            cli_path_groups_free(&gr, k);
-            return -1;
-        }
-    }
-    qsort(gr, n, sizeof *gr, group_by_text);
-    size_t w = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (w && strcmp(gr[w - 1].text, gr[k].text) == 0) {
-            gr[w - 1].count++;
-            free(gr[k].text);
+        long len = path_text_into(g, parent, pedge, nodes[k], 1, &buf, &cap);
+        if (len < 0)
+            goto fail;
+        uint64_t h = text_hash(buf, (size_t)len);
+        size_t i = (size_t)h & (tsize - 1);
+        while (table[i] && (hashes[table[i] - 1] != h || strcmp(gr[table[i] - 1].text, buf) != 0))
+            i = (i + 1) & (tsize - 1);
+        if (table[i]) {
+            struct cli_path_group *x = &gr[table[i] - 1];
+            x->count++;
+            if (nodes[k] < x->example)
+                x->example = nodes[k];
             continue;
         }
-        gr[w++] = gr[k];
+        if (ng == gcap) {
+            struct cli_path_group *ng_gr = realloc(gr, 2 * gcap * sizeof *gr);
+            if (ng_gr)
+                gr = ng_gr;
+            uint64_t *ng_h = realloc(hashes, 2 * gcap * sizeof *hashes);
+            if (ng_h)
+                hashes = ng_h;
+            if (!ng_gr || !ng_h)
+                goto fail;
+            gcap *= 2;
+        }
+        char *text = malloc((size_t)len + 1);
+        if (!text)
+            goto fail;
+        memcpy(text, buf, (size_t)len + 1);
+        gr[ng] = (struct cli_path_group){text, nodes[k], 1};
+        hashes[ng] = h;
+        table[i] = (uint32_t)++ng;
+        if (2 * ng > tsize) {
+            uint32_t *bigger = calloc(2 * tsize, sizeof *bigger);
+            if (!bigger)
+                goto fail;
+            free(table);
+            table = bigger;
+            tsize *= 2;
+            for (size_t j = 0; j < ng; j++)
+                table_put(table, tsize, hashes[j], (uint32_t)j);
+        }
     }
-    qsort(gr, w, sizeof *gr, group_by_count);
+    qsort(gr, ng, sizeof *gr, group_by_count);
+    free(buf);
+    free(hashes);
+    free(table);
     *groups = gr;
-    *ngroups = w;
+    *ngroups = ng;
     return 0;
+fail:
+    free(buf);
+    free(hashes);
+    free(table);
+    cli_path_groups_free(&gr, ng);
+    return -1;
 }
 
 void cli_path_groups_free(struct cli_path_group **groups, size_t n)
