@@ -157,7 +157,7 @@ static void gather_graph(struct gather *x, const struct phd_graph *g, const uint
     struct phd_render_opts ro = {chosen, n, 0, 1, 3, 10, 1, NULL, NULL};
     size_t len;
     if (phd_render_graph_data(g, &ro, "svg", &x->svg, &len, err) < 0) {
-        x->rep.graph_note = err->msg;
+        x->rep.graph_note = err->msg; /* the page says why; err outlives the page */
         return;
     }
     x->rep.svg = x->svg;

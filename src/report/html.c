@@ -362,7 +362,8 @@ static void summary(struct phd_html *h, const struct phd_report *r)
     snprintf(d, sizeof d, "of %zu types in either snapshot", r->diff->n);
     card(h, "Types that grew", v, (int64_t)grew, NULL, d, 0);
 
-    if (r->n_rows) {
+    /* the first row is the largest growth in size, when anything grew */
+    if (r->n_rows && r->diff->rows[r->rows[0]].size_b > r->diff->rows[r->rows[0]].size_a) {
         const struct phd_diff_row *top = &r->diff->rows[r->rows[0]];
         int64_t tc = (int64_t)(top->count_b - top->count_a), ts = (int64_t)(top->size_b - top->size_a);
         phd_fmt_delta_count(tc, x, sizeof x);

@@ -573,3 +573,32 @@ def test_browser_phone_and_dark(demo, page, tmp_path):
     assert lum(dark[2]) > 240, dark  # the graph keeps its light card: legible in the dark
     page.screenshot(tmp_path / "report-dark.png")
     assert console_problems(page) == []
+
+
+def test_nothing_grew(pyheapdiff_bin, demo, tmp_path):
+    doc = parse(make_report(pyheapdiff_bin, demo["after"], demo["after"], tmp_path / "same.html"))
+    assert doc.find("table", id="diff-table") is None
+    assert "No type changed." in doc.find("section", id="growth").text()
+    assert "No type grew." in doc.find("section", id="why").text()
+    graph = doc.find("section", id="graph")
+    assert graph.find("svg") is None and "No type grew." in graph.text()
+    cards = [c.find("div", cls="k").text() for c in doc.find_all("div", cls="card")]
+    assert cards == ["Objects after", "Heap after", "Types that grew"]
+    # the retainers do not depend on the growth
+    assert doc.find("table", id="retainers-table") is not None
+
+
+def test_different_processes(pyheapdiff_bin, demo, tmp_path):
+    """Snapshots of two runs: compared by counts and sizes, no new/freed
+    columns; the rows are still the diff's."""
+    run_fixture([FIXTURES / "demo_leak.py", tmp_path, 50], tmp_path)
+    doc = parse(make_report(pyheapdiff_bin, tmp_path / "after.snap", demo["after"], tmp_path / "r.html"))
+    truth = cli_json(pyheapdiff_bin, "diff", tmp_path / "after.snap", demo["after"])
+    assert truth["matched"] is False
+    rows, total = diff_table(doc)
+    assert rows == [json_row(r, False) for r in truth["rows"]]
+    assert total == json_row(truth["total"], False)
+    heads = [th.text() for th in doc.find("table", id="diff-table").find("thead").find_all("th")]
+    assert heads == ["type", "count before", "count after", "Δcount", "size before", "size after", "Δsize"]
+    assert "different processes" in doc.find("section", id="summary").text()
+    assert "__main__.Widget" in why_articles(doc)
