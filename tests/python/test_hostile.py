@@ -20,14 +20,13 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import textwrap
 
 import pytest
 
 import snapreader
 from conftest import read_snapshot, run_python
-from snapreader import INDEX, KEY, NAME, NONE, VALUE, WEAK
+from snapreader import INDEX, KEY, NAME, NONE, VALUE
 from test_agent import _edge_multisets, _failing_dump
 
 SANITIZE = os.environ.get("PYHEAPDIFF_SANITIZE") == "1"
