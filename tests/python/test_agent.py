@@ -1264,7 +1264,7 @@ def test_dump_into_unwritable_directory(tmp_path):
 def test_dump_hitting_the_file_size_limit(tmp_path, heap):
     """RLIMIT_FSIZE with SIGXFSZ ignored: write() fails with EFBIG, either
     when the final (only) chunk is flushed (small heap) or while nodes
-    stream out in 1 MiB chunks (large heap)."""
+    stream out in 256 KiB chunks (large heap)."""
     d = tmp_path / "lim"
     d.mkdir()
     target = str(d / "x.snap")
