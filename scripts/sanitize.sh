@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the C code with AddressSanitizer and UndefinedBehaviorSanitizer in
-# build-asan/ and runs the C unit and header tests and every CLI command on
-# the demo's snapshots under them, then the agent's tests with the agent
-# built the same way and the sanitizer runtime preloaded into Python.
+# build-asan/ and runs under them: the C unit and header tests, every CLI
+# command on the demo's snapshots, the end-to-end tests of the analyzer
+# (with LeakSanitizer: a leak fails the command's exit status), and the
+# agent's tests with the agent built the same way and the sanitizer runtime
+# preloaded into Python.  Part of scripts/test.sh; test results go to
+# build-asan/meson-logs/testlog.json and build-asan/pytest-*.xml.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$top/scripts/setup.sh"
@@ -24,6 +27,16 @@ run $P diff "$out/x.db" --snapshot 1 --snapshot 2; run $P sql "$out/x.db" "SELEC
 rm -rf "$out"
 echo "sanitizers: 12 commands clean"
 
+# The analyzer's end-to-end tests with the instrumented binary (the
+# snapshots come from the normal agent).  The valgrind tests skip: the
+# sanitizers check the same here.
+E2E="test_analyzer.py test_badinput_cli.py test_cli_info.py test_graph_cli.py test_render.py test_report.py
+     test_store_reliability.py test_track.py"
+PYHEAPDIFF_CLI="$top/build-asan/pyheapdiff" PYHEAPDIFF_SANITIZE=1 \
+  python3 -m pytest -q -p no:cacheprovider --junitxml=build-asan/pytest-e2e.xml \
+  $(for f in $E2E; do echo tests/python/$f; done)
+echo "sanitizers: end-to-end tests clean"
+
 # The agent: Python itself is not instrumented, so the runtime is preloaded;
 # PYTHONMALLOC=malloc gives every object its own malloc block, which ASan
 # bounds-checks; CPython frees not all at exit by design, hence no leak
@@ -32,5 +45,6 @@ echo "sanitizers: 12 commands clean"
 LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
   ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc PYHEAPDIFF_SANITIZE=1 PYHEAPDIFF_BUILD=build-asan \
   PYTHONPATH=build-asan/python:tests/python \
-  python3 -m pytest -q -p no:cacheprovider tests/python/test_agent.py tests/python/test_hostile.py
+  python3 -m pytest -q -p no:cacheprovider --junitxml=build-asan/pytest-agent.xml \
+  tests/python/test_agent.py tests/python/test_hostile.py
 echo "sanitizers: agent tests clean"

@@ -1,40 +1,61 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs every test suite: the C unit and header
-# tests (meson test) and the Python suites (pytest).  Ends with one line
-# "total: N passed, M failed" and exits non-zero when anything failed.
+# Sets everything up, then runs every test suite:
+#   1. the C unit and header tests (meson test) and the Python suites (pytest);
+#   2. the same C tests, the analyzer's end-to-end tests and the agent's
+#      tests under AddressSanitizer + UBSan (+ LeakSanitizer for the
+#      analyzer): scripts/sanitize.sh;
+#   3. each fuzz target for 30 s with libFuzzer: scripts/fuzz.sh.
+# Ends with one line "total: N passed, M failed" and exits non-zero when
+# anything failed.  --quick runs only step 1 (a few minutes less).
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+quick=0
+[ "${1:-}" = --quick ] && quick=1
 source "$top/scripts/setup.sh" || exit 2
 set +e
 cd "$top"
 
-meson test -C build --suite unit --suite headers --print-errorlogs
-meson_rc=$?
-python -m pytest -q -p no:cacheprovider --junitxml=build/pytest.xml tests/python
-pytest_rc=$?
+results=(build/meson-logs/testlog.json build/pytest.xml)
+rm -f "${results[@]}"
+failed_steps=()
 
-python - "$meson_rc" "$pytest_rc" <<'PY'
+meson test -C build --suite unit --suite headers --print-errorlogs || failed_steps+=("C tests")
+python -m pytest -q -p no:cacheprovider --junitxml=build/pytest.xml tests/python || failed_steps+=(pytest)
+
+if [ $quick = 0 ]; then
+  asan=(build-asan/meson-logs/testlog.json build-asan/pytest-e2e.xml build-asan/pytest-agent.xml)
+  rm -f "${asan[@]}" build-fuzz/meson-logs/testlog.json
+  results+=("${asan[@]}" build-fuzz/meson-logs/testlog.json)
+  bash scripts/sanitize.sh || failed_steps+=(sanitizers)
+  bash scripts/fuzz.sh || failed_steps+=(fuzzing)
+fi
+
+python - "${#failed_steps[@]}" "${results[@]}" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 passed = failed = 0
-try:
-    for line in open("build/meson-logs/testlog.json"):
-        r = json.loads(line)
-        if r.get("result") in ("OK", "EXPECTEDFAIL", "SKIP"):
-            passed += r.get("result") != "SKIP"
+for path in sys.argv[2:]:
+    try:
+        if path.endswith(".json"):
+            for line in open(path):
+                r = json.loads(line)
+                if r.get("result") in ("OK", "EXPECTEDFAIL", "SKIP"):
+                    passed += r.get("result") != "SKIP"
+                else:
+                    failed += 1
         else:
-            failed += 1
-except OSError:
-    failed += 1
-try:
-    root = ET.parse("build/pytest.xml").getroot()
-    for s in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
-        t, f, e, sk = (int(s.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
-        passed += t - f - e - sk
-        failed += f + e
-except (OSError, ET.ParseError):
-    failed += 1
+            root = ET.parse(path).getroot()
+            for s in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
+                t, f, e, sk = (int(s.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+                passed += t - f - e - sk
+                failed += f + e
+    except (OSError, ValueError, ET.ParseError):
+        print(f"no results in {path}")
+        failed += 1
 if int(sys.argv[1]) and not failed:
     failed = 1
 print(f"total: {passed} passed, {failed} failed")
 PY
-[ "$meson_rc" = 0 ] && [ "$pytest_rc" = 0 ]
+if [ ${#failed_steps[@]} != 0 ]; then
+  echo "failed: ${failed_steps[*]}"
+  exit 1
+fi

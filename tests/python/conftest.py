@@ -15,6 +15,7 @@ to SNAP and writes the truth as JSON next to it.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -129,7 +130,9 @@ def run_python(script_text, args=(), *, cwd=None, timeout=120, flags=("-S",), en
 
 @pytest.fixture(scope="session")
 def pyheapdiff_bin():
-    exe = BUILD / "pyheapdiff"
+    # PYHEAPDIFF_CLI: another analyzer binary (scripts/sanitize.sh runs the
+    # end-to-end tests with build-asan/pyheapdiff and the normal agent)
+    exe = Path(os.environ.get("PYHEAPDIFF_CLI") or BUILD / "pyheapdiff")
     if not exe.exists():
         pytest.skip(f"{exe} is not built (ninja -C {BUILD})")
     return str(exe)
@@ -174,6 +177,11 @@ def run_dump(tmp_path):
 
 
 # ---- running the analyzer ------------------------------------------------
+
+# valgrind, unless the analyzer under test is a sanitizer build (valgrind
+# cannot run those; the sanitizers check the same)
+SANITIZE = os.environ.get("PYHEAPDIFF_SANITIZE") == "1"
+VALGRIND = None if SANITIZE else shutil.which("valgrind")
 
 def cli(exe, *args, cwd=None, timeout=60, env=None, wrapper=(), **kw):
     """Runs the analyzer (under wrapper, e.g. valgrind); env adds variables

@@ -20,13 +20,12 @@ fail until the C code is fixed.
 import json
 import os
 import re
-import shutil
 from collections import deque
 
 import pytest
 
 import snapreader
-from conftest import assert_usage_error, cli, cli_json, cli_ok, dump_in_subprocess, read_snapshot
+from conftest import VALGRIND, assert_usage_error, cli, cli_json, cli_ok, dump_in_subprocess, read_snapshot
 
 ARROW = " → "
 
@@ -1054,7 +1053,7 @@ def test_bug_cycles_example_writes_past_its_buffer(pyheapdiff_bin, tmp_path):
         'classes = [type(n, (), {}) for n in names]\n'
         'attrs = ["z" * 190 if i == 2 else "nxt" for i in range(9)]'))
     run = dump_in_subprocess(code, tmp_path, "overflow")
-    valgrind = shutil.which("valgrind")
+    valgrind = VALGRIND
     if valgrind:
         p = cli(pyheapdiff_bin, "cycles", "--type", "C4", "--json", run.path, timeout=120,
                 wrapper=(valgrind, "-q", "--error-exitcode=99"))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_usage_error, cli, cli_json, dump_in_subprocess
+from conftest import VALGRIND, assert_usage_error, cli, cli_json, dump_in_subprocess
 
 LEAF = """
 class Leaf:
@@ -208,7 +208,6 @@ def test_load_into_a_read_only_folder(pyheapdiff_bin, snaps, shared_dir):
 
 # ---- memory and descriptors: valgrind -------------------------------------
 
-VALGRIND = shutil.which("valgrind")
 SUPP = Path(__file__).resolve().parents[1] / "sanitize" / "valgrind.supp"
 
 
@@ -286,7 +285,8 @@ def vg_world(snaps, pyheapdiff_bin, tmp_path_factory):
             "trunc": d / "trunc.snap", "text": d / "text.db"}
 
 
-@pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed (scripts/setup.sh installs it)")
+@pytest.mark.skipif(VALGRIND is None, reason="no valgrind (scripts/setup.sh installs it), or a sanitizer build "
+                    "(which checks leaks with LeakSanitizer instead)")
 @pytest.mark.parametrize("case", sorted(VG_CASES))
 def test_no_leaks_and_no_open_descriptors(case, vg_world, pyheapdiff_bin, tmp_path):
     args, code = VG_CASES[case]
