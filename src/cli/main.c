@@ -249,7 +249,9 @@ static void usage(FILE *out)
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-12s %s\n", c->name, c->summary);
     fprintf(out, "\n'pyheapdiff COMMAND --help' describes a command's options.\n"
-                 "Exit status: 0 success, 1 a finding asked for by a flag, 2 bad usage or input.\n");
+                 "Exit status: 0 success, 1 a finding asked for by a flag, 2 bad usage or input.\n"
+                 "Environment: PYHEAPDIFF_LOCK_TIMEOUT, the seconds to wait for a database that\n"
+                 "another process has locked (default 60).\n");
 }
 
 int main(int argc, char **argv)
