@@ -32,10 +32,11 @@ echo "sanitizers: 12 commands clean"
 # sanitizers check the same here.
 E2E="test_analyzer.py test_badinput_cli.py test_cli_info.py test_graph_cli.py test_render.py test_report.py
      test_store_reliability.py test_track.py"
+e2e_rc=0
 PYHEAPDIFF_CLI="$top/build-asan/pyheapdiff" PYHEAPDIFF_SANITIZE=1 \
   python3 -m pytest -q -p no:cacheprovider --junitxml=build-asan/pytest-e2e.xml \
-  $(for f in $E2E; do echo tests/python/$f; done)
-echo "sanitizers: end-to-end tests clean"
+  $(for f in $E2E; do echo tests/python/$f; done) || e2e_rc=$?
+[ $e2e_rc = 0 ] && echo "sanitizers: end-to-end tests clean"
 
 # The agent: Python itself is not instrumented, so the runtime is preloaded;
 # PYTHONMALLOC=malloc gives every object its own malloc block, which ASan
@@ -48,3 +49,4 @@ LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.s
   python3 -m pytest -q -p no:cacheprovider --junitxml=build-asan/pytest-agent.xml \
   tests/python/test_agent.py tests/python/test_hostile.py
 echo "sanitizers: agent tests clean"
+exit $e2e_rc

@@ -180,7 +180,18 @@ def shared_dir():
     shutil.rmtree(d)
 
 
-def test_load_into_a_read_only_database(pyheapdiff_bin, snaps, shared_dir):
+@pytest.fixture
+def shared_bin(pyheapdiff_bin, shared_dir):
+    """The analyzer copied where 'nobody' may run it (the checkout may be
+    in a folder only root can enter)."""
+    exe = shared_dir.parent / f"{shared_dir.name}-bin"
+    exe.mkdir(mode=0o755)
+    shutil.copy(pyheapdiff_bin, exe / "pyheapdiff")
+    yield str(exe / "pyheapdiff")
+    shutil.rmtree(exe)
+
+
+def test_load_into_a_read_only_database(pyheapdiff_bin, shared_bin, snaps, shared_dir):
     db = shared_dir / "x.db"
     cli_json(pyheapdiff_bin, "load", snaps[0], "-o", db)
     snap = shared_dir / "s1.snap"
@@ -188,20 +199,20 @@ def test_load_into_a_read_only_database(pyheapdiff_bin, snaps, shared_dir):
     snap.chmod(0o644)
     db.chmod(0o444)
     before = db_rows(db)
-    p = cli(pyheapdiff_bin, "load", snap, "-o", db, **_as_user())
+    p = cli(shared_bin, "load", snap, "-o", db, **_as_user())
     assert_usage_error(p, db, "read-only")
     assert db_rows(db) == before
     # reading it still works
-    p = cli(pyheapdiff_bin, "top", db, "--snapshot", "1", **_as_user())
+    p = cli(shared_bin, "top", db, "--snapshot", "1", **_as_user())
     assert p.returncode == 0, p.stderr
 
 
-def test_load_into_a_read_only_folder(pyheapdiff_bin, snaps, shared_dir):
+def test_load_into_a_read_only_folder(shared_bin, snaps, shared_dir):
     snap = shared_dir / "s0.snap"
     shutil.copy(snaps[0], snap)
     snap.chmod(0o644)
     shared_dir.chmod(0o555)
-    p = cli(pyheapdiff_bin, "load", snap, "-o", shared_dir / "new.db", **_as_user())
+    p = cli(shared_bin, "load", snap, "-o", shared_dir / "new.db", **_as_user())
     assert_usage_error(p, shared_dir / "new.db")
     assert sorted(os.listdir(shared_dir)) == ["s0.snap"]
 
