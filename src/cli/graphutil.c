@@ -132,28 +132,77 @@ void cli_put(char **buf, size_t *len, size_t *cap, const char *text)
     *len += l;
 }
 
-/* The text of cli_path_text(v) into *out, a buffer of *cap bytes that
- * grows as needed and is reused across calls.  Returns its length, or -1
- * when out of memory (then *out is freed and NULL). */
-static long path_text_into(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v,
-                           int fold, char **out, size_t *cap)
+/*
+ * Which keys of plain dicts path_text_into spells as "[…]": the keys of
+ * dicts that are not an owner's __dict__ (those are attribute and global
+ * names, always kept).  all: every such key; else the hops i with hop[i]
+ * set (hop has one entry per node of the chain).
+ */
+struct key_fold {
+    int all;
+    const uint8_t *hop;
+    size_t nhop;
+};
+
+/* The chain root .. v of v's path, into small when it fits, else a
+ * malloc'd array (*chain != small).  Returns its length, 0 when out of
+ * memory. */
+static size_t path_chain(const struct phd_graph *g, const uint32_t *parent, uint32_t v, uint32_t *small,
+                         size_t nsmall, uint32_t **chain)
 {
-    const struct phd_snapshot *s = g->s;
-    size_t len = 0, depth = 0;
-    uint32_t small[64], *chain = small;
-    char tmp[600];
-    (*out)[0] = 0;
-    /* the chain root .. v, collected backwards */
+    size_t depth = 0;
     for (uint32_t x = v; x != PHD_NONE && depth <= g->n; x = parent[x])
         depth++;
-    if (depth > sizeof small / sizeof *small && !(chain = malloc(depth * sizeof *chain))) {
+    *chain = small;
+    if (depth > nsmall && !(*chain = malloc(depth * sizeof **chain)))
+        return 0;
+    size_t k = depth;
+    for (uint32_t x = v; x != PHD_NONE && k; x = parent[x])
+        (*chain)[--k] = x;
+    return depth;
+}
+
+/* The label of the hop u -> w of a path; *plain_key tells whether it is
+ * the key of a dict that is not an owner's __dict__ (owner_dict: the hop
+ * before was that __dict__). */
+static void hop_label(const struct phd_graph *g, const uint32_t *pedge, uint32_t u, uint32_t w, int fold,
+                      int owner_dict, char *lab, size_t cap, int *plain_key)
+{
+    const struct phd_snapshot *s = g->s;
+    uint64_t e = pedge && pedge[w] != PHD_NONE ? pedge[w] : phd_graph_edge_between(s, u, w);
+    lab[0] = 0;
+    *plain_key = 0;
+    if (e == UINT64_MAX)
+        return;
+    phd_graph_label(s, e, fold, lab, cap);
+    *plain_key = !owner_dict && PHD_LABEL_KIND(s->edge_label[e]) == PHD_LABEL_VALUE;
+}
+
+/* The hop u -> w is an owner's __dict__, folded into the owner in paths
+ * ("module m ['x']" rather than "module m .__dict__ → dict ['x']"). */
+static int is_owner_dict(const struct phd_snapshot *s, const char *lab, uint32_t w)
+{
+    return strcmp(lab, ".__dict__") == 0 && strcmp(phd_snapshot_type_name(s, s->type[w]), "dict") == 0;
+}
+
+/* The text of cli_path_text(v) into *out, a buffer of *cap bytes that
+ * grows as needed and is reused across calls, with the keys kf says
+ * folded (kf NULL: none).  Returns its length, or -1 when out of memory
+ * (then *out is freed and NULL). */
+static long path_text_into(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v,
+                           int fold, const struct key_fold *kf, char **out, size_t *cap)
+{
+    const struct phd_snapshot *s = g->s;
+    size_t len = 0;
+    uint32_t small[64], *chain;
+    char tmp[600];
+    (*out)[0] = 0;
+    size_t depth = path_chain(g, parent, v, small, sizeof small / sizeof *small, &chain);
+    if (!depth) {
         free(*out);
         *out = NULL;
         return -1;
     }
-    size_t k = depth;
-    for (uint32_t x = v; x != PHD_NONE && k; x = parent[x])
-        chain[--k] = x;
     uint32_t r = chain[0];
     unsigned kind = g->root_kind[r];
     if (kind == PHD_ROOT_MODULE || kind == 0 || kind == PHD_ROOT_UNKNOWN) {
@@ -180,16 +229,17 @@ static long path_text_into(const struct phd_graph *g, const uint32_t *parent, co
             cli_put(out, &len, cap, tmp);
         }
     }
+    int owner_dict = 0;
     for (size_t i = 1; i < depth; i++) {
-        uint32_t u = chain[i - 1], w = chain[i];
-        uint64_t e = pedge && pedge[w] != PHD_NONE ? pedge[w] : phd_graph_edge_between(s, u, w);
-        char lab[200] = "";
-        if (e != UINT64_MAX)
-            phd_graph_label(s, e, fold, lab, sizeof lab);
-        /* an owner's __dict__ is folded into the owner: module m ['x'] */
-        if (i + 1 < depth && strcmp(lab, ".__dict__") == 0 &&
-            strcmp(phd_snapshot_type_name(s, s->type[w]), "dict") == 0)
+        uint32_t w = chain[i];
+        char lab[200];
+        int plain_key;
+        hop_label(g, pedge, chain[i - 1], w, fold, owner_dict, lab, sizeof lab, &plain_key);
+        owner_dict = i + 1 < depth && is_owner_dict(s, lab, w);
+        if (owner_dict)
             continue;
+        if (plain_key && kf && (kf->all || (i < kf->nhop && kf->hop[i])))
+            snprintf(lab, sizeof lab, "[…]");
         if (lab[0]) {
             cli_put(out, &len, cap, " ");
             cli_put(out, &len, cap, lab);
@@ -213,7 +263,7 @@ char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uin
 {
     size_t cap = 256;
     char *out = malloc(cap);
-    if (out && path_text_into(g, parent, pedge, v, fold, &out, &cap) < 0)
+    if (out && path_text_into(g, parent, pedge, v, fold, NULL, &out, &cap) < 0)
         return NULL;
     return out;
 }
@@ -235,90 +285,275 @@ static uint64_t text_hash(const char *p, size_t n)
     return h;
 }
 
-/* Puts group k into the open-addressing table (tsize a power of two). */
-static void table_put(uint32_t *table, size_t tsize, uint64_t h, uint32_t k)
+/*
+ * A set of distinct texts: an array of copies and an open-addressing
+ * table of their hashes (linear probing, at most half full).
+ */
+struct text_set {
+    char **text;
+    uint64_t *hash;
+    uint32_t *slot; /* tsize entries: index + 1, 0 free */
+    size_t n, cap, tsize;
+};
+
+static void text_set_free(struct text_set *t, int free_texts)
+{
+    for (size_t k = 0; free_texts && t->text && k < t->n; k++)
+        free(t->text[k]);
+    free(t->text);
+    free(t->hash);
+    free(t->slot);
+    *t = (struct text_set){0};
+}
+
+static void slot_put(uint32_t *slot, size_t tsize, uint64_t h, uint32_t k)
 {
     size_t i = (size_t)h & (tsize - 1);
-    while (table[i])
+    while (slot[i])
         i = (i + 1) & (tsize - 1);
-    table[i] = k + 1;
+    slot[i] = k + 1;
+}
+
+/* The index of text (len bytes) in t, adding a copy when new (*added).
+ * -1 when out of memory. */
+static long text_set_add(struct text_set *t, const char *text, size_t len, int *added)
+{
+    uint64_t h = text_hash(text, len);
+    *added = 0;
+    if (!t->slot) {
+        t->tsize = 64;
+        if (!(t->slot = calloc(t->tsize, sizeof *t->slot)))
+            return -1;
+    }
+    size_t i = (size_t)h & (t->tsize - 1);
+    while (t->slot[i] && (t->hash[t->slot[i] - 1] != h || strcmp(t->text[t->slot[i] - 1], text) != 0))
+        i = (i + 1) & (t->tsize - 1);
+    if (t->slot[i])
+        return (long)t->slot[i] - 1;
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? 2 * t->cap : 16;
+        char **nt = realloc(t->text, nc * sizeof *nt);
+        if (nt)
+            t->text = nt;
+        uint64_t *nh = realloc(t->hash, nc * sizeof *nh);
+        if (nh)
+            t->hash = nh;
+        if (!nt || !nh)
+            return -1;
+        t->cap = nc;
+    }
+    if (!(t->text[t->n] = malloc(len + 1)))
+        return -1;
+    memcpy(t->text[t->n], text, len + 1);
+    t->hash[t->n] = h;
+    t->slot[i] = (uint32_t)++t->n;
+    *added = 1;
+    if (2 * t->n > t->tsize) {
+        uint32_t *bigger = calloc(2 * t->tsize, sizeof *bigger);
+        if (!bigger)
+            return -1;
+        free(t->slot);
+        t->slot = bigger;
+        t->tsize *= 2;
+        for (size_t j = 0; j < t->n; j++)
+            slot_put(t->slot, t->tsize, t->hash[j], (uint32_t)j);
+    }
+    return (long)t->n - 1;
+}
+
+/* Groups of paths that differ only in the keys of plain dicts are merged
+ * into one when there are at least this many: a cache or registry keyed
+ * by request, id or name, where one group per key says nothing. */
+#define KEYED_GROUPS_MIN 4
+
+/*
+ * The hops at which the paths of the examples differ (all of the same
+ * length and shape: they differ only in plain-dict keys), as a key_fold
+ * mask of depth entries.  Returns 0, -1 when out of memory.
+ */
+static int differing_keys(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge,
+                          const uint32_t *examples, size_t m, struct key_fold *kf, uint8_t **mask)
+{
+    uint32_t small0[64], small[64], *c0, *c;
+    char (*labs)[200] = NULL;
+    int rc = -1;
+    size_t d0 = path_chain(g, parent, examples[0], small0, 64, &c0);
+    *mask = NULL;
+    if (!d0 || !(labs = malloc(d0 * sizeof *labs)) || !(*mask = calloc(d0, 1)))
+        goto out;
+    int plain, owner = 0;
+    for (size_t i = 1; i < d0; i++) {
+        hop_label(g, pedge, c0[i - 1], c0[i], 1, owner, labs[i], sizeof labs[i], &plain);
+        owner = i + 1 < d0 && is_owner_dict(g->s, labs[i], c0[i]);
+    }
+    for (size_t j = 1; j < m; j++) {
+        size_t d = path_chain(g, parent, examples[j], small, 64, &c);
+        if (!d)
+            goto out;
+        owner = 0;
+        for (size_t i = 1; i < d0; i++) {
+            char lab[200];
+            if (d != d0) {
+                (*mask)[i] = 1;
+                continue;
+            }
+            hop_label(g, pedge, c[i - 1], c[i], 1, owner, lab, sizeof lab, &plain);
+            owner = i + 1 < d && is_owner_dict(g->s, lab, c[i]);
+            if (strcmp(lab, labs[i]) != 0)
+                (*mask)[i] = 1;
+        }
+        if (c != small)
+            free(c);
+    }
+    *kf = (struct key_fold){0, *mask, d0};
+    rc = 0;
+out:
+    if (c0 != small0)
+        free(c0);
+    free(labs);
+    return rc;
+}
+
+/*
+ * Merges groups that differ only in plain-dict keys (same text with every
+ * such key spelled "[…]") when there are KEYED_GROUPS_MIN or more of
+ * them: the merged group's text folds just the keys that differ, its
+ * count is the sum, its example the smallest.  *ng shrinks.
+ */
+static int fold_keyed_groups(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge,
+                             struct cli_path_group *gr, size_t *ng, char **buf, size_t *cap)
+{
+    static const struct key_fold all = {1, NULL, 0};
+    struct text_set shapes = {0};
+    uint32_t *shape_of = malloc(*ng * sizeof *shape_of), *members = NULL, *size = NULL;
+    int rc = -1;
+    if (!shape_of)
+        goto out;
+    for (size_t k = 0; k < *ng; k++) {
+        long len = path_text_into(g, parent, pedge, gr[k].example, 1, &all, buf, cap);
+        int added;
+        long id = len < 0 ? -1 : text_set_add(&shapes, *buf, (size_t)len, &added);
+        if (id < 0)
+            goto out;
+        shape_of[k] = (uint32_t)id;
+    }
+    if (!(size = calloc(shapes.n + 1, sizeof *size)) || !(members = malloc(*ng * sizeof *members)))
+        goto out;
+    for (size_t k = 0; k < *ng; k++)
+        size[shape_of[k] + 1]++;
+    for (size_t c = 0; c < shapes.n; c++)
+        size[c + 1] += size[c];
+    /* members of shape c: members[size[c] .. size[c+1]) after the fill */
+    for (size_t k = 0; k < *ng; k++)
+        members[size[shape_of[k]]++] = (uint32_t)k;
+    for (size_t c = shapes.n; c > 0; c--)
+        size[c] = size[c - 1];
+    size[0] = 0;
+    size_t out_n = 0;
+    for (size_t c = 0; c < shapes.n; c++) {
+        size_t lo = size[c], m = size[c + 1] - lo;
+        if (m < KEYED_GROUPS_MIN)
+            continue;
+        uint32_t *ex = malloc(m * sizeof *ex);
+        if (!ex)
+            goto out;
+        struct cli_path_group merged = {NULL, UINT32_MAX, 0};
+        for (size_t j = 0; j < m; j++) {
+            struct cli_path_group *x = &gr[members[lo + j]];
+            ex[j] = x->example;
+            merged.count += x->count;
+            if (x->example < merged.example)
+                merged.example = x->example;
+        }
+        struct key_fold kf;
+        uint8_t *mask;
+        int r = differing_keys(g, parent, pedge, ex, m, &kf, &mask);
+        long len = r < 0 ? -1 : path_text_into(g, parent, pedge, merged.example, 1, &kf, buf, cap);
+        free(ex);
+        free(mask);
+        if (len < 0 || !(merged.text = malloc((size_t)len + 1)))
+            goto out;
+        memcpy(merged.text, *buf, (size_t)len + 1);
+        /* the first member takes the merged group; the others go */
+        for (size_t j = 0; j < m; j++) {
+            struct cli_path_group *x = &gr[members[lo + j]];
+            free(x->text);
+            x->text = NULL;
+        }
+        gr[members[lo]] = merged;
+    }
+    for (size_t k = 0; k < *ng; k++)
+        if (gr[k].text)
+            gr[out_n++] = gr[k];
+    *ng = out_n;
+    rc = 0;
+out:
+    text_set_free(&shapes, 1);
+    free(shape_of);
+    free(members);
+    free(size);
+    return rc;
 }
 
 /*
  * One pass over the nodes: each path is spelled into one reused buffer
- * and looked up in a hash table of the distinct texts (linear probing,
- * at most half full); only a text not seen before is copied.  Time is
- * linear in the total length of the paths, memory in the distinct ones;
- * then the groups are sorted by count, O(G log G).
+ * and looked up in a set of the distinct texts; only a text not seen
+ * before is copied.  Time is linear in the total length of the paths,
+ * memory in the distinct ones.  Then groups that differ only in the keys
+ * of a dict are merged (fold_keyed_groups), and the groups sorted by
+ * count, O(G log G).
  */
 int cli_path_groups(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, const uint32_t *nodes,
                     size_t n, struct cli_path_group **groups, size_t *ngroups)
 {
-    size_t cap = 256, ng = 0, gcap = 16, tsize = 64;
+    size_t cap = 256, ng = 0, gcap = 0;
     char *buf = malloc(cap);
-    struct cli_path_group *gr = malloc(gcap * sizeof *gr);
-    uint64_t *hashes = malloc(gcap * sizeof *hashes);
-    uint32_t *table = calloc(tsize, sizeof *table);
+    struct cli_path_group *gr = NULL;
+    struct text_set texts = {0};
     *groups = NULL;
     *ngroups = 0;
-    if (!buf || !gr || !hashes || !table)
+    if (!buf)
         goto fail;
     for (size_t k = 0; k < n; k++) {
-        long len = path_text_into(g, parent, pedge, nodes[k], 1, &buf, &cap);
-        if (len < 0)
+        long len = path_text_into(g, parent, pedge, nodes[k], 1, NULL, &buf, &cap);
+        int added;
+        long id = len < 0 ? -1 : text_set_add(&texts, buf, (size_t)len, &added);
+        if (id < 0)
             goto fail;
-        uint64_t h = text_hash(buf, (size_t)len);
-        size_t i = (size_t)h & (tsize - 1);
-        while (table[i] && (hashes[table[i] - 1] != h || strcmp(gr[table[i] - 1].text, buf) != 0))
-            i = (i + 1) & (tsize - 1);
-        if (table[i]) {
-            struct cli_path_group *x = &gr[table[i] - 1];
+        if (!added) {
+            struct cli_path_group *x = &gr[id];
             x->count++;
             if (nodes[k] < x->example)
                 x->example = nodes[k];
             continue;
         }
         if (ng == gcap) {
-            struct cli_path_group *ng_gr = realloc(gr, 2 * gcap * sizeof *gr);
-            if (ng_gr)
-                gr = ng_gr;
-            uint64_t *ng_h = realloc(hashes, 2 * gcap * sizeof *hashes);
-            if (ng_h)
-                hashes = ng_h;
-            if (!ng_gr || !ng_h)
-                goto fail;
-            gcap *= 2;
-        }
-        char *text = malloc((size_t)len + 1);
-        if (!text)
-            goto fail;
-        memcpy(text, buf, (size_t)len + 1);
-        gr[ng] = (struct cli_path_group){text, nodes[k], 1};
-        hashes[ng] = h;
-        table[i] = (uint32_t)++ng;
-        if (2 * ng > tsize) {
-            uint32_t *bigger = calloc(2 * tsize, sizeof *bigger);
+            size_t nc = gcap ? 2 * gcap : 16;
+            struct cli_path_group *bigger = realloc(gr, nc * sizeof *gr);
             if (!bigger)
                 goto fail;
-            free(table);
-            table = bigger;
-            tsize *= 2;
-            for (size_t j = 0; j < ng; j++)
-                table_put(table, tsize, hashes[j], (uint32_t)j);
+            gr = bigger;
+            gcap = nc;
         }
+        /* the group owns the set's copy of the text */
+        gr[ng++] = (struct cli_path_group){texts.text[id], nodes[k], 1};
+    }
+    text_set_free(&texts, 0); /* the groups own the texts from here on */
+    if (ng >= KEYED_GROUPS_MIN && fold_keyed_groups(g, parent, pedge, gr, &ng, &buf, &cap) < 0) {
+        free(buf);
+        cli_path_groups_free(&gr, ng);
+        return -1;
     }
     qsort(gr, ng, sizeof *gr, group_by_count);
     free(buf);
-    free(hashes);
-    free(table);
     *groups = gr;
     *ngroups = ng;
     return 0;
 fail:
+    /* the texts are still the set's: freed with it */
+    free(gr);
+    text_set_free(&texts, 1);
     free(buf);
-    free(hashes);
-    free(table);
-    cli_path_groups_free(&gr, ng);
     return -1;
 }
 

@@ -432,22 +432,66 @@ def test_paths_event_handler_list(pyheapdiff_bin, event_bus):
 
 
 def test_paths_unbounded_module_cache(pyheapdiff_bin, cache):
+    """Six sessions under six keys of a module's cache dict: the paths
+    differ only in the key, so they are one group with the key folded
+    ("[…]"); the global's name stays.  The example's exact path names its
+    own key."""
     keys = cache.truth.extra["keys"]
     ids = set(cache.truth.extra["ids"])
     assert len(ids) == len(keys)  # the second round hit the cache
     doc = cli_json(pyheapdiff_bin, "paths", "--type", "Session", "--limit", "0", cache.path)
     assert doc["objects"] == len(ids) == group_total(doc)
     assert doc["omitted_groups"] == 0
-    seen = set()
-    for g in doc["groups"]:
-        m = re.fullmatch(r"module webcache \['_CACHE'\] → dict \['(user-\d+)'\] → webcache\.Session", g["path"])
-        assert m, g["path"]
-        seen.add(m.group(1))
-        assert int(g["example"], 16) in ids
-    assert seen == set(keys)
+    (g,) = doc["groups"]
+    assert g["path"] == "module webcache ['_CACHE'] → dict […] → webcache.Session"
+    assert g["count"] == len(ids)
+    assert int(g["example"], 16) in ids
+    m = re.fullmatch(r"module webcache \['_CACHE'\] → dict \['(user-\d+)'\] → webcache\.Session",
+                     g["example_path"])
+    assert m and m.group(1) in keys, g["example_path"]
     # the qualified name selects the same objects
     assert cli_json(pyheapdiff_bin, "paths", "--type", "webcache.Session", "--limit", "0",
                     cache.path)["groups"] == doc["groups"]
+
+
+KEYED = r"""
+class User:
+    pass
+class Conn:
+    pass
+# a registry: constant key 'users', then one key per user id (folded)
+registry = {"users": {i: User() for i in range(50)}}
+# three connections under three names: too few keys to fold, kept apart
+pool = {"db": Conn(), "cache": Conn(), "queue": Conn()}
+T.extra["users"] = [id(u) for u in registry["users"].values()]
+T.extra["conns"] = {k: id(v) for k, v in pool.items()}
+T.dump(objects=False)
+"""
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    return run_scenario(tmp_path_factory, "keyed", KEYED)
+
+
+def test_paths_fold_only_the_keys_that_differ(pyheapdiff_bin, keyed):
+    doc = cli_json(pyheapdiff_bin, "paths", "--type", "User", keyed.path)
+    (g,) = doc["groups"]
+    assert g["count"] == len(keyed.truth.extra["users"])
+    assert g["path"] == "module __main__ ['registry'] → dict ['users'] → dict […] → __main__.User"
+    assert int(g["example"], 16) in keyed.truth.extra["users"]
+    assert re.fullmatch(r"module __main__ \['registry'\] → dict \['users'\] → dict \[\d+\] → __main__\.User",
+                        g["example_path"]), g["example_path"]
+
+
+def test_paths_few_keys_stay_apart(pyheapdiff_bin, keyed):
+    doc = cli_json(pyheapdiff_bin, "paths", "--type", "Conn", keyed.path)
+    conns = keyed.truth.extra["conns"]
+    assert sorted(g["path"] for g in doc["groups"]) == sorted(
+        f"module __main__ ['pool'] → dict ['{k}'] → __main__.Conn" for k in conns)
+    for g in doc["groups"]:
+        key = re.search(r"\['(\w+)'\] → __main__\.Conn", g["path"]).group(1)
+        assert int(g["example"], 16) == conns[key]
 
 
 def test_paths_class_attribute_registry(pyheapdiff_bin, registry):
