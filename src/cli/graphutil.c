@@ -544,7 +544,8 @@ int cli_path_groups(const struct phd_graph *g, const uint32_t *parent, const uin
         cli_path_groups_free(&gr, ng);
         return -1;
     }
-    qsort(gr, ng, sizeof *gr, group_by_count);
+    if (ng > 1)
+        qsort(gr, ng, sizeof *gr, group_by_count);
     free(buf);
     *groups = gr;
     *ngroups = ng;
