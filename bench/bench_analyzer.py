@@ -54,7 +54,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True   # no __pycache__ in bench/ from importing bench_dump
-from bench_dump import Heap, TEAM_SIZE, parse_size, size_label, child_env, machine_info  # noqa: E402
+from bench_dump import Heap, TEAM_SIZE, build_to, parse_size, size_label, child_env, machine_info  # noqa: E402
 
 TARGET_LOAD_OBJ_PER_S = 1_000_000   # load: objects per second, their edges included
 TARGET_DIFF_SNAP_S = 2.0            # diff of two 1M-object snapshot files, end to end
@@ -95,18 +95,9 @@ def child(target, repeat, snap_a, snap_b):
     def count():
         return pyheapdiff.dump(scratch, collect=False, values=False)["objects"]
 
-    # Size the heap like bench_dump.py: baseline, a calibration slice, the rest scaled.
     t0 = time.perf_counter()
-    gc.collect()
-    baseline = count()
     heap = Heap()
-    cal_units = 500
-    heap.build(cal_units)
-    gc.collect()
-    after_cal = count()
-    per_unit = (after_cal - baseline) / cal_units
-    rest = max(0, round((target - after_cal) / per_unit))
-    heap.build(rest)
+    baseline, per_unit = build_to(heap, target, count)
     gc.collect()
     os.unlink(scratch)
     build_s = time.perf_counter() - t0
@@ -466,12 +457,11 @@ def ensure_objgraph():
     return False, f"objgraph could not be installed ({last}); its columns are skipped"
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="1m,3m", help=SIZE_NAMES_HELP)
-    ap.add_argument("--json", metavar="FILE", help="also write machine-readable results here")
+def add_run_options(ap, kept):
+    """The options of the benchmarks that run the analyzer on heaps built in
+    a child process (this one and bench_graph.py); kept: what --keep keeps."""
     ap.add_argument("--keep", metavar="DIR",
-                    help="write snapshots and databases under DIR/SIZE and keep them "
+                    help=f"write {kept} under DIR/SIZE and keep them "
                          "(default: a temporary directory under /tmp, removed at the end)")
     ap.add_argument("--cli", default=os.path.join(os.path.dirname(HERE), "build", "pyheapdiff"),
                     help="the analyzer binary (default: build/pyheapdiff)")
@@ -479,6 +469,27 @@ def main(argv=None):
     ap.add_argument("--cheap", type=float, default=10.0,
                     help="run a CLI command only once when its first run takes longer (s)")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+
+
+def host_info():
+    """machine_info() and the RAM, printed as the report's 'machine:' line."""
+    info = machine_info()
+    try:
+        with open("/proc/meminfo") as f:
+            info["mem_total"] = int(f.readline().split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        info["mem_total"] = None
+    ram = "" if info["mem_total"] is None else f"{info['mem_total'] / 2**30:.0f} GiB RAM, "
+    print(f"machine: {info['cpu']}, {info['nproc']} cores, {ram}Python {info['python']}, "
+          f"{info['platform']}")
+    return info
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1m,3m", help=SIZE_NAMES_HELP)
+    ap.add_argument("--json", metavar="FILE", help="also write machine-readable results here")
+    add_run_options(ap, "snapshots and databases")
     ap.add_argument("--snap-a", help=argparse.SUPPRESS)
     ap.add_argument("--snap-b", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -494,15 +505,7 @@ def main(argv=None):
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     env = child_env()
     have_objgraph, note = ensure_objgraph()
-    info = machine_info()
-    try:
-        with open("/proc/meminfo") as f:
-            info["mem_total"] = int(f.readline().split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        info["mem_total"] = None
-    ram = "" if info["mem_total"] is None else f"{info['mem_total'] / 2**30:.0f} GiB RAM, "
-    print(f"machine: {info['cpu']}, {info['nproc']} cores, {ram}Python {info['python']}, "
-          f"{info['platform']}")
+    info = host_info()
     print(f"analyzer: {cli} (sha256 {file_sha(cli)})")
     if note:
         print(f"note: {note}")

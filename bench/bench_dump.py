@@ -245,6 +245,22 @@ def agent_id(pkg):
         return {"path": path, "sha256": hashlib.sha256(f.read()).hexdigest()[:16]}
 
 
+def build_to(heap, target, count, cal_units=500):
+    """Grows heap until the process holds about target objects: counts a
+    baseline, builds a calibration slice, scales the rest from it.  count()
+    returns the objects a dump would write now.  Returns (baseline,
+    objects per unit)."""
+    import gc
+    gc.collect()
+    baseline = count()
+    heap.build(cal_units)
+    gc.collect()
+    after_cal = count()
+    per_unit = (after_cal - baseline) / cal_units
+    heap.build(max(0, round((target - after_cal) / per_unit)))
+    return baseline, per_unit
+
+
 def child(target, repeat, tmpdir):
     import pyheapdiff
     agent = agent_id(pyheapdiff)   # as loaded, before anyone can rebuild it
@@ -258,16 +274,8 @@ def child(target, repeat, tmpdir):
         return pyheapdiff.dump(snap, collect=False, values=False)["objects"]
 
     t0 = time.perf_counter()
-    gc.collect()
-    baseline = count()
     heap = Heap()
-    cal_units = 500
-    heap.build(cal_units)
-    gc.collect()
-    after_cal = count()
-    per_unit = (after_cal - baseline) / cal_units
-    rest = max(0, round((target - after_cal) / per_unit))
-    heap.build(rest)
+    baseline, per_unit = build_to(heap, target, count)
     gc.collect()           # settle: free build garbage, untrack atomic tuples/dicts
     build_s = time.perf_counter() - t0
     tracked = len(gc.get_objects())

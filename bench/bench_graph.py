@@ -59,10 +59,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True   # no __pycache__ in bench/ from importing the other benches
-from bench_dump import (Heap, parse_size, size_label, child_env, machine_info,  # noqa: E402
+from bench_dump import (Heap, build_to, parse_size, size_label, child_env,  # noqa: E402
                         agent_id)
-from bench_analyzer import (best_of, file_sha, run_once, measure, cli_json, grid, mib,  # noqa: E402
-                            secs, ensure_objgraph)
+from bench_analyzer import (best_of, file_sha, measure, cli_json, grid, mib,  # noqa: E402
+                            secs, ensure_objgraph, add_run_options, host_info)
 
 TARGET_PATHS_S = 1.0                # paths --type Target under 1 s ...
 TARGET_PATHS_AT = 1_000_000         # ... on 1M objects
@@ -174,16 +174,8 @@ def child(target, repeat, sample, snap):
     gc.collect()
     before_targets = count()
     pending = [Target(BIG * 5 + k, f"target-{k:05d}") for k in range(N_TARGETS)]
-    gc.collect()
-    baseline = count()
     heap = HEAP = Heap()
-    cal_units = 500
-    heap.build(cal_units)
-    gc.collect()
-    after_cal = count()
-    per_unit = (after_cal - baseline) / cal_units
-    rest = max(0, round((target - after_cal) / per_unit))
-    heap.build(rest)
+    baseline, per_unit = build_to(heap, target, count)
     in_registry, in_teams = attach_targets(pending, heap)
     del pending
     gc.collect()
@@ -388,14 +380,14 @@ def fmt_size_table(r):
     rows.append(["  gc.collect()", secs(r["gc_collect_seconds"]), str(r["repeat"]), "", "", ""])
     if r.get("objgraph_calls"):
         n = len(r["objgraph_calls"])
-        rows.append([f"  objgraph.find_backref_chain, per object", secs(r["objgraph_per_object"]),
+        rows.append(["  objgraph.find_backref_chain, per object", secs(r["objgraph_per_object"]),
                      str(n), "", "", ""])
         for kind, k in r["objgraph_by_kind"].items():
             rows.append([f"    held in {kind} (chain length {'/'.join(map(str, k['lengths']))})",
                          secs(k["per_object"]), str(k["calls"]), "", "", ""])
         rows.append(["    min / max", f"{r['objgraph_min']:.3f} / {r['objgraph_max']:.3f} s",
                      "", "", "", ""])
-        rows.append([f"    chains found", f"{r['objgraph_found']} of {n}", "", "", "", ""])
+        rows.append(["    chains found", f"{r['objgraph_found']} of {n}", "", "", "", ""])
         rows.append([f"  objgraph, extrapolated to all {N_TARGETS:,}",
                      secs(r["objgraph_extrapolated"]) + f" ({r['objgraph_extrapolated'] / 60:.0f} min)",
                      "", "", "", ""])
@@ -448,15 +440,7 @@ def main(argv=None):
     ap.add_argument("--json", metavar="FILE", help="also write machine-readable results here")
     ap.add_argument("--sample", type=int, default=20,
                     help="Target instances objgraph.find_backref_chain is timed on (default 20)")
-    ap.add_argument("--keep", metavar="DIR",
-                    help="write snapshots under DIR/SIZE and keep them "
-                         "(default: a temporary directory under /tmp, removed at the end)")
-    ap.add_argument("--cli", default=os.path.join(os.path.dirname(HERE), "build", "pyheapdiff"),
-                    help="the analyzer binary (default: build/pyheapdiff)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (best kept)")
-    ap.add_argument("--cheap", type=float, default=10.0,
-                    help="run a CLI command only once when its first run takes longer (s)")
-    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    add_run_options(ap, "snapshots")
     ap.add_argument("--snap", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -471,15 +455,7 @@ def main(argv=None):
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     env = child_env()
     have_objgraph, note = ensure_objgraph()
-    info = machine_info()
-    try:
-        with open("/proc/meminfo") as f:
-            info["mem_total"] = int(f.readline().split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        info["mem_total"] = None
-    ram = "" if info["mem_total"] is None else f"{info['mem_total'] / 2**30:.0f} GiB RAM, "
-    print(f"machine: {info['cpu']}, {info['nproc']} cores, {ram}Python {info['python']}, "
-          f"{info['platform']}")
+    info = host_info()
     if note:
         print(f"note: {note}")
 

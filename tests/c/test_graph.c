@@ -89,19 +89,14 @@ static struct phd_snapshot *snap_new(const char *path, uint32_t n, uint64_t m, u
     return s;
 }
 
+/* The library's free, after taking back the static tables snap_new lent. */
 static void snap_free(struct phd_snapshot *s)
 {
-    free(s->roots);
-    free(s->addr);
-    free(s->size);
-    free(s->refcnt);
-    free(s->type);
-    free(s->flags);
-    free(s->preview);
-    free(s->edge_start);
-    free(s->edge_target);
-    free(s->edge_label);
-    free(s);
+    s->path = NULL;
+    s->str = NULL;
+    s->str_len = NULL;
+    s->types = NULL;
+    phd_snapshot_free(&s);
 }
 
 /* ---- random graphs ------------------------------------------------------ */
