@@ -247,6 +247,23 @@ struct dump {
 static traverseproc subtype_traverse_fn;
 static PyCFunction object_sizeof_fn;
 
+/* The growing buffers (queue, edges, strings) are mapped directly, not
+ * taken from malloc: a buffer of several MiB freed by one dump would raise
+ * glibc's mmap threshold, and the next dump's would then stay in the
+ * process's heap as resident memory after it ends. */
+static void *buf_resize(void *p, size_t old, size_t len)
+{
+    void *r = p ? mremap(p, old, len, MREMAP_MAYMOVE)
+                : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return r == MAP_FAILED ? NULL : r;
+}
+
+static void buf_free(void *p, size_t len)
+{
+    if (p)
+        munmap(p, len);
+}
+
 static void fail_nomem(struct dump *d)
 {
     if (!d->failed)
@@ -311,7 +328,7 @@ static uint32_t string_add(struct dump *d, const char *s, size_t len)
         size_t ncap = d->scap ? d->scap * 2 : 65536;
         while (ncap < d->slen + len + 10)
             ncap *= 2;
-        unsigned char *nb = PyMem_RawRealloc(d->sbuf, ncap);
+        unsigned char *nb = buf_resize(d->sbuf, d->scap, ncap);
         if (!nb) {
             fail_nomem(d);
             return 0;
@@ -791,7 +808,7 @@ static int queue_push(struct dump *d, PyObject *op)
             memmove(d->q, d->q + (d->done - d->qbase), live * sizeof *d->q);
             d->qbase = d->done;
         } else {
-            PyObject **nq = PyMem_RawRealloc(d->q, d->qcap * 2 * sizeof *nq);
+            PyObject **nq = buf_resize(d->q, d->qcap * sizeof *nq, d->qcap * 2 * sizeof *nq);
             if (!nq)
                 return -1;
             d->q = nq;
@@ -895,7 +912,7 @@ static int ebuf_room(struct dump *d, size_t n)
     size_t ncap = d->ecap * 2;
     while (ncap < d->elen + n)
         ncap *= 2;
-    unsigned char *nb = PyMem_RawRealloc(d->ebuf, ncap);
+    unsigned char *nb = buf_resize(d->ebuf, d->ecap, ncap);
     if (!nb) {
         fail_nomem(d);
         return -1;
@@ -1517,11 +1534,11 @@ static void dump_release(struct dump *d)
 {
     phd_writer_release(&d->w);
     phd_encoder_release(&d->enc);
-    PyMem_RawFree(d->q);
+    buf_free(d->q, d->qcap * sizeof *d->q);
     slots_free(d->slots, d->vbits);
-    PyMem_RawFree(d->ebuf);
+    buf_free(d->ebuf, d->ecap);
     PyMem_RawFree(d->types);
-    PyMem_RawFree(d->sbuf);
+    buf_free(d->sbuf, d->scap);
     PyMem_RawFree(d->roots);
     ptrmap_free(&d->type_map);
     ptrmap_free(&d->str_map);
@@ -1570,7 +1587,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct dump *d = PyMem_RawCalloc(1, sizeof *d);
+    struct dump *d = buf_resize(NULL, 0, sizeof *d); /* zero-filled */
     if (!d) {
         Py_DECREF(path_obj);
         return PyErr_NoMemory();
@@ -1601,9 +1618,9 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
         goto fail_unlink;
     }
     d->qcap = 1u << 14;
-    d->q = PyMem_RawMalloc(d->qcap * sizeof *d->q);
+    d->q = buf_resize(NULL, 0, d->qcap * sizeof *d->q);
     d->ecap = 4096;
-    d->ebuf = PyMem_RawMalloc(d->ecap);
+    d->ebuf = buf_resize(NULL, 0, d->ecap);
     if (!d->q || !d->ebuf || visited_grow(d) < 0) {
         saved = ENOMEM;
         goto fail_unlink;
@@ -1665,7 +1682,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     uint64_t edges = d->n_edges, total = d->total_size;
     uint32_t roots = foot.roots;
     dump_release(d);
-    PyMem_RawFree(d);
+    buf_free(d, sizeof *d);
     result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", PyTuple_GET_ITEM(args, 0), "objects",
                            (Py_ssize_t)nodes, "edges", (unsigned long long)edges, "bytes",
                            (unsigned long long)bytes, "size", (unsigned long long)total, "types",
@@ -1679,7 +1696,7 @@ fail_unlink:
     unlink(tmp);
 fail:
     dump_release(d);
-    PyMem_RawFree(d);
+    buf_free(d, sizeof *d);
     if (saved == ENOMEM)
         PyErr_Format(PyExc_MemoryError, "out of memory while dumping to %s", path);
     else {
