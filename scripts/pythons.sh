@@ -7,21 +7,30 @@ PHD_SUPPORTED="3.11 3.12 3.13"
 PHD_PYTHONS=""
 PHD_PYTHONS_MISSING=""
 _phd_default=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
-for _v in $PHD_SUPPORTED; do
-  _p=""
-  if [ "$_v" = "$_phd_default" ]; then
-    _p=$(command -v python3)
-  elif command -v "python$_v" >/dev/null 2>&1; then
-    _p=$(command -v "python$_v")
-  elif command -v pyenv >/dev/null 2>&1; then
-    for _pre in $(pyenv versions --bare 2>/dev/null | grep -E "^$_v(\.[0-9]+)?$" | sort -V -r); do
-      [ -x "$(pyenv root)/versions/$_pre/bin/python$_v" ] && { _p="$(pyenv root)/versions/$_pre/bin/python$_v"; break; }
-    done
-  fi
-  # only a GIL build of CPython with its headers will do
-  if [ -n "$_p" ] && "$_p" -c 'import sys, sysconfig, os
+# only a GIL build of CPython with its headers will do (a pyenv shim for a
+# version that is not selected fails this too)
+_phd_usable() {
+  "$1" -c 'import sys, sysconfig, os
 sys.exit(sys.implementation.name != "cpython" or bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-         or not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
+         or not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' >/dev/null 2>&1
+}
+for _v in $PHD_SUPPORTED; do
+  _cands=""
+  if [ "$_v" = "$_phd_default" ]; then
+    _cands=$(command -v python3)
+  else
+    _cands=$(command -v "python$_v" 2>/dev/null || true)
+    if command -v pyenv >/dev/null 2>&1; then
+      for _pre in $(pyenv versions --bare 2>/dev/null | grep -E "^${_v//./\\.}(\.[0-9]+)?$" | sort -V -r); do
+        _cands="$_cands $(pyenv root)/versions/$_pre/bin/python$_v"
+      done
+    fi
+  fi
+  _p=""
+  for _c in $_cands; do
+    if [ -x "$_c" ] && _phd_usable "$_c"; then _p=$_c; break; fi
+  done
+  if [ -n "$_p" ]; then
     PHD_PYTHONS="$PHD_PYTHONS $_v=$_p"
   else
     PHD_PYTHONS_MISSING="$PHD_PYTHONS_MISSING $_v"
@@ -29,4 +38,4 @@ sys.exit(sys.implementation.name != "cpython" or bool(sysconfig.get_config_var("
 done
 PHD_PYTHONS=${PHD_PYTHONS# }
 PHD_PYTHONS_MISSING=${PHD_PYTHONS_MISSING# }
-unset _v _p _pre _phd_default
+unset _v _p _c _cands _pre _phd_default

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every test suite:
-#   1. the C unit and header tests (meson test) and the Python suites (pytest);
+#   1. the C unit and header tests (meson test) and the Python suites (pytest),
+#      then the agent's suites under every other supported CPython found;
 #   2. the same C tests, the analyzer's end-to-end tests and the agent's
 #      tests under AddressSanitizer + UBSan (+ LeakSanitizer for the
 #      analyzer): scripts/sanitize.sh;
@@ -25,7 +26,7 @@ python -m pytest -q -p no:cacheprovider --junitxml=build/pytest.xml tests/python
 # The agent's suites on every other supported CPython (scripts/pythons.sh
 # found them; setup.sh built build-pyXY/ and .venv-X.Y/ for each).  In CI
 # all of them must be there: a missing one fails the run.
-agent_suites=(test_agent.py test_hostile.py test_track.py test_pytest_plugin.py test_install.py)
+agent_suites=(test_agent.py test_hostile.py test_track.py test_pytest_plugin.py test_install.py test_versions.py)
 default_v=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 tested=("$default_v (every suite)")
 for vp in $PHD_PYTHONS; do
