@@ -118,3 +118,16 @@ def test_build_refused_on_an_unsupported_python(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode != 0
     assert "pyheapdiff supports CPython 3.11, 3.12 and 3.13 with the GIL" in p.stdout + p.stderr
+
+
+def test_the_agent_exports_only_its_init_function():
+    """The extension's symbols are hidden but PyInit__agent: the format
+    library linked into it must not clash with another module's."""
+    nm = shutil.which("nm")
+    if not nm:
+        pytest.skip("nm (binutils) is not installed")
+    (so,) = (BUILD_PY / "pyheapdiff").glob("_agent*.so")
+    out = subprocess.run([nm, "-D", "--defined-only", str(so)], capture_output=True, text=True,
+                         check=True).stdout
+    exported = sorted(line.split()[-1] for line in out.splitlines() if line.split()[1:2] in (["T"], ["D"], ["B"]))
+    assert exported == ["PyInit__agent"], exported
