@@ -32,7 +32,7 @@ if [ $need_apt = 1 ]; then
 fi
 
 # 2. Python build and test tools in .venv (git-ignored).
-req="meson>=1.1 ninja pytest"
+req="meson>=1.1 ninja pytest numpy"   # numpy: the agent's tests of memory behind array views
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.phd-req 2>/dev/null)" != "$req" ]; then
   log "creating .venv with $req"
   python3 -m venv .venv
@@ -58,9 +58,9 @@ for vp in $PHD_PYTHONS; do
   v=${vp%%=*} p=${vp#*=}
   [ "$v" = "$default_v" ] && continue
   if [ ! -x ".venv-$v/bin/python" ] || [ "$(cat ".venv-$v/.phd-req" 2>/dev/null)" != "$req" ]; then
-    log "creating .venv-$v with pytest ($p)"
+    log "creating .venv-$v with pytest and numpy ($p)"
     "$p" -m venv ".venv-$v"
-    ".venv-$v/bin/python" -m pip install -q --disable-pip-version-check pytest
+    ".venv-$v/bin/python" -m pip install -q --disable-pip-version-check pytest numpy
     echo "$req" > ".venv-$v/.phd-req"
   fi
   b="build-py${v/./}"

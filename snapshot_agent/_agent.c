@@ -149,6 +149,13 @@ enum walk_kind {
     WALK_GEN,       /* generators and coroutines */
 };
 
+/* References that hold memory but that tp_traverse does not report (or
+ * reports unlabelled), followed after the type's own walk. */
+enum extra_refs {
+    EXTRA_MEMBERS = 1, /* object members declared in tp_members (C types) */
+    EXTRA_NDARRAY = 2, /* numpy.ndarray's base and dtype */
+};
+
 enum preview_kind { PV_NONE, PV_STR, PV_BYTES, PV_BYTEARRAY, PV_INT, PV_FLOAT, PV_MODULE, PV_FUNCTION, PV_TYPE, PV_CODE };
 
 enum size_mode { SIZE_DEFAULT, SIZE_CALL };
@@ -157,6 +164,7 @@ struct tinfo {
     PyTypeObject *tp;
     uint32_t id;
     uint8_t walk, preview, size_mode, has_default;
+    uint8_t extra;         /* EXTRA_*: references tp_traverse does not report */
     uint32_t name_sid;
     size_t node;           /* node index of the type object, once known */
     PyCFunction sizeof_fn;
@@ -504,6 +512,49 @@ static uint8_t choose_preview(PyTypeObject *tp)
     return PV_NONE;
 }
 
+/* numpy's public ABI (numpy/ndarraytypes.h, PyArrayObject_fields), the
+ * same from numpy 1.7 to 2.x: read without importing or calling numpy. */
+struct np_array_fields {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    void *dimensions, *strides;
+    PyObject *base;  /* the array (or other buffer owner) whose memory this view uses */
+    PyObject *descr; /* the dtype */
+};
+
+static int is_ndarray_type(PyTypeObject *tp)
+{
+    for (; tp; tp = tp->tp_base)
+        if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && tp->tp_name && strcmp(tp->tp_name, "numpy.ndarray") == 0)
+            return tp->tp_basicsize >= (Py_ssize_t)sizeof(struct np_array_fields);
+    return 0;
+}
+
+/* Object members in the tp_members of a C type or its C bases (classes
+ * defined in Python declare theirs as __slots__, walked by walk_subtype). */
+static int has_object_members(PyTypeObject *tp)
+{
+    for (; tp && tp != &PyBaseObject_Type; tp = tp->tp_base) {
+        if (tp->tp_traverse == subtype_traverse_fn)
+            continue;
+        for (PyMemberDef *m = tp->tp_members; m && m->name; m++)
+            if (m->type == T_OBJECT || m->type == T_OBJECT_EX)
+                return 1;
+    }
+    return 0;
+}
+
+static uint8_t choose_extra(PyTypeObject *tp, uint8_t walk)
+{
+    uint8_t extra = 0;
+    if (is_ndarray_type(tp))
+        extra |= EXTRA_NDARRAY;
+    if ((walk == WALK_NONE || walk == WALK_TRAVERSE || walk == WALK_SUBTYPE) && has_object_members(tp))
+        extra |= EXTRA_MEMBERS;
+    return extra;
+}
+
 static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
 {
     if (d->last_ti && d->last_ti->tp == tp)
@@ -528,6 +579,7 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     ti->node = (size_t)-1;
     ti->name_sid = type_name_sid(d, tp);
     ti->walk = choose_walk(tp);
+    ti->extra = choose_extra(tp, ti->walk);
     ti->preview = choose_preview(tp);
     ti->size_mode = find_sizeof(tp, &ti->sizeof_fn) ? SIZE_CALL : SIZE_DEFAULT;
     if (ptrmap_put(&d->type_map, tp, d->n_types) < 0) {
@@ -1207,6 +1259,54 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
     }
 }
 
+/* ---- references tp_traverse does not report -------------------------- */
+
+/* Names the reference to v among the current node's queued unlabelled
+ * edges, or adds it: a member that tp_traverse reports gets its name, one
+ * it does not report (non-GC types, or a traverse that skips it) becomes
+ * an edge.  Only while all of the node's edges are still queued. */
+static void name_member(struct dump *d, PyObject *v, const char *name)
+{
+    struct wnode *wn = &d->win[d->nwin - 1];
+    if (wn->nedges != d->npend - wn->pend_start)
+        return; /* part of the node's edges is already written: leave it */
+    for (size_t k = wn->pend_start; k < d->npend; k++) {
+        struct pending *e = &d->pend[k];
+        if (e->target == v) {
+            if (e->kind == PHD_LABEL_NONE) {
+                e->kind = PHD_LABEL_NAME;
+                e->payload = string_c(d, name);
+            }
+            return;
+        }
+    }
+    emit_name(d, v, name);
+}
+
+static void walk_extra(struct dump *d, PyObject *op, struct tinfo *ti)
+{
+    if (ti->extra & EXTRA_NDARRAY) {
+        const struct np_array_fields *a = (const struct np_array_fields *)op;
+        if (a->base)
+            name_member(d, a->base, "base");
+        if (a->descr)
+            name_member(d, a->descr, "dtype");
+    }
+    if (ti->extra & EXTRA_MEMBERS) {
+        for (PyTypeObject *tp = ti->tp; tp && tp != &PyBaseObject_Type; tp = tp->tp_base) {
+            if (tp->tp_traverse == subtype_traverse_fn)
+                continue;
+            for (PyMemberDef *m = tp->tp_members; m && m->name; m++) {
+                if (m->type != T_OBJECT && m->type != T_OBJECT_EX)
+                    continue;
+                PyObject *v = *(PyObject **)((char *)op + m->offset);
+                if (v)
+                    name_member(d, v, m->name);
+            }
+        }
+    }
+}
+
 /* ---- node records ------------------------------------------------------ */
 
 /*
@@ -1339,6 +1439,8 @@ static void stage(struct dump *d, PyObject *op)
         flags |= PHD_NODE_SIZE;
     wn->flags = flags;
     walk_refs(d, op, ti, is_gc);
+    if (ti->extra)
+        walk_extra(d, op, ti);
     /* resolve() may have moved this node to slot 0 */
     d->win[d->nwin - 1].staged = 1;
 }
