@@ -22,10 +22,7 @@ if ! can_fuzz; then
   as_root apt-get install -y -qq clang-14 libclang-rt-14-dev llvm-14 >/dev/null
 fi
 
-if [ ! -f build-fuzz/build.ninja ]; then
-  log "configuring build-fuzz/"
-  CC=clang-14 meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-fi
+CC=clang-14 phd_setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 log "building build-fuzz/"
 meson compile -C build-fuzz fuzz_reader fuzz_graph fuzz_store >/dev/null
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"

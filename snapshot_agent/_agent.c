@@ -1835,8 +1835,11 @@ static int agent_exec(PyObject *m)
     return 0;
 }
 
+/* The slot's value is a void * holding a function pointer: the C API needs
+ * the conversion ISO C leaves undefined and POSIX defines; __extension__
+ * tells -Wpedantic so for this one expression. */
 static PyModuleDef_Slot agent_slots[] = {
-    {Py_mod_exec, agent_exec},
+    {Py_mod_exec, __extension__(void *)agent_exec},
     {0, NULL},
 };
 
