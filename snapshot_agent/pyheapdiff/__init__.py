@@ -35,7 +35,7 @@ if _unsupported():
 from . import _agent  # noqa: E402
 
 __all__ = ["dump", "dump_on_signal", "track", "FORMAT_VERSION"]
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402  (meson.build's project version)
 
 FORMAT_VERSION = _agent.FORMAT_VERSION
 

@@ -11,7 +11,19 @@
 
 #include "pyheapdiff/error.h"
 
-#define PHD_VERSION "0.1.0"
+/* PHD_VERSION, meson.build's project version, comes from the build
+ * (-DPHD_VERSION="..."), as does the Python package's __version__. */
+#ifndef PHD_VERSION
+#error "PHD_VERSION is defined by meson.build"
+#endif
+
+/* Named exit statuses of the CLI (the library returns 0 or -1 and fills
+ * struct phd_error; only the CLI picks a status). */
+enum phd_exit {
+    PHD_EXIT_OK = 0,
+    PHD_EXIT_FINDING = 1, /* a check asked for by a flag found something */
+    PHD_EXIT_USAGE = 2,   /* bad usage or bad input */
+};
 
 struct cli_command {
     const char *name;

@@ -143,16 +143,18 @@ def run_python(script_text, args=(), *, cwd=None, timeout=120, flags=("-S",), en
 def pyheapdiff_bin():
     # PYHEAPDIFF_CLI: another analyzer binary (scripts/sanitize.sh runs the
     # end-to-end tests with build-asan/pyheapdiff and the normal agent)
+    # a missing build fails the tests that need it: a run without the
+    # thing under test must not end green
     exe = Path(os.environ.get("PYHEAPDIFF_CLI") or BUILD / "pyheapdiff")
     if not exe.exists():
-        pytest.skip(f"{exe} is not built (ninja -C {BUILD})")
+        pytest.fail(f"{exe} is not built (meson compile -C {BUILD})", pytrace=False)
     return str(exe)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _agent_built():
     if not list((BUILD_PY / "pyheapdiff").glob("_agent*.so")):
-        pytest.skip(f"the agent is not built in {BUILD_PY} (ninja -C {BUILD})")
+        pytest.fail(f"the agent is not built in {BUILD_PY} (meson compile -C {BUILD})", pytrace=False)
 
 
 def dump_in_subprocess(code, directory, name, *, check=True, timeout=120, env=None, flags=("-S",)):
