@@ -2,7 +2,8 @@
 # Fuzzes the analyzer (docs/reliability.md, "Fuzzing"): builds the libFuzzer
 # targets of tests/fuzz/ with clang, AddressSanitizer and UBSan in
 # build-fuzz/ and runs each for 30 seconds from its seed corpus
-# (meson test --suite fuzz), then prints executions, speed and coverage.
+# (meson test --suite fuzz, one target per core at a time), then prints
+# executions, speed and coverage.
 # Installs clang and its fuzzer runtime first when they are missing.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -157,6 +157,17 @@ def _agent_built():
         pytest.fail(f"the agent is not built in {BUILD_PY} (meson compile -C {BUILD})", pytrace=False)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files with more slow tests first (each file's own order kept), so
+    that the workers of scripts/test.sh's ``pytest -n auto --dist loadfile``
+    start the long files first and the short ones fill in at the end."""
+    slow = collections.Counter(item.path for item in items if item.get_closest_marker("slow"))
+    first = {}
+    for i, item in enumerate(items):
+        first.setdefault(item.path, i)
+    items.sort(key=lambda item: (-slow[item.path], first[item.path]))
+
+
 def dump_in_subprocess(code, directory, name, *, check=True, timeout=120, env=None, flags=("-S",)):
     """Runs PRELUDE + dedented code as directory/<name>_main.py in a fresh
     interpreter; SNAP is directory/<name>.snap and the ground truth goes to

@@ -306,6 +306,7 @@ def test_class_with_python_metaclass_references_its_metaclass(varied):
                      f"edges that are no referent):\n{summarize(collections.Counter(bad), 20)}")
 
 
+@pytest.mark.slow
 def test_classes_with_c_metaclass_edges_match_referents(stdlib):
     """ctypes types: their C metaclasses (PyCPointerType, PyCSimpleType...)
     have their own tp_traverse, which reports more than type_traverse."""
@@ -1164,6 +1165,7 @@ def stdlib(tmp_path_factory):
     return dump_in_subprocess(STDLIB, d, "stdlib")
 
 
+@pytest.mark.slow
 def test_stdlib_c_types_dump_correctly(stdlib):
     snap, truth = stdlib.snap, stdlib.truth
     bad = []

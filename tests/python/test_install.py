@@ -18,6 +18,9 @@ import pytest
 
 from conftest import REPO
 
+# a build of the whole project per install: the full run only (pytest.ini)
+pytestmark = pytest.mark.slow
+
 PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
 DUMP = """\
 import json, sys

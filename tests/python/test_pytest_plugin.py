@@ -98,6 +98,7 @@ def test_clean(crew):
     assert kept(pytester) == []
 
 
+@pytest.mark.slow
 def test_warm_up_runs_fill_caches_first(inner, pytester):
     result, outcomes = inner("""
 @pytest.mark.no_leaks(warmup=0)
@@ -124,6 +125,7 @@ def test_unmarked_clean():
 """
 
 
+@pytest.mark.slow
 def test_heapdiff_checks_unmarked_tests(inner):
     result, outcomes = inner(UNMARKED, "--heapdiff")
     assert outcomes == {"test_staff.py::test_unmarked_leak": "FAILED",
@@ -137,6 +139,7 @@ def test_without_heapdiff_unmarked_tests_are_not_checked(inner, pytester):
     assert kept(pytester) == []
 
 
+@pytest.mark.slow
 def test_types_and_max_growth(inner):
     result, outcomes = inner("""
 @pytest.mark.no_leaks(types=["Badge"])

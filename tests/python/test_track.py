@@ -37,6 +37,7 @@ def row(rows, name):
     return found[0] if found else None
 
 
+@pytest.mark.slow
 def test_a_leak_in_the_block_is_growth_with_its_path():
     LEAKED.append(Leaky())  # one before the block: counted in count_before
     with pyheapdiff.track() as t:
@@ -52,6 +53,7 @@ def test_a_leak_in_the_block_is_growth_with_its_path():
     assert LEAKY in t.summary()
 
 
+@pytest.mark.slow
 def test_filters():
     with pyheapdiff.track() as t:
         LEAKED.extend(Leaky() for _ in range(3))
@@ -63,6 +65,7 @@ def test_filters():
     assert [r["type"] for r in t.diff(user_only=True)] == [LEAKY]
 
 
+@pytest.mark.slow
 def test_a_clean_block_shows_no_growth():
     with pyheapdiff.track() as t:
         made = [Leaky() for _ in range(50)]
