@@ -53,7 +53,9 @@ phd_setup() {
   if [ ! -f "$dir/build.ninja" ]; then
     log "configuring $dir/"
     meson setup "$dir" -Dwerror=true "$@" >/dev/null
-  elif ! grep -q '"name": "werror", "value": true' "$dir/meson-info/intro-buildoptions.json"; then
+  elif ! python3 -c 'import json, sys
+sys.exit(not any(o["name"] == "werror" and o["value"] for o in json.load(open(sys.argv[1]))))' \
+      "$dir/meson-info/intro-buildoptions.json"; then
     log "turning on werror in $dir/"
     meson configure "$dir" -Dwerror=true >/dev/null
   fi
