@@ -165,6 +165,7 @@ struct tinfo {
     uint32_t id;
     uint8_t walk, preview, size_mode, has_default;
     uint8_t extra;         /* EXTRA_*: references tp_traverse does not report */
+    uint8_t origin;        /* enum phd_origin of the type's module */
     uint32_t name_sid;
     size_t node;           /* node index of the type object, once known */
     PyCFunction sizeof_fn;
@@ -246,6 +247,8 @@ struct dump {
 
     struct root *roots;
     size_t n_roots, roots_cap;
+
+    struct ptrmap origins;    /* name_hash(module name) -> enum phd_origin + 1 */
 
     PyObject *skip_globals;
     uint32_t sid_class;
@@ -400,6 +403,96 @@ static PyObject *dict_get_str(PyObject *dict, const char *name)
         if (PyUnicode_CheckExact(k) && PyUnicode_CompareWithASCIIString(k, name) == 0)
             return v;
     return NULL;
+}
+
+/* ---- where types come from (TYPE_ORIGINS) ------------------------------ */
+
+/* FNV-1a of a name's UTF-8 bytes, never 0 (ptrmap's empty key). */
+static uintptr_t name_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return (uintptr_t)(h | 1);
+}
+
+/* The top-level names of sys.stdlib_module_names, hashed: filled when the
+ * module is imported (agent_exec), read by dumps; protected by the GIL. */
+static struct ptrmap stdlib_names;
+
+static int is_stdlib(const char *name, size_t len)
+{
+    const char *dot = memchr(name, '.', len);
+    return ptrmap_get(&stdlib_names, (const void *)name_hash(name, dot ? (size_t)(dot - name) : len)) != NULL;
+}
+
+static int contains(const char *s, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(s + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The rule (docs/agent.md): __main__ is the user's; a module loaded from
+ * site-packages or dist-packages is third-party; one of
+ * sys.stdlib_module_names (its top-level package) is the standard
+ * library; any other module is the user's. */
+static unsigned module_origin(PyObject *mod, const char *name, size_t len)
+{
+    if (len == 8 && memcmp(name, "__main__", 8) == 0)
+        return PHD_ORIGIN_USER;
+    PyObject *file = PyModule_Check(mod) ? dict_get_str(PyModule_GetDict(mod), "__file__") : NULL;
+    if (file && PyUnicode_Check(file)) {
+        char buf[1024];
+        size_t l = str_utf8(file, buf, sizeof buf);
+        if (contains(buf, l, "/site-packages/") || contains(buf, l, "/dist-packages/"))
+            return PHD_ORIGIN_THIRD_PARTY;
+    }
+    return is_stdlib(name, len) ? PHD_ORIGIN_STDLIB : PHD_ORIGIN_USER;
+}
+
+/* Classifies every module of sys.modules once per dump: name -> origin. */
+static void origins_init(struct dump *d)
+{
+    PyObject *modules = PyImport_GetModuleDict(), *k, *v;
+    Py_ssize_t pos = 0;
+    while (modules && PyDict_Next(modules, &pos, &k, &v)) {
+        char name[512];
+        if (!PyUnicode_CheckExact(k))
+            continue;
+        size_t len = str_utf8(k, name, sizeof name);
+        if (ptrmap_put(&d->origins, (const void *)name_hash(name, len), module_origin(v, name, len) + 1) < 0)
+            fail_nomem(d);
+    }
+}
+
+/* The origin of a type: its module's (__module__ of a class, the part of a
+ * static type's tp_name before the last dot); the interpreter's own types
+ * (no module, or builtins) are builtin. */
+static uint8_t type_origin(struct dump *d, PyTypeObject *tp)
+{
+    char buf[512];
+    size_t len = 0;
+    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        PyObject *mod = dict_get_str(phd_py_type_dict(tp), "__module__");
+        if (mod && PyUnicode_Check(mod))
+            len = str_utf8(mod, buf, sizeof buf);
+    } else if (tp->tp_name) {
+        const char *dot = strrchr(tp->tp_name, '.');
+        len = dot ? (size_t)(dot - tp->tp_name) : 0;
+        if (len >= sizeof buf)
+            len = sizeof buf - 1;
+        memcpy(buf, tp->tp_name, len);
+    }
+    if (len == 0 || (len == 8 && memcmp(buf, "builtins", 8) == 0))
+        return PHD_ORIGIN_BUILTIN;
+    uint64_t *o = ptrmap_get(&d->origins, (const void *)name_hash(buf, len));
+    if (o)
+        return (uint8_t)(*o - 1);
+    /* a module no longer (or never) in sys.modules */
+    return is_stdlib(buf, len) ? PHD_ORIGIN_STDLIB : PHD_ORIGIN_UNKNOWN;
 }
 
 /* ---- types ----------------------------------------------------------- */
@@ -580,6 +673,7 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     ti->name_sid = type_name_sid(d, tp);
     ti->walk = choose_walk(tp);
     ti->extra = choose_extra(tp, ti->walk);
+    ti->origin = type_origin(d, tp);
     ti->preview = choose_preview(tp);
     ti->size_mode = find_sizeof(tp, &ti->sizeof_fn) ? SIZE_CALL : SIZE_DEFAULT;
     if (ptrmap_put(&d->type_map, tp, d->n_types) < 0) {
@@ -1646,6 +1740,7 @@ static void dump_release(struct dump *d)
     ptrmap_free(&d->str_map);
     ptrmap_free(&d->hints);
     ptrmap_free(&d->far);
+    ptrmap_free(&d->origins);
 }
 
 static void write_tables(struct dump *d)
@@ -1667,6 +1762,10 @@ static void write_tables(struct dump *d)
                             ti->default_size) < 0)
             break;
     }
+    phd_writer_chunk_begin(&d->w, PHD_CHUNK_TYPE_ORIGINS);
+    for (uint32_t t = 0; t < d->n_types; t++)
+        if (phd_writer_origin(&d->w, d->types[t].origin) < 0)
+            break;
     phd_writer_chunk_begin(&d->w, PHD_CHUNK_ROOTS);
     for (size_t r = 0; r < d->n_roots; r++) {
         struct root *rt = &d->roots[r];
@@ -1728,6 +1827,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
         goto fail_unlink;
     }
     d->sid_class = string_c(d, "__class__");
+    origins_init(d);
 
     struct phd_header h = {0};
     h.version = PHD_FORMAT_VERSION;
@@ -1831,6 +1931,27 @@ static int agent_exec(PyObject *m)
     if (m_sizeof && Py_IS_TYPE(m_sizeof, &PyMethodDescr_Type))
         object_sizeof_fn = ((PyMethodDescrObject *)m_sizeof)->d_method->ml_meth;
     if (PyModule_AddIntConstant(m, "FORMAT_VERSION", PHD_FORMAT_VERSION) < 0)
+        return -1;
+    /* sys.stdlib_module_names never changes: hash it once */
+    PyObject *names = PySys_GetObject("stdlib_module_names"); /* borrowed */
+    PyObject *it = names ? PyObject_GetIter(names) : NULL, *name;
+    if (!it) {
+        PyErr_Clear();
+        return 0;
+    }
+    while ((name = PyIter_Next(it))) {
+        char buf[256];
+        size_t len = PyUnicode_Check(name) ? str_utf8(name, buf, sizeof buf) : 0;
+        Py_DECREF(name);
+        if (len && !ptrmap_get(&stdlib_names, (const void *)name_hash(buf, len)) &&
+            ptrmap_put(&stdlib_names, (const void *)name_hash(buf, len), 1) < 0) {
+            Py_DECREF(it);
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
         return -1;
     return 0;
 }

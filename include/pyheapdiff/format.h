@@ -35,6 +35,7 @@ enum phd_chunk_kind {
     PHD_CHUNK_STRINGS = 2,
     PHD_CHUNK_TYPES = 3,
     PHD_CHUNK_ROOTS = 4,
+    PHD_CHUNK_TYPE_ORIGINS = 5, /* optional: where each type comes from */
     PHD_CHUNK_FOOTER = 0x7fffffff,
 };
 
@@ -242,6 +243,9 @@ int phd_writer_type(struct phd_writer *w, uint32_t name, uint32_t node /* UINT32
                     uint64_t default_size);
 int phd_writer_root(struct phd_writer *w, uint32_t kind, uint32_t node, uint64_t thread_id,
                     uint32_t name /* UINT32_MAX: none */);
+/* One TYPE_ORIGINS record: the enum phd_origin of the next type, in type
+ * id order, one per type. */
+int phd_writer_origin(struct phd_writer *w, unsigned origin);
 
 struct phd_footer {
     uint64_t nodes, edges, total_size;
@@ -252,10 +256,22 @@ int phd_writer_finish(struct phd_writer *w, const struct phd_footer *f);
 
 /* ---- reader ---------------------------------------------------------- */
 
+/* Where a type's code comes from, as the agent saw its module: the
+ * TYPE_ORIGINS chunk (docs/format.md). */
+enum phd_origin {
+    PHD_ORIGIN_UNKNOWN = 0,     /* not recorded (older snapshots) */
+    PHD_ORIGIN_BUILTIN = 1,     /* the interpreter's own types: int, dict, function... */
+    PHD_ORIGIN_STDLIB = 2,      /* a module of sys.stdlib_module_names */
+    PHD_ORIGIN_THIRD_PARTY = 3, /* a module under site-packages or dist-packages */
+    PHD_ORIGIN_USER = 4,        /* __main__ and every other module */
+    PHD_ORIGIN_COUNT
+};
+
 struct phd_type {
     uint32_t name;      /* string id of the module-qualified name */
     uint32_t node;      /* node index of the type object, or UINT32_MAX */
     uint64_t default_size;
+    uint8_t origin;     /* enum phd_origin */
 };
 
 struct phd_root {

@@ -29,6 +29,9 @@ int cli_bad_option(const struct cli_command *cmd, int c, int argc, char **argv);
 /* Parses a non-negative integer option value; on failure prints the
  * error and returns -1. */
 int cli_parse_count(const struct cli_command *cmd, const char *opt, const char *val, long *out);
+/* --only WORD: adds the origin WORD names (types.h) to *mask; -1 after
+ * printing the error. */
+int cli_parse_only(const struct cli_command *cmd, const char *val, unsigned *mask);
 /* Prints the command's help on stdout and returns PHD_EXIT_OK. */
 int cli_help(const struct cli_command *cmd);
 const struct cli_command *cli_find(const char *name);

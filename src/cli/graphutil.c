@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pyheapdiff/types.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/store.h"
 
@@ -37,15 +38,7 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
     return 0;
 }
 
-int cli_type_name_matches(const char *name, const char *want)
-{
-    if (strcmp(name, want) == 0)
-        return 1;
-    if (strchr(want, '.'))
-        return 0;
-    size_t n = strlen(name), k = strlen(want);
-    return n > k && name[n - k - 1] == '.' && strcmp(name + n - k, want) == 0;
-}
+int cli_type_name_matches(const char *name, const char *want) { return phd_type_name_matches(name, want); }
 
 /* Edit distance, case-insensitive, for suggestions; two rows of ints. */
 static size_t distance(const char *a, const char *b)

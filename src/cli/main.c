@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pyheapdiff/types.h"
 
 const struct cli_command cli_commands[] = {
     {"info", cmd_info, "show a snapshot's header, counts and most common types",
@@ -42,13 +43,20 @@ const struct cli_command cli_commands[] = {
      "  --snapshot ID            choose a snapshot of a database input (repeatable:\n"
      "                           one per database input; 'diff x.db --snapshot 1\n"
      "                           --snapshot 2' compares two snapshots of x.db)\n"
+     "  --only ORIGIN            only types of user, third-party, stdlib or\n"
+     "                           builtin code (repeatable; docs/cli.md says how\n"
+     "                           a type's origin is decided)\n"
+     "  --type T                 only type T, a qualified or bare class name\n"
+     "                           (repeatable)\n"
      "  --fail-on-growth TYPE[=N]  exit 1 when TYPE grew by more than N objects\n"
      "                           (default 0); TYPE is a qualified or bare class\n"
-     "                           name; repeatable\n"
+     "                           name; repeatable; sees every type, whatever\n"
+     "                           --only and --type show\n"
      "  --json                   print JSON (see docs/cli.md)\n"
      "  -h, --help               show this help\n"},
     {"top", cmd_top, "the most common types of a snapshot, with sizes",
-     "usage: pyheapdiff top [--by count|size] [--top N] [--snapshot ID] [--json] SNAPSHOT\n"
+     "usage: pyheapdiff top [--by count|size] [--top N] [--only ORIGIN] [--type T] [--snapshot ID]\n"
+     "                      [--json] SNAPSHOT\n"
      "\n"
      "The types with the most objects (or bytes), with count, total and\n"
      "average size and share of the heap.\n"
@@ -56,6 +64,9 @@ const struct cli_command cli_commands[] = {
      "options:\n"
      "  --by count|size  rank by object count (default) or total size\n"
      "  --top N          show N types (default 20; 0: all)\n"
+     "  --only ORIGIN    only types of user, third-party, stdlib or builtin code\n"
+     "                   (repeatable)\n"
+     "  --type T         only type T, a qualified or bare class name (repeatable)\n"
      "  --snapshot ID    choose a snapshot of a database input\n"
      "  --json           print JSON (see docs/cli.md)\n"
      "  -h, --help       show this help\n"},
@@ -224,6 +235,17 @@ int cli_parse_count(const struct cli_command *cmd, const char *opt, const char *
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int cli_parse_only(const struct cli_command *cmd, const char *val, unsigned *mask)
+{
+    int o = phd_origin_parse(val);
+    if (o <= PHD_ORIGIN_UNKNOWN) {
+        cli_fail("%s: --only takes user, third-party, stdlib or builtin, not '%s'", cmd->name, val);
+        return -1;
+    }
+    *mask |= PHD_ORIGIN_BIT(o);
     return 0;
 }
 

@@ -246,6 +246,33 @@ static int parse_types(struct parse *ps)
     return 0;
 }
 
+/* TYPE_ORIGINS (optional): one origin per type, in type id order. */
+static int parse_origins(struct parse *ps)
+{
+    struct phd_snapshot *s = ps->s;
+    uint32_t n = 0;
+    int seen = 0;
+    for (size_t c = 0; c < ps->n_chunks; c++) {
+        if (ps->chunks[c].kind != PHD_CHUNK_TYPE_ORIGINS)
+            continue;
+        seen = 1;
+        const unsigned char *p = s->map + ps->chunks[c].off, *end = p + ps->chunks[c].len;
+        while (p < end) {
+            uint64_t origin;
+            const unsigned char *at = p;
+            GETV(ps, &p, end, &origin, "type origin");
+            if (n >= s->n_types)
+                return CORRUPT(ps, at - s->map, "more type origins than the footer's %u types", s->n_types);
+            if (origin >= PHD_ORIGIN_COUNT)
+                return CORRUPT(ps, at - s->map, "type %u has origin %llu", n, (unsigned long long)origin);
+            s->types[n++].origin = (uint8_t)origin;
+        }
+    }
+    if (seen && n != s->n_types)
+        return CORRUPT(ps, s->map_len - PHD_FOOTER_SIZE, "%u types but %u type origins", s->n_types, n);
+    return 0;
+}
+
 static int parse_roots(struct parse *ps)
 {
     struct phd_snapshot *s = ps->s;
@@ -471,7 +498,7 @@ int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *
     if (parse_header(&ps) < 0)
         goto fail;
     if (!(flags & PHD_OPEN_HEADER_ONLY)) {
-        if (parse_strings(&ps) < 0 || parse_types(&ps) < 0 || parse_nodes(&ps) < 0 || parse_roots(&ps) < 0)
+        if (parse_strings(&ps) < 0 || parse_types(&ps) < 0 || parse_origins(&ps) < 0 || parse_nodes(&ps) < 0 || parse_roots(&ps) < 0)
             goto fail;
     }
     free(ps.chunks);

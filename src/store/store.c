@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "pyheapdiff/store.h"
+#include "pyheapdiff/types.h"
 #include "pyheapdiff/text.h"
 
 struct phd_store {
@@ -85,6 +86,7 @@ static const char schema_sql[] =
     "  type INTEGER NOT NULL REFERENCES strings(id),\n"
     "  count INTEGER NOT NULL,\n"
     "  size INTEGER NOT NULL,\n"
+    "  origin INTEGER NOT NULL,\n"
     "  PRIMARY KEY(snapshot, type)) WITHOUT ROWID;\n"
     "CREATE TABLE address_index(\n"
     "  snapshot INTEGER PRIMARY KEY,\n"
@@ -282,7 +284,7 @@ static const char *const load_sql[S_COUNT] = {
     [S_EDGE] = "INSERT INTO edges(src, seq, dst, kind, label) VALUES(?,?,?,?,?)",
     [S_EDGE_N] = NULL,
     [S_ROOT] = "INSERT INTO roots(snapshot, object, kind, thread_id, name) VALUES(?,?,?,?,?)",
-    [S_STAT] = "INSERT INTO type_stats(snapshot, type, count, size) VALUES(?,?,?,?)",
+    [S_STAT] = "INSERT INTO type_stats(snapshot, type, count, size, origin) VALUES(?,?,?,?,?)",
     [S_ADDR] = "INSERT INTO address_index(snapshot, count, data) VALUES(?,?,?)",
 };
 
@@ -649,6 +651,7 @@ static int load_one(struct loader *l, const struct phd_snapshot *s, struct phd_l
         sqlite3_bind_int64(st[S_STAT], 2, tname[t]);
         sqlite3_bind_int64(st[S_STAT], 3, (int64_t)tcount[t]);
         sqlite3_bind_int64(st[S_STAT], 4, (int64_t)tsize[t]);
+        sqlite3_bind_int(st[S_STAT], 5, (int)phd_snapshot_type_origin(s, t));
         if (step_done(l, st[S_STAT], "inserting type statistics") < 0)
             goto out;
     }
@@ -921,7 +924,8 @@ int phd_store_census(struct phd_store *st, int64_t id, int with_objects, struct 
     if (!map)
         goto nomem;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT t.type, s.text, t.count, t.size FROM type_stats t JOIN strings s ON s.id = t.type "
+                           "SELECT t.type, s.text, t.count, t.size, t.origin FROM type_stats t "
+                           "JOIN strings s ON s.id = t.type "
                            "WHERE t.snapshot = ? ORDER BY t.type",
                            -1, &q, NULL) != SQLITE_OK)
         goto dbfail;
@@ -934,6 +938,9 @@ int phd_store_census(struct phd_store *st, int64_t id, int with_objects, struct 
             goto nomem;
         c->count[t] = (uint64_t)sqlite3_column_int64(q, 2);
         c->size[t] = (uint64_t)sqlite3_column_int64(q, 3);
+        int origin = sqlite3_column_int(q, 4);
+        if (origin > PHD_ORIGIN_UNKNOWN && origin < PHD_ORIGIN_COUNT)
+            c->origin[t] = (uint8_t)origin;
         t++;
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)

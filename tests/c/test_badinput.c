@@ -890,7 +890,7 @@ static void test_structure(const struct img *good)
     EXPECT_FAIL("a second footer in the middle", &m, "footer before the end");
 
     /* unknown chunk kinds are skipped */
-    static const uint32_t unknown[] = {0, 5, 6, 99, 0x7ffffffe, 0x80000000u, 0xffffffffu};
+    static const uint32_t unknown[] = {0, 6, 7, 99, 0x7ffffffe, 0x80000000u, 0xffffffffu};
     for (size_t k = 0; k < sizeof unknown / sizeof unknown[0]; k++) {
         m.len = 0;
         put_header(&m, &d);
@@ -910,6 +910,38 @@ static void test_structure(const struct img *good)
         t_put_u32(m.b + PHD_HEADER_SIZE + 4, 2);
         t_patch_crc(m.b, m.len);
         EXPECT_FAIL("unknown chunk with flags", &m, "chunk flags 00000002");
+    }
+
+    /* TYPE_ORIGINS (kind 5) is optional, but when present it holds one
+     * known origin per type */
+    {
+        unsigned char origins[64];
+        uint32_t nt = d.f.types;
+        for (uint32_t t = 0; t < nt && t < sizeof origins; t++)
+            origins[t] = (unsigned char)(1 + t % (PHD_ORIGIN_COUNT - 1));
+        for (int variant = 0; variant < 3; variant++) {
+            m.len = 0;
+            put_header(&m, &d);
+            put_chunk(&m, PHD_CHUNK_STRINGS, &d.strings);
+            put_chunk(&m, PHD_CHUNK_TYPES, &d.types);
+            if (variant == 0) /* one per type: fine */
+                put_chunk_raw(&m, PHD_CHUNK_TYPE_ORIGINS, 0, nt, origins, nt);
+            else if (variant == 1) /* one too few */
+                put_chunk_raw(&m, PHD_CHUNK_TYPE_ORIGINS, 0, nt - 1, origins, nt - 1);
+            else { /* an origin out of range */
+                origins[0] = PHD_ORIGIN_COUNT;
+                put_chunk_raw(&m, PHD_CHUNK_TYPE_ORIGINS, 0, nt, origins, nt);
+            }
+            put_chunk(&m, PHD_CHUNK_NODES, &d.nodes);
+            put_chunk(&m, PHD_CHUNK_ROOTS, &d.roots);
+            put_footer(&m, &d.f);
+            if (variant == 0)
+                EXPECT_LOAD("type origins, one per type", &m);
+            else if (variant == 1)
+                EXPECT_FAIL("type origins, one too few", &m, "type origins");
+            else
+                EXPECT_FAIL("type origin out of range", &m, "has origin");
+        }
     }
 
     /* sections in reverse order and empty known chunks: still fine */

@@ -622,7 +622,7 @@ static int write_record(struct phd_writer *w, const struct graph *g, int sec, si
 
 static void write_unknown_chunk(struct phd_writer *w, struct rng *r)
 {
-    static const uint32_t kinds[] = {5, 6, 0x100, 0x7ffffffe, 0x80000000u, 0xffffffffu};
+    static const uint32_t kinds[] = {6, 7, 0x100, 0x7ffffffe, 0x80000000u, 0xffffffffu};
     phd_writer_chunk_begin(w, kinds[rng_below(r, sizeof kinds / sizeof kinds[0])]);
     size_t n = 1 + (size_t)rng_below(r, 300);
     unsigned char *p = phd_writer_reserve(w, n);

@@ -35,7 +35,7 @@ from conftest import REPO, assert_usage_error, cli, cli_json, cli_ok, dump_in_su
 
 FIXTURES = REPO / "fixtures"
 APPLICATION_ID = 0x50484453  # "PHDS"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_COLUMNS = 100
 
 
@@ -1064,18 +1064,20 @@ def test_diff_json_shape(world, diff_ab, other, pyheapdiff_bin):
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", diff_ab[side]["timestamp"])
     keys = ["type", "count_before", "count_after", "count_delta", "size_before", "size_after", "size_delta"]
     for r in diff_ab["rows"] + [diff_ab["total"]]:
-        assert list(r) == keys + ["new", "freed", "survived"]
+        origin = ["origin"] if r is not diff_ab["total"] else []
+        assert list(r) == keys + origin + ["new", "freed", "survived"]
         assert all(isinstance(r[k], int) for k in keys[1:])
+        assert r.get("origin", "user") in ("builtin", "stdlib", "third-party", "user", "unknown")
     d = cli_json(pyheapdiff_bin, "diff", world.a, other)
     for r in d["rows"] + [d["total"]]:
-        assert list(r) == keys
+        assert list(r) == keys + (["origin"] if r is not d["total"] else [])
 
 
 def test_top_json_shape(world, pyheapdiff_bin):
     doc = cli_json(pyheapdiff_bin, "top", "--by", "size", world.a)
     assert list(doc) == ["snapshot", "by", "objects", "total_size", "omitted", "rows"]
     for r in doc["rows"]:
-        assert list(r) == ["type", "count", "size", "average_size"]
+        assert list(r) == ["type", "origin", "count", "size", "average_size"]
 
 
 def test_load_and_sql_json_shape(world, pyheapdiff_bin, tmp_path):
