@@ -435,14 +435,17 @@ static int contains(const char *s, size_t len, const char *needle)
     return 0;
 }
 
-/* The rule (docs/agent.md): __main__ is the user's; a module loaded from
- * site-packages or dist-packages is third-party; one of
- * sys.stdlib_module_names (its top-level package) is the standard
- * library; any other module is the user's. */
+/* The rule (docs/cli.md, "Where a type comes from"): __main__ is the
+ * user's; a module loaded from site-packages or dist-packages is
+ * third-party, and so is pyheapdiff itself wherever it is loaded from (a
+ * tool, not the program); one of sys.stdlib_module_names (its top-level
+ * package) is the standard library; any other module is the user's. */
 static unsigned module_origin(PyObject *mod, const char *name, size_t len)
 {
     if (len == 8 && memcmp(name, "__main__", 8) == 0)
         return PHD_ORIGIN_USER;
+    if (len >= 10 && memcmp(name, "pyheapdiff", 10) == 0 && (len == 10 || name[10] == '.'))
+        return PHD_ORIGIN_THIRD_PARTY;
     PyObject *file = PyModule_Check(mod) ? dict_get_str(PyModule_GetDict(mod), "__file__") : NULL;
     if (file && PyUnicode_Check(file)) {
         char buf[1024];

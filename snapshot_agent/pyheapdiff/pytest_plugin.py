@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from . import _cli
-from .track import Tracker, is_user_type
+from .track import Tracker
 
 _MARKER = ("no_leaks(types=None, max_growth=0, warmup=1): fail when objects of `types` (default: "
            "every user-defined type) grow by more than max_growth during one run of the test, "
