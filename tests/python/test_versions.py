@@ -132,3 +132,18 @@ def test_the_agent_exports_only_its_init_function():
                          check=True).stdout
     exported = sorted(line.split()[-1] for line in out.splitlines() if line.split()[1:2] in (["T"], ["D"], ["B"]))
     assert exported == ["PyInit__agent"], exported
+
+
+def test_build_names_every_missing_system_package(tmp_path):
+    """Without the system libraries, meson stops once, naming every
+    missing Debian package (not one library at a time)."""
+    meson = shutil.which("meson") or str(REPO / ".venv" / "bin" / "meson")
+    if not os.path.exists(meson):
+        pytest.skip("meson is not installed (scripts/setup.sh puts it in .venv/)")
+    env = {**os.environ, "PKG_CONFIG_PATH": str(tmp_path), "PKG_CONFIG_LIBDIR": str(tmp_path)}
+    p = subprocess.run([meson, "setup", str(tmp_path / "b")], cwd=REPO, capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "missing development packages: libsqlite3-dev, libgraphviz-dev, libjansson-dev" in out
+    assert "apt-get install gcc pkg-config libsqlite3-dev libgraphviz-dev libjansson-dev" in out
