@@ -20,6 +20,7 @@
 
 #include "pyheapdiff/html.h"
 #include "pyheapdiff/output.h"
+#include "pyheapdiff/outfile.h"
 #include "pyheapdiff/text.h"
 
 void phd_html_raw(struct phd_html *h, const char *markup)
@@ -579,26 +580,18 @@ int phd_report_html(const struct phd_report *r, FILE *f)
 
 int phd_report_html_file(const struct phd_report *r, const char *path, struct phd_error *err)
 {
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return phd_error_set(err, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return phd_error_set(err, "%s: cannot write: %s", path, strerror(errno));
-    int bad = phd_report_html(r, f) < 0;
-    int saved = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        saved = errno;
+    struct phd_outfile of;
+    if (phd_outfile_open(&of, path, PHD_OUTFILE_STDOUT, err) < 0)
+        return -1;
+    FILE *f = phd_outfile_stream(&of, err);
+    if (!f) {
+        phd_outfile_abort(&of);
+        return -1;
     }
-    if (bad) {
-        unlink(tmp);
-        return phd_error_set(err, "%s: cannot write: %s", path, strerror(saved));
+    if (phd_report_html(r, f) < 0) {
+        int e = errno ? errno : EIO;
+        phd_outfile_abort(&of);
+        return phd_error_set(err, "%s: cannot write: %s", path, strerror(e));
     }
-    if (rename(tmp, path) != 0) {
-        saved = errno;
-        unlink(tmp);
-        return phd_error_set(err, "%s: cannot rename into place: %s", path, strerror(saved));
-    }
-    return 0;
+    return phd_outfile_commit(&of, err) < 0 ? -1 : 0;
 }

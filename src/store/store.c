@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pyheapdiff/outfile.h"
 #include "pyheapdiff/store.h"
 #include "pyheapdiff/text.h"
 
@@ -726,12 +727,15 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
     int fresh = access(db_path, F_OK) != 0, rc = -1;
 
     if (fresh) {
-        if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", db_path, (long)getpid()) >= (int)sizeof tmp) {
-            phd_error_set(err, "%s: path too long", db_path);
-            tmp[0] = 0;
+        /* an empty file of mode 0600 (whatever the umask) that SQLite then
+         * opens as a new database: its previews can hold secrets */
+        int fd = phd_tmpfile_create(db_path, tmp, sizeof tmp);
+        if (fd < 0) {
+            phd_error_set(err, "%s: cannot create database: %s", db_path,
+                          fd == -ENAMETOOLONG ? "path too long" : strerror(-fd));
             goto out;
         }
-        unlink(tmp);
+        close(fd);
         if (sqlite3_open_v2(tmp, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
             db_fail(err, db_path, L->db, "cannot create database");
             goto out;

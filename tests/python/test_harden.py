@@ -1,0 +1,209 @@
+"""Regression tests for issue 15 (hardening), items 4 to 15: output files
+that are not regular files, permissions, stale temporaries, terminal
+escapes, strict UTF-8, NUL in names, size overflow, the agent's fork, signal
+and exit handling, valid HTML, and sql's JSON, pragmas and time limit."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import snapreader
+from conftest import REPO, assert_usage_error, cli, run_python, subprocess_env
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """before.snap and after.snap of one process; 30 Widgets grew."""
+    d = tmp_path_factory.mktemp("pair")
+    code = """
+import sys, pyheapdiff
+class Widget: pass
+keep = []
+pyheapdiff.dump(sys.argv[1] + '/before.snap')
+keep.extend(Widget() for _ in range(30))
+pyheapdiff.dump(sys.argv[1] + '/after.snap')
+"""
+    p = run_python(code, [d])
+    assert p.returncode == 0, p.stderr
+    return d
+
+
+def in_umask(mask):
+    return lambda: os.umask(mask)
+
+
+@pytest.fixture
+def devs(tmp_path):
+    """Paths of a null and a full character device that a regression can
+    not destroy: as root (who could rename a file over /dev/null) private
+    nodes made with mknod, otherwise /dev/null and /dev/full, which an
+    unprivileged process cannot replace."""
+    if os.geteuid() != 0:
+        return {"null": "/dev/null", "full": "/dev/full"}
+    d = tmp_path / "dev"
+    d.mkdir()
+    out = {}
+    for name, minor in [("null", 3), ("full", 7)]:
+        os.mknod(d / name, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        out[name] = str(d / name)
+    try:
+        with open(out["null"], "wb") as f:
+            f.write(b"x")
+    except OSError:
+        pytest.skip("cannot use device nodes here (a nodev mount?)")
+    return out
+
+
+class FifoReader:
+    """Reads a FIFO in a thread; done() returns what it read, unblocking
+    the reader when nothing ever opened the FIFO for writing (the bug: the
+    FIFO was replaced by a regular file)."""
+
+    def __init__(self, path):
+        self.path, self.data = path, None
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        with open(self.path, "rb") as f:
+            self.data = f.read()
+
+    def done(self):
+        self.t.join(1)
+        if self.t.is_alive():
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+            self.t.join(10)
+        return self.data or b""
+
+
+# ---- 4. output paths that are not regular files ---------------------------
+
+def test_dump_writes_through_devices_and_fifos(tmp_path, devs):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    r = FifoReader(fifo)
+    code = """
+import errno, os, stat, sys, pyheapdiff
+null, full = sys.argv[2:4]
+pyheapdiff.dump(null)
+assert stat.S_ISCHR(os.stat(null).st_mode)
+try:
+    pyheapdiff.dump(full)
+except OSError as e:
+    assert e.errno == errno.ENOSPC and e.filename == full, e
+else:
+    raise SystemExit('no error from ' + full)
+pyheapdiff.dump(sys.argv[1])
+"""
+    p = run_python(code, [fifo, devs["null"], devs["full"]], timeout=60)
+    data = r.done()
+    assert p.returncode == 0, p.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    snap = snapreader.parse(data)
+    assert len(snap.nodes) > 1000
+    assert sorted(n for n in os.listdir(tmp_path) if n != "dev") == ["fifo"]
+    assert all(stat.S_ISCHR(os.stat(p).st_mode) for p in devs.values())
+
+
+def test_dump_replaces_a_symlink_not_its_target(tmp_path):
+    (tmp_path / "target").write_text("keep me")
+    (tmp_path / "link.snap").symlink_to("target")
+    p = run_python("import sys, pyheapdiff; pyheapdiff.dump(sys.argv[1])", [tmp_path / "link.snap"])
+    assert p.returncode == 0, p.stderr
+    assert not (tmp_path / "link.snap").is_symlink()
+    assert (tmp_path / "target").read_text() == "keep me"
+    snapreader.read(str(tmp_path / "link.snap"))
+
+
+@pytest.mark.parametrize("cmd", ["report", "graph"])
+def test_outputs_to_dev_full_fail_cleanly(pyheapdiff_bin, pair, cmd, devs):
+    args = ([cmd, pair / "before.snap", pair / "after.snap"] if cmd == "report"
+            else [cmd, "--type", "Widget", "--path", pair / "after.snap"])
+    p = cli(pyheapdiff_bin, *args, "-o", devs["full"])
+    assert_usage_error(p, devs["full"], "No space left on device")
+    assert stat.S_ISCHR(os.stat(devs["full"]).st_mode)
+    p = cli(pyheapdiff_bin, *args, "-o", devs["null"])
+    assert p.returncode == 0, p.stderr
+    assert stat.S_ISCHR(os.stat(devs["null"]).st_mode)
+
+
+def test_report_and_graph_to_stdout_fifo_and_symlink(pyheapdiff_bin, pair, tmp_path):
+    p = cli(pyheapdiff_bin, "report", pair / "before.snap", pair / "after.snap", "-o", "-")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("<!DOCTYPE html>") and p.stdout.rstrip().endswith("</html>")
+    assert p.stderr == ""
+    p = cli(pyheapdiff_bin, "graph", "--type", "Widget", "--path", pair / "after.snap", "-o", "-")
+    assert p.returncode == 0 and p.stdout.startswith("digraph"), p.stderr
+    # a FIFO is written in place
+    fifo = tmp_path / "page.html"
+    os.mkfifo(fifo)
+    r = FifoReader(fifo)
+    p = cli(pyheapdiff_bin, "report", pair / "before.snap", pair / "after.snap", "-o", fifo)
+    data = r.done()
+    assert p.returncode == 0, p.stderr
+    assert data.startswith(b"<!DOCTYPE html>")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    # a symlink is replaced by the new file; its target is untouched
+    (tmp_path / "target").write_text("keep me")
+    for name, args in [("r.html", ["report", pair / "before.snap", pair / "after.snap"]),
+                       ("g.svg", ["graph", "--type", "Widget", "--path", pair / "after.snap"])]:
+        (tmp_path / name).symlink_to("target")
+        p = cli(pyheapdiff_bin, *args, "-o", tmp_path / name)
+        assert p.returncode == 0, p.stderr
+        assert not (tmp_path / name).is_symlink()
+        assert (tmp_path / "target").read_text() == "keep me"
+
+
+def test_outputs_that_cannot_be_replaced_are_refused(pyheapdiff_bin, pair, tmp_path):
+    (tmp_path / "dir.html").mkdir()
+    p = cli(pyheapdiff_bin, "report", pair / "before.snap", pair / "after.snap", "-o", tmp_path / "dir.html")
+    assert_usage_error(p, "dir.html")
+    assert (tmp_path / "dir.html").is_dir()
+    assert sorted(os.listdir(tmp_path)) == ["dir.html"]
+
+
+# ---- 5. databases, reports and graphs get 0600 ----------------------------
+
+def test_outputs_are_private_under_umask_000(pyheapdiff_bin, pair, tmp_path):
+    runs = [("heap.db", ["load", pair / "before.snap", "-o"]),
+            ("r.html", ["report", pair / "before.snap", pair / "after.snap", "-o"]),
+            ("g.svg", ["graph", "--type", "Widget", pair / "after.snap", "-o"]),
+            ("g.dot", ["graph", "--type", "Widget", pair / "after.snap", "-o"])]
+    for name, args in runs:
+        p = subprocess.run([pyheapdiff_bin, *map(str, args), str(tmp_path / name)], capture_output=True,
+                           preexec_fn=in_umask(0))
+        assert p.returncode == 0, p.stderr
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
+    # an existing report replaced gets 0600 too
+    (tmp_path / "old.html").write_text("x")
+    os.chmod(tmp_path / "old.html", 0o644)
+    p = cli(pyheapdiff_bin, "report", pair / "before.snap", pair / "after.snap", "-o", tmp_path / "old.html")
+    assert p.returncode == 0
+    assert stat.S_IMODE(os.stat(tmp_path / "old.html").st_mode) == 0o600
+
+
+# ---- 6. a stale temporary named like the dump's own -----------------------
+
+def test_stale_temporary_does_not_block_the_dump(tmp_path):
+    code = """
+import os, sys, pyheapdiff
+path = sys.argv[1]
+for n in range(1, 4):
+    open(f"{path}.tmp-{os.getpid()}-{n}", "w").close()
+pyheapdiff.dump(path)
+pyheapdiff.dump(path)
+"""
+    p = run_python(code, [tmp_path / "a.snap"])
+    assert p.returncode == 0, p.stderr
+    snapreader.read(str(tmp_path / "a.snap"))
+    left = sorted(n for n in os.listdir(tmp_path) if n != "a.snap")
+    assert len(left) == 3 and all(os.path.getsize(tmp_path / n) == 0 for n in left)
