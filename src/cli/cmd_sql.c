@@ -33,15 +33,9 @@ static char *cell_text(sqlite3_stmt *q, int col)
         *p = 0;
         return s;
     }
-    const unsigned char *t = sqlite3_column_text(q, col);
-    s = malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
-    /* one line per row: control characters become spaces */
-    for (int i = 0; i < n; i++)
-        s[i] = (char)(t[i] < 0x20 ? ' ' : t[i]);
-    s[n] = 0;
-    return s;
+    /* one line per row, nothing a terminal acts on (the text of a valid
+     * UTF-8 TEXT value has no NUL: sqlite3_column_bytes counts to it) */
+    return phd_text_escape_dup((const char *)sqlite3_column_text(q, col));
 }
 
 static json_t *cell_json(sqlite3_stmt *q, int col)

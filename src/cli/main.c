@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pyheapdiff/text.h"
 
 const struct cli_command cli_commands[] = {
     {"info", cmd_info, "show a snapshot's header, counts and most common types",
@@ -196,6 +197,25 @@ const struct cli_command cli_commands[] = {
      "  -h, --help         show this help\n"},
     {NULL, NULL, NULL, NULL},
 };
+
+const char *cli_esc(const char *text)
+{
+    /* the CLI is single-threaded; the buffers live until exit */
+    static char *ring[4];
+    static size_t cap[4];
+    static unsigned next;
+    unsigned k = next++ % 4;
+    size_t n = phd_text_escape(text, NULL, 0);
+    if (n + 1 > cap[k]) {
+        char *b = realloc(ring[k], n + 1);
+        if (!b)
+            return "?";
+        ring[k] = b;
+        cap[k] = n + 1;
+    }
+    phd_text_escape(text, ring[k], cap[k]);
+    return ring[k];
+}
 
 int cli_fail(const char *fmt, ...)
 {

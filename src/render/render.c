@@ -35,26 +35,24 @@ struct walk {
     int drawn, more_id;
 };
 
-/* Text safe for a Graphviz label: printable, backslashes doubled (the only
- * escape character in plain labels), cut to LABEL_MAX characters. */
+/* Text safe for a Graphviz label: control characters and invalid bytes
+ * escaped as on a terminal (phd_text_escape, so the SVG stays well-formed
+ * XML), then backslashes doubled (the only escape character in plain
+ * labels), cut to LABEL_MAX characters. */
 static void label_text(const char *in, char *out, size_t cap)
 {
+    char esc[LABEL_MAX * 6 + 8];
+    phd_text_escape(in, esc, sizeof esc);
     size_t o = 0, chars = 0;
-    int valid = phd_utf8_valid((const unsigned char *)in, strlen(in));
-    for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < cap; p++) {
+    for (const unsigned char *p = (const unsigned char *)esc; *p && o + 5 < cap; p++) {
         if ((*p & 0xC0) != 0x80 && ++chars > LABEL_MAX) {
             memcpy(out + o, "...", 3);
             o += 3;
             break;
         }
-        if (*p == '\\') {
+        if (*p == '\\')
             out[o++] = '\\';
-            out[o++] = '\\';
-        } else if (*p < 0x20 || *p == 0x7f || (!valid && *p >= 0x80)) {
-            out[o++] = '?';
-        } else {
-            out[o++] = (char)*p;
-        }
+        out[o++] = (char)*p;
     }
     out[o] = 0;
 }

@@ -41,10 +41,24 @@ void phd_html_rawf(struct phd_html *h, const char *fmt, ...)
 void phd_html_text(struct phd_html *h, const char *text)
 {
     const unsigned char *p = (const unsigned char *)text;
-    int valid = phd_utf8_valid(p, strlen(text));
-    for (; *p && !h->failed; p++) {
+    size_t n = strlen(text);
+    for (size_t k; *p && !h->failed; p += k) {
         const char *rep = NULL;
-        switch (*p) {
+        /* one character at a time, strictly: an invalid byte, the reader's
+         * NUL (C0 80) and controls HTML does not allow become U+FFFD */
+        k = phd_utf8_char(p, n - (size_t)(p - (const unsigned char *)text));
+        if (!k) {
+            rep = "\xEF\xBF\xBD";
+            k = p[0] == 0xC0 && p[1] == 0x80 ? 2 : 1;
+        } else if (k == 2 && p[0] == 0xC2 && p[1] < 0xA0) {
+            rep = "\xEF\xBF\xBD"; /* C1 controls */
+        } else if (k > 1) {
+            if (fwrite(p, 1, k, h->f) != k)
+                h->failed = 1;
+            continue;
+        }
+        if (!rep)
+            switch (*p) {
         case '&':
             rep = "&amp;";
             break;
@@ -61,7 +75,7 @@ void phd_html_text(struct phd_html *h, const char *text)
             rep = "&#39;";
             break;
         default:
-            if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f || (!valid && *p >= 0x80))
+            if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
                 rep = "\xEF\xBF\xBD";
         }
         if (rep ? fputs(rep, h->f) == EOF : fputc(*p, h->f) == EOF)

@@ -207,3 +207,126 @@ pyheapdiff.dump(path)
     snapreader.read(str(tmp_path / "a.snap"))
     left = sorted(n for n in os.listdir(tmp_path) if n != "a.snap")
     assert len(left) == 3 and all(os.path.getsize(tmp_path / n) == 0 for n in left)
+
+
+# ---- 7, 8, 9. names: terminal escapes, strict UTF-8, NUL -------------------
+
+FOOTER = snapreader.FOOTER_SIZE
+
+
+def fix_crc(data):
+    data = bytearray(data)
+    n = len(data)
+    data[n - FOOTER + 16 + 36: n - FOOTER + 16 + 40] = \
+        snapreader.crc32c(bytes(data[: n - FOOTER])).to_bytes(4, "little")
+    return bytes(data)
+
+
+def patched(src, dst, replacements):
+    """src with same-length byte replacements in its string table (the
+    snapshot is dumped with values=False, so names occur only there) and
+    its CRC recomputed, written to dst."""
+    data = src.read_bytes()
+    for old, new in replacements:
+        assert len(old) == len(new) and old in data, old
+        data = data.replace(old, new)
+    dst.write_bytes(fix_crc(data))
+    return dst
+
+
+HOSTILE = {"clear": "\x1b[2Jclear", "title": "\x1b]0;pwned\x07title", "crlf": "row\r\nbreak",
+           "csi": "c1\u009b31mred", "tab": "a\tb"}
+
+
+@pytest.fixture(scope="module")
+def names(tmp_path_factory):
+    """A pair of snapshots with classes named with terminal escapes and
+    with placeholders that tests patch into invalid UTF-8 and NUL; before
+    has none of their instances, after has 3 or 4 of each."""
+    d = tmp_path_factory.mktemp("names")
+    code = """
+import sys, pyheapdiff
+names = %r
+classes = [type(n, (), {}) for n in names]
+Over = type("overQQslash", (), {})
+WA = type("WidgetZA", (), {})
+WB = type("WidgetZB", (), {})
+pyheapdiff.dump(sys.argv[1] + '/before.snap', values=False)
+keep = [c() for c in classes for _ in range(3)]
+keep += [Over() for _ in range(5)] + [WA() for _ in range(3)] + [WB() for _ in range(4)]
+box = {'k': keep}
+pyheapdiff.dump(sys.argv[1] + '/after.snap', values=False)
+""" % (list(HOSTILE.values()),)
+    p = run_python(code, [d])
+    assert p.returncode == 0, p.stderr
+    reps = [(b"overQQslash", b"over\xc0\xafslash"), (b"WidgetZA", b"Widget\x00A"), (b"WidgetZB", b"Widget\x00B")]
+    for side in ("before", "after"):
+        patched(d / f"{side}.snap", d / f"{side}-x.snap", reps)
+    return d
+
+
+def no_raw_controls(text):
+    bad = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) < 0xa0]
+    assert not bad, (bad, text[:2000])
+
+
+@pytest.mark.parametrize("cmd", ["diff", "top", "paths", "leaks", "dominators", "cycles", "info", "orphans"])
+def test_text_outputs_escape_control_characters(pyheapdiff_bin, names, cmd):
+    a, b = names / "before-x.snap", names / "after-x.snap"
+    args = {"diff": [a, b, "--top", "0"], "top": [b, "--top", "0"], "paths": ["--type", "__main__.\x1b[2Jclear", b],
+            "leaks": [a, b, "--top", "0"], "dominators": [b, "--top", "0"], "cycles": [b, "--top", "0"],
+            "info": [b, "--top", "100000"], "orphans": [b, "--top", "0"]}[cmd]
+    p = cli(pyheapdiff_bin, cmd, *args)
+    assert p.returncode == 0, p.stderr
+    no_raw_controls(p.stdout)
+    if cmd in ("diff", "top", "leaks", "info"):
+        for spelled in ["\\x1b[2Jclear", "\\x1b]0;pwned\\x07title", "row\\r\\nbreak", "c1\\u009b31mred", "a\\tb",
+                        "Widget\\0A", "Widget\\0B", "over\ufffd\ufffdslash"]:
+            assert spelled in p.stdout, (spelled, p.stdout[:3000])
+    if cmd == "paths":
+        assert "\\x1b[2Jclear" in p.stdout and "3 ×" in p.stdout
+
+
+def test_sql_escapes_control_characters(pyheapdiff_bin, names, tmp_path):
+    db = tmp_path / "h.db"
+    cli(pyheapdiff_bin, "load", names / "after.snap", "-o", db)
+    p = cli(pyheapdiff_bin, "sql", db, "SELECT DISTINCT type FROM objects_v WHERE type LIKE '%row%' "
+                                      "OR type LIKE '%clear' OR type LIKE '%title'")
+    assert p.returncode == 0, p.stderr
+    no_raw_controls(p.stdout)
+    assert "row\\r\\nbreak" in p.stdout and "\\x1b[2Jclear" in p.stdout
+
+
+def test_invalid_utf8_is_replaced_and_counted(pyheapdiff_bin, names, tmp_path):
+    b = names / "after-x.snap"
+    top = json.loads(cli(pyheapdiff_bin, "top", b, "--top", "0", "--json").stdout)
+    assert sum(r["count"] for r in top["rows"]) == top["objects"]
+    assert sum(r["size"] for r in top["rows"]) == top["total_size"]
+    assert top["omitted"] == 0
+    assert [r["count"] for r in top["rows"] if r["type"] == "__main__.over\ufffd\ufffdslash"] == [5]
+    info = json.loads(cli(pyheapdiff_bin, "info", b, "--json").stdout)
+    assert info["replaced_strings"] >= 1
+    assert json.loads(cli(pyheapdiff_bin, "info", names / "after.snap", "--json").stdout)["replaced_strings"] == 0
+    # the SVG is well-formed XML, the report valid UTF-8
+    import xml.dom.minidom
+    p = cli(pyheapdiff_bin, "graph", "--type", "__main__.over\ufffd\ufffdslash", b, "-o", tmp_path / "g.svg")
+    assert p.returncode == 0, p.stderr
+    xml.dom.minidom.parse(str(tmp_path / "g.svg"))
+    p = cli(pyheapdiff_bin, "report", names / "before-x.snap", b, "-o", tmp_path / "r.html", "--top", "0")
+    assert p.returncode == 0, p.stderr
+    html = (tmp_path / "r.html").read_bytes().decode("utf-8")  # strict
+    assert "over\ufffd\ufffdslash" in html
+
+
+def test_nul_in_a_name_keeps_names_apart(pyheapdiff_bin, names):
+    a, b = names / "before-x.snap", names / "after-x.snap"
+    d = json.loads(cli(pyheapdiff_bin, "diff", a, b, "--top", "0", "--json").stdout)
+    rows = {r["type"]: r["count_delta"] for r in d["rows"]}
+    assert rows.get("__main__.Widget\0A") == 3 and rows.get("__main__.Widget\0B") == 4, \
+        {k: v for k, v in rows.items() if "Widget" in k}
+    assert "__main__.Widget" not in rows
+    # a gate on the truncated name no longer sees the sum
+    p = cli(pyheapdiff_bin, "diff", a, b, "--fail-on-growth", "Widget=5")
+    assert p.returncode == 0, p.stderr
+    p = cli(pyheapdiff_bin, "top", b, "--top", "0")
+    assert "__main__.Widget\\0A" in p.stdout and "__main__.Widget\\0B" in p.stdout
