@@ -389,11 +389,13 @@ static void summary(struct phd_html *h, const struct phd_report *r)
     phd_html_raw(h, "</div>\n</section>\n");
 }
 
-static void diff_row(struct phd_html *h, const struct phd_diff_row *w, int matched, uint64_t max, const char *cell)
+/* A row of the growth table; its first cell is a row header (<th
+ * scope="row">) or, in the total row, a plain cell. */
+static void diff_row(struct phd_html *h, const struct phd_diff_row *w, int matched, uint64_t max, int row_header)
 {
-    phd_html_rawf(h, "<%s class=\"type\">", cell);
+    phd_html_raw(h, row_header ? "<th scope=\"row\" class=\"type\">" : "<td class=\"type\">");
     type_name(h, w->name);
-    phd_html_rawf(h, "</%s>", cell);
+    phd_html_raw(h, row_header ? "</th>" : "</td>");
     td_count(h, w->count_a);
     td_count(h, w->count_b);
     td_delta_count(h, (int64_t)(w->count_b - w->count_a));
@@ -432,11 +434,11 @@ static void growth(struct phd_html *h, const struct phd_report *r)
     table_open(h, "diff-table", "sticky", cols, ncols, 6);
     for (size_t k = 0; k < r->n_rows; k++) {
         phd_html_rawf(h, "<tr data-i=\"%zu\">", k);
-        diff_row(h, &d->rows[r->rows[k]], d->matched, max, "th scope=\"row\"");
+        diff_row(h, &d->rows[r->rows[k]], d->matched, max, 1);
         phd_html_raw(h, "</tr>\n");
     }
     phd_html_raw(h, "</tbody>\n<tfoot><tr>");
-    diff_row(h, &d->total, d->matched, 0, "td");
+    diff_row(h, &d->total, d->matched, 0, 0);
     phd_html_raw(h, "</tr></tfoot>\n</table>\n</div>\n");
     if (r->omitted_rows)
         phd_html_rawf(h, "<p class=\"more\">%zu more changed type%s not shown (<code>--top 0</code> shows all); the "

@@ -330,3 +330,23 @@ def test_nul_in_a_name_keeps_names_apart(pyheapdiff_bin, names):
     assert p.returncode == 0, p.stderr
     p = cli(pyheapdiff_bin, "top", b, "--top", "0")
     assert "__main__.Widget\\0A" in p.stdout and "__main__.Widget\\0B" in p.stdout
+
+
+# ---- 14. the report is valid HTML ------------------------------------------
+
+def html_errors(data):
+    """Parse errors of a WHATWG parser (html5lib), each as (line, col, code)."""
+    html5lib = pytest.importorskip("html5lib")
+    p = html5lib.HTMLParser(strict=False)
+    p.parse(data)
+    return [(pos[0], pos[1], code) for pos, code, _ in p.errors]
+
+
+def test_report_is_valid_html(pyheapdiff_bin, pair, names, tmp_path):
+    for a, b in [(pair / "before.snap", pair / "after.snap"),
+                 (names / "before-x.snap", names / "after-x.snap")]:
+        p = cli(pyheapdiff_bin, "report", a, b, "-o", tmp_path / "r.html", "--top", "0")
+        assert p.returncode == 0, p.stderr
+        data = (tmp_path / "r.html").read_bytes()
+        data.decode("utf-8")  # strict
+        assert html_errors(data) == []
