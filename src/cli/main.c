@@ -74,18 +74,21 @@ const struct cli_command cli_commands[] = {
      "  --json           print JSON (see docs/cli.md)\n"
      "  -h, --help       show this help\n"},
     {"sql", cmd_sql, "run a read-only SQL query on a database",
-     "usage: pyheapdiff sql [--json] DB QUERY\n"
+     "usage: pyheapdiff sql [--json] [--timeout SECONDS] DB QUERY\n"
      "\n"
      "Runs one read-only statement on a database made by 'pyheapdiff load' and\n"
-     "prints the rows as an aligned table, or as a JSON array of objects.\n"
-     "Statements that would write are refused.\n"
+     "prints the rows as an aligned table, or as a JSON array of objects\n"
+     "(infinite reals as the strings \"Infinity\" and \"-Infinity\").\n"
+     "Statements that would write are refused; a PRAGMA that only reads a\n"
+     "setting (no value) is allowed.\n"
      "\n"
      "example:\n"
      "  pyheapdiff sql a.db \"SELECT type, count(*) FROM objects_v GROUP BY 1 ORDER BY 2 DESC LIMIT 5\"\n"
      "\n"
      "options:\n"
-     "  --json      print JSON\n"
-     "  -h, --help  show this help\n"},
+     "  --json               print JSON\n"
+     "  --timeout SECONDS    stop the query after SECONDS (exit status 2)\n"
+     "  -h, --help           show this help\n"},
     {"paths", cmd_paths, "why objects are alive: grouped shortest paths from the roots",
      "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--limit N] [--json] SNAPSHOT\n"
      "\n"

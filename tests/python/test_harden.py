@@ -350,3 +350,48 @@ def test_report_is_valid_html(pyheapdiff_bin, pair, names, tmp_path):
         data = (tmp_path / "r.html").read_bytes()
         data.decode("utf-8")  # strict
         assert html_errors(data) == []
+
+
+# ---- 15. sql: infinities in JSON, read-only pragmas, --timeout ---------------
+
+@pytest.fixture(scope="module")
+def db(pyheapdiff_bin, pair, tmp_path_factory):
+    path = tmp_path_factory.mktemp("db") / "heap.db"
+    p = cli(pyheapdiff_bin, "load", pair / "before.snap", "-o", path)
+    assert p.returncode == 0, p.stderr
+    return path
+
+
+def test_sql_json_writes_infinities_as_strings(pyheapdiff_bin, db):
+    p = cli(pyheapdiff_bin, "sql", "--json", db, "SELECT 1e999 AS up, -1e999 AS down, 0.5 AS half")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == [{"up": "Infinity", "down": "-Infinity", "half": 0.5}]
+    assert float(json.loads(p.stdout)[0]["down"]) == float("-inf")
+
+
+@pytest.mark.parametrize("pragma", ["journal_mode", "main.journal_mode", "locking_mode", "user_version",
+                                    "main.page_count"])
+def test_sql_allows_pragmas_that_only_read(pyheapdiff_bin, db, pragma):
+    p = cli(pyheapdiff_bin, "sql", "--json", db, f"PRAGMA {pragma}")
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)) == 1
+
+
+@pytest.mark.parametrize("pragma", ["journal_mode=WAL", "main.journal_mode = delete", "user_version=3",
+                                    "wal_checkpoint", "incremental_vacuum", "journal_mode('wal')"])
+def test_sql_still_refuses_pragmas_that_write(pyheapdiff_bin, db, pragma):
+    p = cli(pyheapdiff_bin, "sql", db, f"PRAGMA {pragma}")
+    assert_usage_error(p, "refused")
+
+
+def test_sql_timeout(pyheapdiff_bin, db):
+    import time
+    forever = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    t0 = time.monotonic()
+    p = cli(pyheapdiff_bin, "sql", "--timeout", "0.3", db, forever, timeout=60)
+    assert time.monotonic() - t0 < 20
+    assert_usage_error(p, str(db), "--timeout 0.3 s")
+    p = cli(pyheapdiff_bin, "sql", "--timeout", "5", "--json", db, "SELECT count(*) AS n FROM objects")
+    assert p.returncode == 0 and json.loads(p.stdout)[0]["n"] > 1000, p.stderr
+    for bad in ["0", "-1", "abc", "nan"]:
+        assert_usage_error(cli(pyheapdiff_bin, "sql", "--timeout", bad, db, "SELECT 1"), "--timeout")
