@@ -395,3 +395,120 @@ def test_sql_timeout(pyheapdiff_bin, db):
     assert p.returncode == 0 and json.loads(p.stdout)[0]["n"] > 1000, p.stderr
     for bad in ["0", "-1", "abc", "nan"]:
         assert_usage_error(cli(pyheapdiff_bin, "sql", "--timeout", bad, db, "SELECT 1"), "--timeout")
+
+
+# ---- 11, 12, 13. the agent: fork, signal patterns, run's exit handling -------
+
+def run_cmd(tmp_path, script_text, *opts, name="script.py"):
+    script = tmp_path / name
+    if script_text is not None:
+        script.write_text(script_text)
+    return subprocess.run([sys.executable, "-S", "-m", "pyheapdiff", "run", *opts, "-o", str(tmp_path / "out.snap"),
+                           str(script)], cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True,
+                          timeout=120)
+
+
+def plain(tmp_path, name="script.py"):
+    return subprocess.run([sys.executable, "-S", str(tmp_path / name)], cwd=tmp_path, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+FORK = """
+import os
+pid = os.fork()
+if pid == 0:
+    child_only = ["child"] * 7
+else:
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    parent_only = "parent"
+"""
+
+
+def test_run_forked_child_does_not_overwrite_the_snapshot(tmp_path):
+    p = run_cmd(tmp_path, FORK)
+    assert p.returncode == 0, p.stderr
+    snap = snapreader.read(str(tmp_path / "out.snap"))
+    assert snap.pid != os.getpid()
+    assert p.stderr.count("wrote") == 1, p.stderr
+    assert sorted(os.listdir(tmp_path)) == ["out.snap", "script.py"]
+    # asked for: the child dumps to out-PID.snap
+    p = run_cmd(tmp_path, FORK, "--dump-forks")
+    assert p.returncode == 0, p.stderr
+    kids = [n for n in os.listdir(tmp_path) if n.startswith("out-")]
+    assert len(kids) == 1, os.listdir(tmp_path)
+    child = snapreader.read(str(tmp_path / kids[0]))
+    assert kids[0] == f"out-{child.pid}.snap"
+    assert snapreader.read(str(tmp_path / "out.snap")).pid != child.pid
+
+
+@pytest.mark.parametrize("pattern", ["x-{user}.snap", "x-{.snap", "x-}.snap", "x-{0}.snap", "x-{n:q}.snap",
+                                     "x-{pid.real.x}.snap"])
+def test_dump_on_signal_checks_the_pattern_when_registering(pattern):
+    code = f"""
+import signal, pyheapdiff
+try:
+    pyheapdiff.dump_on_signal(signal.SIGUSR2, {pattern!r})
+except ValueError as e:
+    assert {pattern!r} in str(e), e
+    assert signal.getsignal(signal.SIGUSR2) is signal.SIG_DFL
+    print("refused")
+"""
+    p = run_python(code)
+    assert p.returncode == 0 and p.stdout.strip() == "refused", (p.stdout, p.stderr)
+
+
+def test_dump_on_signal_accepts_good_patterns(tmp_path):
+    code = """
+import os, signal, sys, pyheapdiff
+os.chdir(sys.argv[1])
+pyheapdiff.dump_on_signal(signal.SIGUSR2, "a-{pid}-{n:03d}-{{x}}.snap")
+os.kill(os.getpid(), signal.SIGUSR2)
+print(sorted(os.listdir(".")))
+"""
+    p = run_python(code, [tmp_path])
+    assert p.returncode == 0, p.stderr
+    assert os.listdir(tmp_path) and os.listdir(tmp_path)[0].endswith("-001-{x}.snap")
+
+
+def test_run_sys_exit_with_a_message(tmp_path):
+    text = "import sys\nsys.exit('fatal: config missing')\n"
+    p, q = run_cmd(tmp_path, text), plain(tmp_path)
+    assert (p.returncode, q.returncode) == (1, 1)
+    assert "fatal: config missing\n" in p.stderr and q.stderr == "fatal: config missing\n"
+    snapreader.read(str(tmp_path / "out.snap"))
+    for code, want in [("None", 0), ("0", 0), ("5", 5), ("True", 1), ("[1]", 1)]:
+        p = run_cmd(tmp_path, f"import sys\nsys.exit({code})\n")
+        q = plain(tmp_path)
+        assert p.returncode == q.returncode == want, (code, p.returncode, q.returncode, p.stderr)
+        assert q.stderr in p.stderr
+
+
+def test_run_keyboard_interrupt_is_pythons(tmp_path):
+    text = "import atexit\natexit.register(lambda: print('atexit ran'))\nraise KeyboardInterrupt\n"
+    p, q = run_cmd(tmp_path, text), plain(tmp_path)
+    assert q.returncode == -2  # python kills itself with SIGINT: 130 in a shell
+    assert p.returncode == q.returncode, p.stderr
+    assert p.stdout == q.stdout == "atexit ran\n"
+    assert p.stderr.startswith(q.stderr), (p.stderr, q.stderr)  # the same traceback, once
+    assert p.stderr.count("Traceback") == 1 and "pyheapdiff" not in p.stderr.split("KeyboardInterrupt")[0]
+    snapreader.read(str(tmp_path / "out.snap"))
+
+
+def test_run_exception_traceback_is_the_scripts(tmp_path):
+    text = "def f():\n    raise ValueError('boom')\nf()\n"
+    p, q = run_cmd(tmp_path, text), plain(tmp_path)
+    assert p.returncode == q.returncode == 1
+    # the same frames as python's own traceback, none of pyheapdiff's
+    assert p.stderr.count('File "') == q.stderr.count('File "') == 2, p.stderr
+    assert "pyheapdiff/__main__.py" not in p.stderr and "ValueError: boom\n" in p.stderr
+    snapreader.read(str(tmp_path / "out.snap"))
+
+
+def test_run_missing_script(tmp_path):
+    p = run_cmd(tmp_path, None, name="missing.py")
+    assert p.returncode == 2
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and "missing.py" in lines[0] and "No such file or directory" in lines[0], p.stderr
+    assert "Traceback" not in p.stderr
+    assert not (tmp_path / "out.snap").exists()
