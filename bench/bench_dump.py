@@ -2,10 +2,14 @@
 """Benchmark pyheapdiff.dump() on realistic heaps of ~100k, ~1M and ~3M objects.
 
     PYTHONPATH=build/python python3 bench/bench_dump.py [--sizes 100k,1m,3m] [--json FILE]
+    python3 bench/bench_dump.py --python PYTHON --build BUILD_DIR [--sizes ...]
+    python3 bench/bench_dump.py --versions [build,build-py312,...] [--rounds 3] [--json FILE]
 
-Each heap size runs in a fresh subprocess (same interpreter, same PYTHONPATH),
-which builds the heap, lets one full gc.collect() settle it, disables automatic
-GC and then measures, in this order:
+Each heap size runs in a fresh subprocess (by default the same interpreter
+and PYTHONPATH; with --python/--build that interpreter with
+PYTHONPATH=BUILD_DIR/python), which builds the heap, lets one full
+gc.collect() settle it, disables automatic GC and then measures, in this
+order:
 
   1. peak extra memory of one dump with values=True and one with values=False
      (VmHWM reset through /proc/self/clear_refs, extra = VmHWM - VmRSS before);
@@ -19,6 +23,16 @@ the snapshot records, leaves (str, int, float, bytes) and untracked containers
 included.  The heap is sized to that count: the child measures the baseline
 interpreter, builds a calibration slice, and scales the rest from the measured
 objects per unit.
+
+--versions runs the same benchmark with every CPython build tree it finds
+next to bench/ (build*/ directories configured with meson, not sanitized,
+whose python/pyheapdiff/ holds an _agent extension; the interpreter is the
+one the tree was configured with, -Dpython=...), or with the listed trees.
+Versions and sizes are interleaved, --rounds times over (default 3), and
+every measurement keeps its best round; the spread between rounds is
+reported.  Per-object times are compared with the first version (3.11),
+both directly and as ratios to the same run's gc.collect() and Python walk,
+which cancel some of the machine's load and the interpreters' own speed.
 
 This is a benchmark, not a test: it prints a table and exits 0 whether or not
 the targets are met.
@@ -347,24 +361,84 @@ def child(target, repeat, tmpdir):
 # Driver (parent side)
 # --------------------------------------------------------------------------
 
-def child_env():
-    """The child's environment: ours, with pyheapdiff's directory on PYTHONPATH."""
+def child_env(build=None):
+    """The child's environment: ours, with pyheapdiff's directory on PYTHONPATH
+    (BUILD/python first when a build tree is given)."""
     env = dict(os.environ)
-    import importlib.util
-    spec = importlib.util.find_spec("pyheapdiff")
-    if spec is None:
-        here = os.path.dirname(os.path.abspath(__file__))
-        guess = os.path.join(os.path.dirname(here), "build", "python")
-        sys.path.insert(0, guess)
+    if build is not None:
+        pkg_parent = os.path.join(os.path.abspath(build), "python")
+        if not os.path.isdir(os.path.join(pkg_parent, "pyheapdiff")):
+            sys.exit(f"bench_dump: no {pkg_parent}/pyheapdiff (is {build} a build tree?)")
+    else:
+        import importlib.util
         spec = importlib.util.find_spec("pyheapdiff")
         if spec is None:
-            sys.exit("bench_dump: cannot import pyheapdiff; set PYTHONPATH=build/python")
-    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
+            here = os.path.dirname(os.path.abspath(__file__))
+            guess = os.path.join(os.path.dirname(here), "build", "python")
+            sys.path.insert(0, guess)
+            spec = importlib.util.find_spec("pyheapdiff")
+            if spec is None:
+                sys.exit("bench_dump: cannot import pyheapdiff; set PYTHONPATH=build/python")
+        pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
     parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if build is not None:
+        # another tree's package on the path would shadow this one
+        parts = [p for p in parts if not os.path.isdir(os.path.join(p, "pyheapdiff"))]
     if pkg_parent not in [os.path.abspath(p) for p in parts]:
         parts.insert(0, pkg_parent)
     env["PYTHONPATH"] = os.pathsep.join(parts)
     return env
+
+
+def interpreter_version(python):
+    """("3.12.1", "3.12", gil_disabled) of an interpreter, by running it."""
+    out = subprocess.run([python, "-c",
+                          "import sys, sysconfig; print(sys.version.split()[0]); "
+                          "print(sysconfig.get_config_var('Py_GIL_DISABLED') or 0)"],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+    full = out[0]
+    return full, ".".join(full.split(".")[:2]), out[1] not in ("0", "None")
+
+
+def find_builds(root, names=None):
+    """The build trees to benchmark: [(build_dir, python, "3.12.1")], one per
+    CPython version, in version order.  names: explicit tree names (relative
+    to root or absolute); otherwise every build*/ under root that is a meson
+    tree, not sanitized, holding python/pyheapdiff/_agent.*.so."""
+    import glob
+    import shutil
+    if names:
+        dirs = [n if os.path.isabs(n) else os.path.join(root, n) for n in names]
+    else:
+        dirs = sorted(glob.glob(os.path.join(root, "build*")))
+    found = {}
+    for d in dirs:
+        opts_file = os.path.join(d, "meson-info", "intro-buildoptions.json")
+        sos = glob.glob(os.path.join(d, "python", "pyheapdiff", "_agent.*.so"))
+        if not (os.path.isfile(opts_file) and sos):
+            if names:
+                sys.exit(f"bench_dump: {d} is not a build tree with the agent built")
+            continue
+        with open(opts_file) as f:
+            opts = {o["name"]: o["value"] for o in json.load(f)}
+        if opts.get("b_sanitize", "none") not in ("none", []) and not names:
+            continue
+        python = shutil.which(opts.get("python", "python3")) or opts.get("python")
+        try:
+            full, short, nogil = interpreter_version(python)
+        except (OSError, subprocess.CalledProcessError):
+            print(f"bench_dump: skipping {d}: cannot run {python}", file=sys.stderr)
+            continue
+        tag = "cpython-" + short.replace(".", "")
+        if not any(tag in os.path.basename(so) for so in sos) or nogil:
+            print(f"bench_dump: skipping {d}: {python} is {full} but the tree holds "
+                  f"{[os.path.basename(x) for x in sos]}", file=sys.stderr)
+            continue
+        if short in found:
+            print(f"bench_dump: {short}: using {found[short][0]}, not {d}", file=sys.stderr)
+            continue
+        found[short] = (os.path.abspath(d), python, full)
+    return [found[k] for k in sorted(found, key=lambda v: tuple(map(int, v.split("."))))]
 
 
 def machine_info():
@@ -381,8 +455,18 @@ def machine_info():
         ncpu = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         ncpu = os.cpu_count()
-    return {"cpu": cpu or platform.processor(), "nproc": ncpu,
-            "python": sys.version.split()[0], "platform": platform.platform()}
+    mem_gib = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem_gib = round(int(line.split()[1]) / 2**20, 1)
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu or platform.processor(), "nproc": ncpu, "mem_total_gib": mem_gib,
+            "python": sys.version.split()[0], "platform": platform.platform(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
 def derive(r):
@@ -418,8 +502,8 @@ def derive(r):
     return d
 
 
-def fmt_table(results):
-    cols = [size_label(r["target"]) for r in results]
+def fmt_table(results, cols=None, extra=()):
+    cols = cols or [size_label(r["target"]) for r in results]
 
     def num(v, spec):
         return "n/a" if v is None else format(v, spec)
@@ -473,6 +557,8 @@ def fmt_table(results):
         (f"target: <= {TARGET_MEM:g} B/object extra memory",
          [mark(r["targets"]["mem_per_object"]) for r in results]),
     ]
+    if extra:
+        rows += [None] + list(extra)
     w0 = max(len(r[0]) for r in rows if r)
     w = [max(len(c), *(len(r[1][i]) for r in rows if r)) for i, c in enumerate(cols)]
     out = [" " * w0 + "  " + "  ".join(c.rjust(w[i]) for i, c in enumerate(cols))]
@@ -486,6 +572,123 @@ def fmt_table(results):
     return "\n".join(out)
 
 
+TIME_KEYS = ("dump_seconds_values", "dump_seconds_novalues", "dump_agent_seconds_values",
+             "dump_agent_seconds_novalues", "gc_collect_seconds", "walk_seconds")
+MEM_KEYS = ("mem_extra_values", "mem_extra_novalues")
+
+
+def run_child(python, env, size, repeat, tmpdir):
+    """One fresh interpreter measuring one heap size; the raw result dict."""
+    proc = subprocess.run([python, os.path.abspath(__file__), "--child", str(size),
+                           "--repeat", str(repeat), "--tmpdir", tmpdir],
+                          env=env, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench_dump: {python}: child for {size} failed with status {proc.returncode}")
+    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
+def best_of_rounds(rounds):
+    """One result from several rounds of the same (version, size): each time
+    and memory figure is its best (lowest) round; spread = worst / best - 1."""
+    best = dict(min(rounds, key=lambda r: r["dump_seconds_novalues"]))
+    spread = {}
+    for k in TIME_KEYS + MEM_KEYS:
+        vals = [r[k] for r in rounds if r.get(k) is not None]
+        if vals:
+            best[k] = min(vals)
+            spread[k] = max(vals) / min(vals) - 1 if min(vals) > 0 else None
+    d = derive(best)
+    d["rounds"] = len(rounds)
+    d["spread"] = spread
+    d["agents"] = sorted({r["agent"]["sha256"] for r in rounds})
+    return d
+
+
+def compare(base, r):
+    """Per-object cost of result r against base (same size, the first version)."""
+    out = {}
+    for key, dump in (("values", "dump_seconds_values"), ("novalues", "dump_seconds_novalues")):
+        ns = lambda x: x[dump] / x["objects"]   # noqa: E731
+        out[f"ns_ratio_{key}"] = ns(r) / ns(base)
+        # the same ratio with each run's dump measured in its own baselines
+        out[f"gc_normalised_ratio_{key}"] = (r[dump] / r["gc_collect_seconds"]) / \
+            (base[dump] / base["gc_collect_seconds"])
+        out[f"walk_normalised_ratio_{key}"] = (r[dump] / r["walk_seconds"]) / \
+            (base[dump] / base["walk_seconds"])
+    out["within_25pct"] = max(out["ns_ratio_values"], out["ns_ratio_novalues"]) <= 1.25
+    return out
+
+
+def run_versions(args, tmpdir):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    names = [n for n in args.versions.split(",") if n] if args.versions != "auto" else None
+    builds = find_builds(root, names)
+    if not builds:
+        sys.exit("bench_dump: no build tree found (build*/ with python/pyheapdiff/_agent.*.so)")
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    info = machine_info()
+    print(f"machine: {info['cpu']}, {info['nproc']} cores, {info['mem_total_gib']} GiB, "
+          f"{info['platform']}, {info['date']}")
+    for d, py, full in builds:
+        print(f"  {full}: {py} with {d}")
+    envs = {d: child_env(d) for d, _, _ in builds}
+    raw = {full: {size: [] for size in sizes} for _, _, full in builds}
+    t_all = time.perf_counter()
+    for rnd in range(args.rounds):
+        for size in sizes:                 # interleaved: load spikes hit every version
+            for d, py, full in builds:
+                print(f"[round {rnd + 1}/{args.rounds}] {full} {size_label(size)} ...",
+                      file=sys.stderr, flush=True)
+                raw[full][size].append(run_child(py, envs[d], size, args.repeat, tmpdir))
+    versions = {}
+    for d, py, full in builds:
+        versions[full] = {"python": py, "build": d,
+                          "results": [best_of_rounds(raw[full][size]) for size in sizes],
+                          "raw": [raw[full][size] for size in sizes]}
+    first = builds[0][2]
+    for full in versions:
+        for i, r in enumerate(versions[full]["results"]):
+            r["vs_first"] = compare(versions[first]["results"][i], r)
+
+    for i, size in enumerate(sizes):
+        res = [versions[full]["results"][i] for full in versions]
+        print(f"\n== {size_label(size)} objects: best of {args.rounds} rounds x {args.repeat} ==")
+        rows = [
+            ("ns/object vs " + first + ", values=False",
+             [f"{r['vs_first']['ns_ratio_novalues']:.2f}x" for r in res]),
+            ("ns/object vs " + first + ", values=True",
+             [f"{r['vs_first']['ns_ratio_values']:.2f}x" for r in res]),
+            ("  in gc.collect units, values=False / True",
+             [f"{r['vs_first']['gc_normalised_ratio_novalues']:.2f}x / "
+              f"{r['vs_first']['gc_normalised_ratio_values']:.2f}x" for r in res]),
+            ("  in Python-walk units, values=False / True",
+             [f"{r['vs_first']['walk_normalised_ratio_novalues']:.2f}x / "
+              f"{r['vs_first']['walk_normalised_ratio_values']:.2f}x" for r in res]),
+            ("target: <= 25% slower per object than " + first,
+             ["met" if r["vs_first"]["within_25pct"] else "MISSED" for r in res]),
+            ("spread of rounds, dump values=False / True",
+             [f"{100 * r['spread']['dump_seconds_novalues']:.0f}% / "
+              f"{100 * r['spread']['dump_seconds_values']:.0f}%" for r in res]),
+        ]
+        print(fmt_table(res, cols=list(versions), extra=rows))
+        for r, full in zip(res, versions):
+            if len(r["agents"]) > 1:
+                print(f"WARNING: {full}: the extension changed between rounds", file=sys.stderr)
+    print(f"\nTotal {time.perf_counter() - t_all:.0f} s.")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "repeat": args.repeat, "rounds": args.rounds,
+                       "baseline_version": first,
+                       "targets": {"speedup_vs_walk": TARGET_SPEEDUP,
+                                   "bytes_per_object_novalues": TARGET_BYTES_NOVAL,
+                                   "mem_extra_per_object": TARGET_MEM,
+                                   "max_slowdown_vs_baseline_version": 1.25},
+                       "versions": versions}, f, indent=2)
+        print(f"results written to {args.json}")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100k,1m,3m",
@@ -493,6 +696,15 @@ def main(argv=None):
     ap.add_argument("--json", metavar="FILE", help="also write machine-readable results here")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (best is kept)")
     ap.add_argument("--tmpdir", default=None, help="where snapshots are written (default: system temp)")
+    ap.add_argument("--python", metavar="PATH", default=None,
+                    help="interpreter that runs the heaps (default: this one)")
+    ap.add_argument("--build", metavar="DIR", default=None,
+                    help="build tree whose python/ goes first on the children's PYTHONPATH")
+    ap.add_argument("--versions", nargs="?", const="auto", default=None, metavar="TREES",
+                    help="benchmark every build*/ tree (or the comma-separated TREES), each with "
+                         "the interpreter it was configured with; one table, one JSON")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="with --versions: interleaved rounds, best kept (default 3)")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     tmpdir = args.tmpdir or tempfile.gettempdir()
@@ -501,23 +713,22 @@ def main(argv=None):
         res = child(args.child, args.repeat, tmpdir)
         sys.stdout.write("RESULT " + json.dumps(res) + "\n")
         return 0
+    if args.versions is not None:
+        return run_versions(args, tmpdir)
 
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    env = child_env()
+    env = child_env(args.build)
+    python = args.python or sys.executable
     info = machine_info()
+    if args.python:
+        info["python"] = interpreter_version(python)[0]
     print(f"machine: {info['cpu']}, {info['nproc']} cores, Python {info['python']}, "
           f"{info['platform']}")
     results = []
     t_all = time.perf_counter()
     for size in sizes:
         print(f"[{size_label(size)}] fresh subprocess ...", file=sys.stderr, flush=True)
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", str(size),
-                               "--repeat", str(args.repeat), "--tmpdir", tmpdir],
-                              env=env, stdout=subprocess.PIPE, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"bench_dump: child for {size} failed with status {proc.returncode}")
-        line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")][-1]
-        results.append(derive(json.loads(line[len("RESULT "):])))
+        results.append(derive(run_child(python, env, size, args.repeat, tmpdir)))
     agents = {r["agent"]["sha256"] for r in results}
     print(f"agent: {results[0]['agent']['path']} (sha256 {', '.join(sorted(agents))})")
     if len(agents) > 1:

@@ -7,9 +7,21 @@ source "$top/scripts/setup.sh"
 out="${TMPDIR:-/tmp}/pyheapdiff-demo"
 mkdir -p "$out"
 cd "$top"
+# PYHEAPDIFF_PYTHON=3.12 (or 3.11, 3.13) runs the demo program under that
+# CPython, with the agent setup.sh built for it in build-py312/.
+want=${PYHEAPDIFF_PYTHON:-$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')}
+py="" agent="$top/build/python"
+for vp in $PHD_PYTHONS; do
+  [ "${vp%%=*}" = "$want" ] && py=${vp#*=}
+done
+if [ -z "$py" ]; then
+  echo "demo.sh: CPython $want was not found (supported: $PHD_SUPPORTED; found: ${PHD_PYTHONS:-none})" >&2
+  exit 2
+fi
+[ "$py" != "$(command -v python3)" ] && agent="$top/build-py${want/./}/python"
 echo
-echo "\$ python3 fixtures/demo_leak.py $out"
-PYTHONPATH="$top/build/python" python3 fixtures/demo_leak.py "$out"
+echo "\$ python$want fixtures/demo_leak.py $out"
+PYTHONPATH="$agent" "$py" fixtures/demo_leak.py "$out"
 echo
 echo "\$ pyheapdiff info $out/after.snap"
 build/pyheapdiff info --top 5 "$out/after.snap"

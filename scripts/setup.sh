@@ -32,7 +32,7 @@ if [ $need_apt = 1 ]; then
 fi
 
 # 2. Python build and test tools in .venv (git-ignored).
-req="meson>=1.1 ninja pytest html5lib"
+req="meson>=1.1 ninja pytest numpy html5lib"   # numpy: the agent's tests of memory behind array views; html5lib: the report is valid HTML
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.phd-req 2>/dev/null)" != "$req" ]; then
   log "creating .venv with $req"
   python3 -m venv .venv
@@ -48,3 +48,26 @@ if [ ! -f build/build.ninja ]; then
 fi
 log "building"
 meson compile -C build >/dev/null
+
+# 4. The agent for every other supported CPython found (scripts/pythons.sh):
+#    build-pyXY/ configured with -Dpython=that interpreter, and .venv-X.Y/
+#    with pytest to run the agent's suites under it (scripts/test.sh).
+source "$top/scripts/pythons.sh"
+default_v=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+for vp in $PHD_PYTHONS; do
+  v=${vp%%=*} p=${vp#*=}
+  [ "$v" = "$default_v" ] && continue
+  if [ ! -x ".venv-$v/bin/python" ] || [ "$(cat ".venv-$v/.phd-req" 2>/dev/null)" != "$req" ]; then
+    log "creating .venv-$v with pytest and numpy ($p)"
+    "$p" -m venv ".venv-$v"
+    ".venv-$v/bin/python" -m pip install -q --disable-pip-version-check pytest numpy
+    echo "$req" > ".venv-$v/.phd-req"
+  fi
+  b="build-py${v/./}"
+  if [ ! -f "$b/build.ninja" ]; then
+    log "configuring $b/ for CPython $v"
+    meson setup "$b" -Dpython="$p" >/dev/null
+  fi
+  log "building $b/"
+  meson compile -C "$b" >/dev/null
+done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every test suite:
-#   1. the C unit and header tests (meson test) and the Python suites (pytest);
+#   1. the C unit and header tests (meson test) and the Python suites (pytest),
+#      then the agent's suites under every other supported CPython found;
 #   2. the same C tests, the analyzer's end-to-end tests and the agent's
 #      tests under AddressSanitizer + UBSan (+ LeakSanitizer for the
 #      analyzer): scripts/sanitize.sh;
@@ -21,6 +22,29 @@ failed_steps=()
 
 meson test -C build --suite unit --suite headers --print-errorlogs || failed_steps+=("C tests")
 python -m pytest -q -p no:cacheprovider --junitxml=build/pytest.xml tests/python || failed_steps+=(pytest)
+
+# The agent's suites on every other supported CPython (scripts/pythons.sh
+# found them; setup.sh built build-pyXY/ and .venv-X.Y/ for each).  In CI
+# all of them must be there: a missing one fails the run.
+agent_suites=(test_agent.py test_hostile.py test_track.py test_pytest_plugin.py test_install.py test_versions.py test_numpy.py)
+default_v=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+tested=("$default_v (every suite)")
+for vp in $PHD_PYTHONS; do
+  v=${vp%%=*}
+  [ "$v" = "$default_v" ] && continue
+  b="build-py${v/./}"
+  rm -f "$b/pytest-agent.xml"
+  results+=("$b/pytest-agent.xml")
+  echo "==> the agent's suites on CPython $v"
+  PYHEAPDIFF_BUILD="$b" ".venv-$v/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$b/pytest-agent.xml" \
+    "${agent_suites[@]/#/tests/python/}" || failed_steps+=("agent on $v")
+  tested+=("$v (the agent's suites)")
+done
+echo "CPython versions tested: ${tested[*]}"
+if [ -n "$PHD_PYTHONS_MISSING" ]; then
+  echo "CPython versions not found, not tested: $PHD_PYTHONS_MISSING"
+  [ "${CI:-}" = true ] && failed_steps+=("missing CPython $PHD_PYTHONS_MISSING")
+fi
 
 if [ $quick = 0 ]; then
   asan=(build-asan/meson-logs/testlog.json build-asan/pytest-e2e.xml build-asan/pytest-agent.xml)

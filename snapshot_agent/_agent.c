@@ -25,22 +25,16 @@
  *    (src/util/outfile.c); on any failure the temporary is removed and
  *    OSError is raised.
  *
- * Targets CPython 3.11 (its internal frame, dict and GC layouts).
+ * This file uses CPython's public and unstable C API only.  Everything
+ * that depends on a CPython version's private layouts (frames, instance
+ * values and managed dicts, GC lists, interpreter roots, immortality) is
+ * behind pyver.h, with one implementation per supported version
+ * (pyver_311.c, pyver_312.c, pyver_313.c) chosen by the build.
  */
 #define PY_SSIZE_T_CLEAN
-#ifndef Py_BUILD_CORE_MODULE
-#define Py_BUILD_CORE_MODULE 1
-#endif
 #include <Python.h>
 
-#include "internal/pycore_code.h"
-#include "internal/pycore_dict.h"
-#include "internal/pycore_frame.h"
-#include "internal/pycore_gc.h"
-#include "internal/pycore_interp.h"
-#include "internal/pycore_moduleobject.h"
-#include "internal/pycore_object.h"
-#include "internal/pycore_pystate.h"
+#include "pyver.h"
 #include "structmember.h"
 
 #include <errno.h>
@@ -55,9 +49,6 @@
 #include "pyheapdiff/format.h"
 #include "pyheapdiff/outfile.h"
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "the pyheapdiff agent supports CPython 3.11"
-#endif
 
 #define CHUNK_SIZE (256u << 10)
 
@@ -161,6 +152,13 @@ enum walk_kind {
     WALK_GEN,       /* generators and coroutines */
 };
 
+/* References that hold memory but that tp_traverse does not report (or
+ * reports unlabelled), followed after the type's own walk. */
+enum extra_refs {
+    EXTRA_MEMBERS = 1, /* object members declared in tp_members (C types) */
+    EXTRA_NDARRAY = 2, /* numpy.ndarray's base and dtype */
+};
+
 enum preview_kind { PV_NONE, PV_STR, PV_BYTES, PV_BYTEARRAY, PV_INT, PV_FLOAT, PV_MODULE, PV_FUNCTION, PV_TYPE, PV_CODE };
 
 enum size_mode { SIZE_DEFAULT, SIZE_CALL };
@@ -169,6 +167,7 @@ struct tinfo {
     PyTypeObject *tp;
     uint32_t id;
     uint8_t walk, preview, size_mode, has_default;
+    uint8_t extra;         /* EXTRA_*: references tp_traverse does not report */
     uint32_t name_sid;
     size_t node;           /* node index of the type object, once known */
     PyCFunction sizeof_fn;
@@ -259,6 +258,23 @@ struct dump {
 static traverseproc subtype_traverse_fn;
 static PyCFunction object_sizeof_fn;
 
+/* The growing buffers (queue, edges, strings) are mapped directly, not
+ * taken from malloc: a buffer of several MiB freed by one dump would raise
+ * glibc's mmap threshold, and the next dump's would then stay in the
+ * process's heap as resident memory after it ends. */
+static void *buf_resize(void *p, size_t old, size_t len)
+{
+    void *r = p ? mremap(p, old, len, MREMAP_MAYMOVE)
+                : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return r == MAP_FAILED ? NULL : r;
+}
+
+static void buf_free(void *p, size_t len)
+{
+    if (p)
+        munmap(p, len);
+}
+
 static void fail_nomem(struct dump *d)
 {
     if (!d->failed)
@@ -271,7 +287,7 @@ static void fail_nomem(struct dump *d)
  * UTF-8 cache is created).  Cuts at a character boundary. */
 static size_t str_utf8(PyObject *s, char *buf, size_t cap)
 {
-    if (!PyUnicode_Check(s) || PyUnicode_READY(s) < 0) {
+    if (!PyUnicode_Check(s) || phd_py_str_ready(s) < 0) {
         PyErr_Clear();
         return 0;
     }
@@ -323,7 +339,7 @@ static uint32_t string_add(struct dump *d, const char *s, size_t len)
         size_t ncap = d->scap ? d->scap * 2 : 65536;
         while (ncap < d->slen + len + 10)
             ncap *= 2;
-        unsigned char *nb = PyMem_RawRealloc(d->sbuf, ncap);
+        unsigned char *nb = buf_resize(d->sbuf, d->scap, ncap);
         if (!nb) {
             fail_nomem(d);
             return 0;
@@ -397,7 +413,7 @@ static uint32_t type_name_sid(struct dump *d, PyTypeObject *tp)
     size_t o = 0;
     if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
         PyHeapTypeObject *ht = (PyHeapTypeObject *)tp;
-        PyObject *mod = dict_get_str(tp->tp_dict, "__module__");
+        PyObject *mod = dict_get_str(phd_py_type_dict(tp), "__module__");
         if (mod && PyUnicode_CheckExact(mod) && PyUnicode_CompareWithASCIIString(mod, "builtins") != 0) {
             o = str_utf8(mod, buf, 200);
             buf[o++] = '.';
@@ -426,7 +442,7 @@ static int find_sizeof(PyTypeObject *tp, PyCFunction *fn)
         PyObject *base = PyTuple_GET_ITEM(mro, i);
         if (!PyType_Check(base))
             continue;
-        PyObject *m = dict_get_str(((PyTypeObject *)base)->tp_dict, "__sizeof__");
+        PyObject *m = dict_get_str(phd_py_type_dict((PyTypeObject *)base), "__sizeof__");
         if (!m)
             continue;
         if (Py_IS_TYPE(m, &PyMethodDescr_Type)) {
@@ -499,6 +515,49 @@ static uint8_t choose_preview(PyTypeObject *tp)
     return PV_NONE;
 }
 
+/* numpy's public ABI (numpy/ndarraytypes.h, PyArrayObject_fields), the
+ * same from numpy 1.7 to 2.x: read without importing or calling numpy. */
+struct np_array_fields {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    void *dimensions, *strides;
+    PyObject *base;  /* the array (or other buffer owner) whose memory this view uses */
+    PyObject *descr; /* the dtype */
+};
+
+static int is_ndarray_type(PyTypeObject *tp)
+{
+    for (; tp; tp = tp->tp_base)
+        if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && tp->tp_name && strcmp(tp->tp_name, "numpy.ndarray") == 0)
+            return tp->tp_basicsize >= (Py_ssize_t)sizeof(struct np_array_fields);
+    return 0;
+}
+
+/* Object members in the tp_members of a C type or its C bases (classes
+ * defined in Python declare theirs as __slots__, walked by walk_subtype). */
+static int has_object_members(PyTypeObject *tp)
+{
+    for (; tp && tp != &PyBaseObject_Type; tp = tp->tp_base) {
+        if (tp->tp_traverse == subtype_traverse_fn)
+            continue;
+        for (PyMemberDef *m = tp->tp_members; m && m->name; m++)
+            if (m->type == T_OBJECT || m->type == T_OBJECT_EX)
+                return 1;
+    }
+    return 0;
+}
+
+static uint8_t choose_extra(PyTypeObject *tp, uint8_t walk)
+{
+    uint8_t extra = 0;
+    if (is_ndarray_type(tp))
+        extra |= EXTRA_NDARRAY;
+    if ((walk == WALK_NONE || walk == WALK_TRAVERSE || walk == WALK_SUBTYPE) && has_object_members(tp))
+        extra |= EXTRA_MEMBERS;
+    return extra;
+}
+
 static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
 {
     if (d->last_ti && d->last_ti->tp == tp)
@@ -523,6 +582,7 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     ti->node = (size_t)-1;
     ti->name_sid = type_name_sid(d, tp);
     ti->walk = choose_walk(tp);
+    ti->extra = choose_extra(tp, ti->walk);
     ti->preview = choose_preview(tp);
     ti->size_mode = find_sizeof(tp, &ti->sizeof_fn) ? SIZE_CALL : SIZE_DEFAULT;
     if (ptrmap_put(&d->type_map, tp, d->n_types) < 0) {
@@ -555,7 +615,7 @@ static uint64_t object_size(PyObject *op, struct tinfo *ti)
     }
     /* sys.getsizeof adds the pre-header: the GC header of GC types and,
      * for managed dicts, the dict and values pointers */
-    size += (Py_ssize_t)_PyType_PreHeaderSize(ti->tp);
+    size += (Py_ssize_t)phd_py_sizeof_extra(op, ti->tp);
     return (uint64_t)size;
 }
 
@@ -619,9 +679,9 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf,
         return l;
     }
     case PV_MODULE: {
-        PyObject *name = ((PyModuleObject *)op)->md_name;
+        PyObject *name = phd_py_module_name(op);
         if (!name)
-            name = dict_get_str(((PyModuleObject *)op)->md_dict, "__name__");
+            name = dict_get_str(PyModule_GetDict(op), "__name__");
         if (name && PyUnicode_Check(name))
             *sid = string_obj(d, name);
         return 0;
@@ -803,7 +863,7 @@ static int queue_push(struct dump *d, PyObject *op)
             memmove(d->q, d->q + (d->done - d->qbase), live * sizeof *d->q);
             d->qbase = d->done;
         } else {
-            PyObject **nq = PyMem_RawRealloc(d->q, d->qcap * 2 * sizeof *nq);
+            PyObject **nq = buf_resize(d->q, d->qcap * sizeof *nq, d->qcap * 2 * sizeof *nq);
             if (!nq)
                 return -1;
             d->q = nq;
@@ -907,7 +967,7 @@ static int ebuf_room(struct dump *d, size_t n)
     size_t ncap = d->ecap * 2;
     while (ncap < d->elen + n)
         ncap *= 2;
-    unsigned char *nb = PyMem_RawRealloc(d->ebuf, ncap);
+    unsigned char *nb = buf_resize(d->ebuf, d->ecap, ncap);
     if (!nb) {
         fail_nomem(d);
         return -1;
@@ -965,30 +1025,32 @@ static int visit_plain(PyObject *o, void *arg)
 
 /* ---- labelled walkers, one per recognised tp_traverse ---------------- */
 
+/* PyDict_Next runs no Python code and takes no references. */
 static void walk_dict(struct dump *d, PyObject *op)
 {
-    PyDictObject *mp = (PyDictObject *)op;
-    PyDictKeysObject *keys = mp->ma_keys;
-    Py_ssize_t n = keys->dk_nentries;
-    if (DK_IS_UNICODE(keys)) {
-        PyDictUnicodeEntry *ent = DK_UNICODE_ENTRIES(keys);
-        for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *v = mp->ma_values ? mp->ma_values->values[i] : ent[i].me_value;
-            if (!v)
-                continue;
-            if (ent[i].me_key)
-                emit(d, ent[i].me_key, PHD_LABEL_KEY, 0);
-            emit(d, v, ent[i].me_key ? PHD_LABEL_VALUE : PHD_LABEL_NONE, 0);
-        }
-    } else {
-        PyDictKeyEntry *ent = DK_ENTRIES(keys);
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (!ent[i].me_value)
-                continue;
-            emit(d, ent[i].me_key, PHD_LABEL_KEY, 0);
-            emit(d, ent[i].me_value, PHD_LABEL_VALUE, 0);
-        }
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(op, &pos, &k, &v)) {
+        emit(d, k, PHD_LABEL_KEY, 0);
+        emit(d, v, PHD_LABEL_VALUE, 0);
     }
+}
+
+/* A labelled reference from a version-specific reader (pyver.h). */
+static void visit_named(void *ctx, PyObject *target, PyObject *name)
+{
+    struct dump *d = ctx;
+    if (name)
+        emit_named(d, target, name);
+    else
+        emit(d, target, PHD_LABEL_NONE, 0);
+}
+
+/* The members of a struct that a field table (pyver.h) lists. */
+static void emit_fields(struct dump *d, const void *base, const struct phd_py_field *f)
+{
+    for (; f && f->label; f++)
+        emit_name(d, *(PyObject *const *)((const char *)base + f->offset), f->label);
 }
 
 static void walk_items(struct dump *d, PyObject **items, Py_ssize_t n)
@@ -1017,41 +1079,27 @@ static void walk_tuple(struct dump *d, PyObject *op)
 }
 
 /* Locals, cells and stack of an interpreter frame, named from its code. */
-static void walk_iframe(struct dump *d, _PyInterpreterFrame *f)
+static void walk_iframe(struct dump *d, void *iframe)
 {
-    emit_name(d, (PyObject *)f->frame_obj, "frame");
-    emit_name(d, f->f_locals, "f_locals");
-    emit_name(d, (PyObject *)f->f_func, "f_func");
-    emit_name(d, (PyObject *)f->f_code, "f_code");
-    PyCodeObject *co = f->f_code;
-    for (int i = 0; i < f->stacktop; i++) {
-        PyObject *v = f->localsplus[i];
+    struct phd_py_frame f;
+    if (!phd_py_frame_read(iframe, &f))
+        return;
+    emit_name(d, f.frame_obj, "frame");
+    emit_name(d, f.locals, "f_locals");
+    emit_name(d, f.func, "f_func");
+    emit_name(d, f.code, "f_code");
+    for (int i = 0; i < f.nslots; i++) {
+        PyObject *v = f.localsplus[i];
         if (!v)
             continue;
-        if (i < co->co_nlocalsplus)
-            emit_named(d, v, PyTuple_GET_ITEM(co->co_localsplusnames, i));
+        if (f.co && i < f.co->co_nlocalsplus)
+            emit_named(d, v, PyTuple_GET_ITEM(f.co->co_localsplusnames, i));
         else
             emit_name(d, v, "<stack>");
     }
 }
 
 static void walk_base(struct dump *d, PyObject *op, traverseproc t);
-
-/* CPython's _PyObject_DictPointer, which 3.11 does not export. */
-static PyObject **dict_pointer(PyObject *obj)
-{
-    PyTypeObject *tp = Py_TYPE(obj);
-    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
-        return _PyObject_ManagedDictPointer(obj);
-    Py_ssize_t off = tp->tp_dictoffset;
-    if (off == 0)
-        return NULL;
-    if (off < 0) {
-        Py_ssize_t n = Py_SIZE(obj);
-        off += (Py_ssize_t)_PyObject_VAR_SIZE(tp, n < 0 ? -n : n);
-    }
-    return (PyObject **)((char *)obj + off);
-}
 
 static void walk_subtype(struct dump *d, PyObject *op)
 {
@@ -1071,27 +1119,8 @@ static void walk_subtype(struct dump *d, PyObject *op)
         }
         base = base->tp_base;
     }
-    if (type->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
-        PyDictValues *values = *_PyObject_ValuesPointer(op);
-        if (values) {
-            PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
-            PyDictUnicodeEntry *ent = DK_UNICODE_ENTRIES(keys);
-            for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
-                PyObject *v = values->values[i];
-                if (!v)
-                    continue;
-                if (ent[i].me_key)
-                    emit_named(d, v, ent[i].me_key);
-                else
-                    emit(d, v, PHD_LABEL_NONE, 0);
-            }
-        }
-    }
-    if (type->tp_dictoffset != base->tp_dictoffset) {
-        PyObject **dictptr = dict_pointer(op);
-        if (dictptr && *dictptr)
-            emit_name(d, *dictptr, "__dict__");
-    }
+    /* inline or split-table attributes, then the instance's own dict */
+    emit_name(d, phd_py_instance_attrs(op, base, visit_named, d), "__dict__");
     if ((type->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
         (!basetraverse || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE)))
         emit_type(d, op);
@@ -1102,29 +1131,19 @@ static void walk_subtype(struct dump *d, PyObject *op)
 static void walk_function(struct dump *d, PyObject *op)
 {
     PyFunctionObject *f = (PyFunctionObject *)op;
-    emit_name(d, f->func_code, "__code__");
-    emit_name(d, f->func_globals, "__globals__");
-    emit_name(d, f->func_builtins, "__builtins__");
-    emit_name(d, f->func_module, "__module__");
-    emit_name(d, f->func_defaults, "__defaults__");
-    emit_name(d, f->func_kwdefaults, "__kwdefaults__");
-    emit_name(d, f->func_doc, "__doc__");
-    emit_name(d, f->func_name, "__name__");
-    emit_name(d, f->func_dict, "__dict__");
+    emit_fields(d, op, phd_py_layout.function);
     if (f->func_closure) {
         if (PyTuple_Check(f->func_closure) && PyCode_Check(f->func_code) &&
             ptrmap_put(&d->hints, f->func_closure, (uint64_t)(uintptr_t)f->func_code) < 0)
             fail_nomem(d);
         emit_name(d, f->func_closure, "__closure__");
     }
-    emit_name(d, f->func_annotations, "__annotations__");
-    emit_name(d, f->func_qualname, "__qualname__");
 }
 
 static void walk_type(struct dump *d, PyObject *op)
 {
     PyTypeObject *tp = (PyTypeObject *)op;
-    emit_name(d, tp->tp_dict, "__dict__");
+    emit_name(d, phd_py_type_dict(tp), "__dict__");
     emit_name(d, tp->tp_cache, "__cache__");
     emit_name(d, tp->tp_mro, "__mro__");
     emit_name(d, tp->tp_bases, "__bases__");
@@ -1134,24 +1153,19 @@ static void walk_type(struct dump *d, PyObject *op)
         /* a metaclass's own traverse (e.g. ABCMeta) adds nothing we label */
     } else {
         /* static types are not GC objects: these references are extra */
-        emit_name(d, tp->tp_subclasses, "__subclasses__");
+        emit_name(d, phd_py_type_subclasses(tp), "__subclasses__");
     }
 }
 
+/* co_weakreflist is borrowed: weak references do not keep code alive */
 static void walk_code(struct dump *d, PyObject *op)
 {
-    PyCodeObject *co = (PyCodeObject *)op;
-    emit_name(d, co->co_consts, "co_consts");
-    emit_name(d, co->co_names, "co_names");
-    emit_name(d, co->co_exceptiontable, "co_exceptiontable");
-    emit_name(d, co->co_localsplusnames, "co_localsplusnames");
-    emit_name(d, co->co_localspluskinds, "co_localspluskinds");
-    emit_name(d, co->co_filename, "co_filename");
-    emit_name(d, co->co_name, "co_name");
-    emit_name(d, co->co_qualname, "co_qualname");
-    emit_name(d, co->co_linetable, "co_linetable");
-    emit_name(d, co->_co_code, "co_code");
-    /* co_weakreflist is borrowed: weak references do not keep code alive */
+    emit_fields(d, op, phd_py_layout.code);
+    if (phd_py_layout.code_cached) {
+        const void *cached = *(const void *const *)((const char *)op + phd_py_layout.code_cached);
+        if (cached)
+            emit_fields(d, cached, phd_py_layout.code_cached_fields);
+    }
 }
 
 static void walk_base(struct dump *d, PyObject *op, traverseproc t)
@@ -1200,10 +1214,10 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
         emit_name(d, PyMethod_GET_SELF(op), "__self__");
         return;
     case WALK_MODULE: {
-        PyModuleObject *m = (PyModuleObject *)op;
-        emit_name(d, m->md_dict, "__dict__");
-        if (m->md_def && m->md_def->m_traverse && (m->md_def->m_size <= 0 || m->md_state))
-            m->md_def->m_traverse(op, visit_plain, d);
+        PyModuleDef *def = PyModule_GetDef(op);
+        emit_name(d, PyModule_GetDict(op), "__dict__");
+        if (def && def->m_traverse && (def->m_size <= 0 || PyModule_GetState(op)))
+            def->m_traverse(op, visit_plain, d);
         return;
     }
     case WALK_TYPE: {
@@ -1217,22 +1231,18 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
         return;
     }
     case WALK_GEN: {
-        /* CPython 3.11's gen_traverse, with the frame's locals named */
-        PyGenObject *g = (PyGenObject *)op;
-        emit_name(d, (PyObject *)g->gi_code, "gi_code");
-        emit_name(d, g->gi_name, "__name__");
-        emit_name(d, g->gi_qualname, "__qualname__");
-        if (g->gi_frame_state < FRAME_CLEARED)
-            walk_iframe(d, (_PyInterpreterFrame *)g->gi_iframe);
-        emit_name(d, g->gi_exc_state.exc_value, "exc_value");
+        /* CPython's gen_traverse, with the frame's locals named */
+        emit_fields(d, op, phd_py_layout.gen);
+        void *f = phd_py_gen_frame(op);
+        if (f)
+            walk_iframe(d, f);
         return;
     }
     case WALK_FRAME: {
-        PyFrameObject *f = (PyFrameObject *)op;
-        emit_name(d, (PyObject *)f->f_back, "f_back");
-        emit_name(d, f->f_trace, "f_trace");
-        if (f->f_frame->owner == FRAME_OWNED_BY_FRAME_OBJECT)
-            walk_iframe(d, f->f_frame);
+        emit_fields(d, op, phd_py_layout.frame);
+        void *f = phd_py_frameobj_frame(op);
+        if (f)
+            walk_iframe(d, f);
         return;
     }
     case WALK_CODE:
@@ -1249,6 +1259,54 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
             emit(d, wr->wr_object, PHD_LABEL_WEAK, 0);
         return;
     }
+    }
+}
+
+/* ---- references tp_traverse does not report -------------------------- */
+
+/* Names the reference to v among the current node's queued unlabelled
+ * edges, or adds it: a member that tp_traverse reports gets its name, one
+ * it does not report (non-GC types, or a traverse that skips it) becomes
+ * an edge.  Only while all of the node's edges are still queued. */
+static void name_member(struct dump *d, PyObject *v, const char *name)
+{
+    struct wnode *wn = &d->win[d->nwin - 1];
+    if (wn->nedges != d->npend - wn->pend_start)
+        return; /* part of the node's edges is already written: leave it */
+    for (size_t k = wn->pend_start; k < d->npend; k++) {
+        struct pending *e = &d->pend[k];
+        if (e->target == v) {
+            if (e->kind == PHD_LABEL_NONE) {
+                e->kind = PHD_LABEL_NAME;
+                e->payload = string_c(d, name);
+            }
+            return;
+        }
+    }
+    emit_name(d, v, name);
+}
+
+static void walk_extra(struct dump *d, PyObject *op, struct tinfo *ti)
+{
+    if (ti->extra & EXTRA_NDARRAY) {
+        const struct np_array_fields *a = (const struct np_array_fields *)op;
+        if (a->base)
+            name_member(d, a->base, "base");
+        if (a->descr)
+            name_member(d, a->descr, "dtype");
+    }
+    if (ti->extra & EXTRA_MEMBERS) {
+        for (PyTypeObject *tp = ti->tp; tp && tp != &PyBaseObject_Type; tp = tp->tp_base) {
+            if (tp->tp_traverse == subtype_traverse_fn)
+                continue;
+            for (PyMemberDef *m = tp->tp_members; m && m->name; m++) {
+                if (m->type != T_OBJECT && m->type != T_OBJECT_EX)
+                    continue;
+                PyObject *v = *(PyObject **)((char *)op + m->offset);
+                if (v)
+                    name_member(d, v, m->name);
+            }
+        }
     }
 }
 
@@ -1358,7 +1416,7 @@ static void stage(struct dump *d, PyObject *op)
     struct tinfo *ti = type_info(d, Py_TYPE(op));
     if (!ti)
         return;
-    int is_gc = _PyObject_IS_GC(op);
+    int is_gc = PyObject_IS_GC(op);
     struct wnode *wn = &d->win[d->nwin++];
     wn->op = op;
     wn->tid = ti->id;
@@ -1366,7 +1424,9 @@ static void stage(struct dump *d, PyObject *op)
     wn->pend_start = d->npend;
     wn->staged = 0;
     wn->size = object_size(op, ti);
-    wn->refcnt = (uint64_t)Py_REFCNT(op);
+    /* 0 marks an immortal object (docs/format.md): a live object's
+     * refcount is otherwise at least 1 */
+    wn->refcnt = phd_py_is_immortal(op) ? 0 : (uint64_t)Py_REFCNT(op);
     if (!ti->has_default) {
         ti->default_size = wn->size;
         ti->has_default = 1;
@@ -1374,7 +1434,7 @@ static void stage(struct dump *d, PyObject *op)
     wn->pvlen = (uint8_t)preview(d, op, ti, wn->pv, &wn->pv_sid);
     wn->begun = 0;
     unsigned flags = 0;
-    if (is_gc && _PyObject_GC_IS_TRACKED(op))
+    if (is_gc && PyObject_GC_IsTracked(op))
         flags |= PHD_NODE_GC_TRACKED;
     if (wn->pvlen || wn->pv_sid != UINT32_MAX)
         flags |= PHD_NODE_PREVIEW;
@@ -1382,11 +1442,12 @@ static void stage(struct dump *d, PyObject *op)
         flags |= PHD_NODE_SIZE;
     wn->flags = flags;
     walk_refs(d, op, ti, is_gc);
+    if (ti->extra)
+        walk_extra(d, op, ti);
     /* resolve() may have moved this node to slot 0 */
     d->win[d->nwin - 1].staged = 1;
 }
 
-#include <x86intrin.h>
 static void drain(struct dump *d)
 {
     while (!d->failed) {
@@ -1442,17 +1503,18 @@ static void add_root(struct dump *d, PyObject *obj, uint32_t kind, uint32_t name
     d->roots[d->n_roots++] = (struct root){obj, kind, name, tid};
 }
 
-static uint32_t frame_root_name(struct dump *d, _PyInterpreterFrame *f, const char *what,
+static uint32_t frame_root_name(struct dump *d, void *iframe, const struct phd_py_frame *f, const char *what,
                                 PyObject *varname)
 {
-    char buf[512], q[160], file[200], var[100];
-    PyCodeObject *co = f->f_code;
-    q[str_utf8(co->co_qualname, q, sizeof q - 1)] = 0;
-    file[str_utf8(co->co_filename, file, sizeof file - 1)] = 0;
+    char buf[512], q[160] = "", file[200] = "", var[100];
+    if (f->co) {
+        q[str_utf8(f->co->co_qualname, q, sizeof q - 1)] = 0;
+        file[str_utf8(f->co->co_filename, file, sizeof file - 1)] = 0;
+    }
     if (varname && string_name(d, varname) == UINT32_MAX)
         varname = NULL;
     var[varname ? str_utf8(varname, var, sizeof var - 1) : 0] = 0;
-    int line = PyCode_Addr2Line(co, _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
+    int line = phd_py_frame_line(iframe);
     int l = snprintf(buf, sizeof buf, "%s (%s:%d) %s%s%s", q, file, line, what, varname ? " " : "", var);
     if (l < 0)
         l = 0;
@@ -1464,28 +1526,27 @@ static uint32_t frame_root_name(struct dump *d, _PyInterpreterFrame *f, const ch
 static void collect_frame_roots(struct dump *d, PyThreadState *ts, int skip_ours)
 {
     uint64_t tid = (uint64_t)ts->thread_id;
-    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
     int skipping = skip_ours;
-    for (; f; f = f->previous) {
-        if (_PyFrame_IsIncomplete(f))
+    for (void *fp = phd_py_thread_frame(ts); fp; fp = phd_py_frame_previous(fp)) {
+        struct phd_py_frame f;
+        if (!phd_py_frame_read(fp, &f))
             continue;
-        if (skipping && d->skip_globals && f->f_globals == d->skip_globals)
+        if (skipping && d->skip_globals && f.globals == d->skip_globals)
             continue;
         skipping = 0;
-        PyCodeObject *co = f->f_code;
-        if (f->frame_obj)
-            add_root(d, (PyObject *)f->frame_obj, PHD_ROOT_FRAME, frame_root_name(d, f, "frame object", NULL), tid);
-        add_root(d, (PyObject *)f->f_func, PHD_ROOT_FRAME, frame_root_name(d, f, "function", NULL), tid);
-        add_root(d, f->f_locals, PHD_ROOT_FRAME, frame_root_name(d, f, "f_locals", NULL), tid);
-        for (int i = 0; i < f->stacktop; i++) {
-            PyObject *v = f->localsplus[i];
+        if (f.frame_obj)
+            add_root(d, f.frame_obj, PHD_ROOT_FRAME, frame_root_name(d, fp, &f, "frame object", NULL), tid);
+        add_root(d, f.func, PHD_ROOT_FRAME, frame_root_name(d, fp, &f, "function", NULL), tid);
+        add_root(d, f.locals, PHD_ROOT_FRAME, frame_root_name(d, fp, &f, "f_locals", NULL), tid);
+        for (int i = 0; i < f.nslots; i++) {
+            PyObject *v = f.localsplus[i];
             if (!v)
                 continue;
-            if (i < co->co_nlocalsplus)
+            if (f.co && i < f.co->co_nlocalsplus)
                 add_root(d, v, PHD_ROOT_FRAME,
-                         frame_root_name(d, f, "local", PyTuple_GET_ITEM(co->co_localsplusnames, i)), tid);
+                         frame_root_name(d, fp, &f, "local", PyTuple_GET_ITEM(f.co->co_localsplusnames, i)), tid);
             else
-                add_root(d, v, PHD_ROOT_FRAME, frame_root_name(d, f, "stack", NULL), tid);
+                add_root(d, v, PHD_ROOT_FRAME, frame_root_name(d, fp, &f, "stack", NULL), tid);
         }
     }
 }
@@ -1493,25 +1554,19 @@ static void collect_frame_roots(struct dump *d, PyThreadState *ts, int skip_ours
 static void collect_roots(struct dump *d, PyThreadState *self)
 {
     PyInterpreterState *interp = self->interp;
-    add_root(d, interp->modules, PHD_ROOT_MODULES, string_c(d, "sys.modules"), 0);
-    add_root(d, interp->sysdict, PHD_ROOT_SYSDICT, string_c(d, "sys.__dict__"), 0);
-    add_root(d, interp->builtins, PHD_ROOT_BUILTINS, string_c(d, "builtins.__dict__"), 0);
-    add_root(d, interp->modules_by_index, PHD_ROOT_INTERP, string_c(d, "modules_by_index"), 0);
-    add_root(d, interp->importlib, PHD_ROOT_INTERP, string_c(d, "importlib"), 0);
-    add_root(d, interp->import_func, PHD_ROOT_INTERP, string_c(d, "__import__"), 0);
-    add_root(d, interp->codec_search_path, PHD_ROOT_INTERP, string_c(d, "codec search path"), 0);
-    add_root(d, interp->codec_search_cache, PHD_ROOT_INTERP, string_c(d, "codec search cache"), 0);
-    add_root(d, interp->codec_error_registry, PHD_ROOT_INTERP, string_c(d, "codec error registry"), 0);
-    add_root(d, interp->dict, PHD_ROOT_INTERP, string_c(d, "interpreter dict"), 0);
-    add_root(d, interp->builtins_copy, PHD_ROOT_INTERP, string_c(d, "builtins copy"), 0);
+    struct phd_py_root r[32];
+    size_t n = phd_py_interp_roots(interp, r, 32);
+    for (size_t i = 0; i < n; i++) {
+        /* the first three are the ones every analysis starts from */
+        uint32_t kind = i == 0 ? PHD_ROOT_MODULES : i == 1 ? PHD_ROOT_SYSDICT : i == 2 ? PHD_ROOT_BUILTINS
+                                                                                     : PHD_ROOT_INTERP;
+        add_root(d, r[i].obj, kind, string_c(d, r[i].name), 0);
+    }
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
         uint64_t tid = (uint64_t)ts->thread_id;
-        add_root(d, ts->dict, PHD_ROOT_THREAD, string_c(d, "thread state dict"), tid);
-        add_root(d, ts->curexc_value, PHD_ROOT_THREAD, string_c(d, "current exception"), tid);
-        if (ts->exc_info)
-            add_root(d, ts->exc_info->exc_value, PHD_ROOT_THREAD, string_c(d, "handled exception"), tid);
-        add_root(d, ts->async_exc, PHD_ROOT_THREAD, string_c(d, "async exception"), tid);
-        add_root(d, ts->context, PHD_ROOT_THREAD, string_c(d, "context"), tid);
+        n = phd_py_thread_roots(ts, r, 32);
+        for (size_t i = 0; i < n; i++)
+            add_root(d, r[i].obj, PHD_ROOT_THREAD, string_c(d, r[i].name), tid);
         collect_frame_roots(d, ts, ts == self);
     }
 }
@@ -1519,15 +1574,15 @@ static void collect_roots(struct dump *d, PyThreadState *self)
 /* Seeds every object of a GC list that the walk has not reached, in list
  * order.  The list is read a batch ahead so that the visited-set slots of
  * the batch can be prefetched: the list is not changed by the walk. */
-static void walk_gc_list(struct dump *d, PyGC_Head *head)
+static void walk_gc_list(struct dump *d, void *head)
 {
     PyObject *batch[64];
-    PyGC_Head *g = _PyGCHead_NEXT(head);
-    while (g != head && !d->failed) {
+    void *g = phd_py_gc_first(head);
+    while (g && !d->failed) {
         size_t nb = 0;
         uint64_t sink = 0;
-        for (; g != head && nb < 64; g = _PyGCHead_NEXT(g)) {
-            batch[nb] = (PyObject *)(g + 1);
+        for (; g && nb < 64; g = phd_py_gc_next(head, g)) {
+            batch[nb] = phd_py_gc_object(g);
             sink += d->slots[(v_hash((uint64_t)(uintptr_t)batch[nb] >> 3) >> (V_ABITS - d->vbits)) &
                              (((size_t)1 << d->vbits) - 1)];
             nb++;
@@ -1584,11 +1639,11 @@ static void dump_release(struct dump *d)
 {
     phd_writer_release(&d->w);
     phd_encoder_release(&d->enc);
-    PyMem_RawFree(d->q);
+    buf_free(d->q, d->qcap * sizeof *d->q);
     slots_free(d->slots, d->vbits);
-    PyMem_RawFree(d->ebuf);
+    buf_free(d->ebuf, d->ecap);
     PyMem_RawFree(d->types);
-    PyMem_RawFree(d->sbuf);
+    buf_free(d->sbuf, d->scap);
     PyMem_RawFree(d->roots);
     ptrmap_free(&d->type_map);
     ptrmap_free(&d->str_map);
@@ -1637,7 +1692,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct dump *d = PyMem_RawCalloc(1, sizeof *d);
+    struct dump *d = buf_resize(NULL, 0, sizeof *d); /* zero-filled */
     if (!d) {
         Py_DECREF(path_obj);
         return PyErr_NoMemory();
@@ -1658,9 +1713,9 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
         goto fail_unlink;
     }
     d->qcap = 1u << 14;
-    d->q = PyMem_RawMalloc(d->qcap * sizeof *d->q);
+    d->q = buf_resize(NULL, 0, d->qcap * sizeof *d->q);
     d->ecap = 4096;
-    d->ebuf = PyMem_RawMalloc(d->ecap);
+    d->ebuf = buf_resize(NULL, 0, d->ecap);
     if (!d->q || !d->ebuf || visited_grow(d) < 0) {
         saved = ENOMEM;
         goto fail_unlink;
@@ -1687,11 +1742,10 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     collect_roots(d, ts);
     for (size_t r = 0; r < d->n_roots && !d->failed; r++)
         seed(d, d->roots[r].obj);
-    struct _gc_runtime_state *gcstate = &ts->interp->gc;
-    for (int g = 0; g < NUM_GENERATIONS && !d->failed; g++)
-        walk_gc_list(d, &gcstate->generations[g].head);
-    if (!d->failed)
-        walk_gc_list(d, &gcstate->permanent_generation.head);
+    void *lists[8];
+    size_t nlists = phd_py_gc_lists(ts->interp, lists, 8);
+    for (size_t g = 0; g < nlists && !d->failed; g++)
+        walk_gc_list(d, lists[g]);
     drain(d);
     if (d->failed) {
         saved = d->failed;
@@ -1717,7 +1771,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     uint64_t edges = d->n_edges, total = d->total_size;
     uint32_t roots = foot.roots;
     dump_release(d);
-    PyMem_RawFree(d);
+    buf_free(d, sizeof *d);
     result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", PyTuple_GET_ITEM(args, 0), "objects",
                            (Py_ssize_t)nodes, "edges", (unsigned long long)edges, "bytes",
                            (unsigned long long)bytes, "size", (unsigned long long)total, "types",
@@ -1729,7 +1783,7 @@ fail_unlink:
     phd_outfile_abort(&out);
 fail:
     dump_release(d);
-    PyMem_RawFree(d);
+    buf_free(d, sizeof *d);
     if (saved == ENOMEM)
         PyErr_Format(PyExc_MemoryError, "out of memory while dumping to %s", path);
     else {
@@ -1758,7 +1812,7 @@ static int agent_exec(PyObject *m)
         return -1;
     subtype_traverse_fn = ((PyTypeObject *)cls)->tp_traverse;
     Py_DECREF(cls);
-    PyObject *m_sizeof = dict_get_str(PyBaseObject_Type.tp_dict, "__sizeof__");
+    PyObject *m_sizeof = dict_get_str(phd_py_type_dict(&PyBaseObject_Type), "__sizeof__");
     if (m_sizeof && Py_IS_TYPE(m_sizeof, &PyMethodDescr_Type))
         object_sizeof_fn = ((PyMethodDescrObject *)m_sizeof)->d_method->ml_meth;
     if (PyModule_AddIntConstant(m, "FORMAT_VERSION", PHD_FORMAT_VERSION) < 0)

@@ -305,6 +305,13 @@ struct phd_snapshot {
     int mapped;
 };
 
+/* A node recorded with refcount 0 is immortal (CPython 3.12 and later):
+ * its refcount is no count, so it says nothing about unknown holders. */
+static inline int phd_snapshot_immortal(const struct phd_snapshot *s, uint32_t node)
+{
+    return s->refcnt[node] == 0;
+}
+
 enum phd_open_flags {
     PHD_OPEN_HEADER_ONLY = 1u << 0, /* header, footer and checksum; no arrays */
 };

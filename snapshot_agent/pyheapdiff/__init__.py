@@ -14,8 +14,25 @@ keeps the policy: argument handling, file naming, signals.
 import gc as _gc
 import os
 import signal as _signal
+import sys as _sys
+import sysconfig as _sysconfig
 
-from . import _agent
+
+def _unsupported():
+    """Why this interpreter cannot run the agent, or None."""
+    if _sys.implementation.name != "cpython":
+        return _sys.implementation.name
+    if _sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)):
+        return "Python %d.%d" % _sys.version_info[:2]
+    if _sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return "a free-threaded build"
+    return None
+
+
+if _unsupported():
+    raise ImportError("pyheapdiff supports CPython 3.11, 3.12 and 3.13 with the GIL, not %s." % _unsupported())
+
+from . import _agent  # noqa: E402
 
 __all__ = ["dump", "dump_on_signal", "track", "FORMAT_VERSION"]
 __version__ = "0.1.0"

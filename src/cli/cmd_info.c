@@ -73,13 +73,14 @@ int cmd_info(int argc, char **argv)
         phd_snapshot_free(&s);
         return cli_fail("%s: out of memory", path);
     }
-    uint64_t tracked = 0;
+    uint64_t tracked = 0, immortal = 0;
     for (uint32_t t = 0; t < s->n_types; t++)
         rows[t].type = t;
     for (uint32_t i = 0; i < s->n_nodes; i++) {
         rows[s->type[i]].count++;
         rows[s->type[i]].size += s->size[i];
         tracked += s->flags[i] & PHD_NODE_GC_TRACKED;
+        immortal += (uint64_t)phd_snapshot_immortal(s, i);
     }
     qsort(rows, s->n_types, sizeof *rows, by_count);
     size_t shown = (size_t)top < s->n_types ? (size_t)top : s->n_types;
@@ -93,14 +94,14 @@ int cmd_info(int argc, char **argv)
                                                    "count", (json_int_t)rows[r].count, "size",
                                                    (json_int_t)rows[r].size));
         json_t *doc = json_pack(
-            "{s:s, s:i, s:s, s:i, s:I, s:I, s:s, s:I, s:s, s:{s:b, s:b}, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:o}",
+            "{s:s, s:i, s:s, s:i, s:I, s:I, s:s, s:I, s:s, s:{s:b, s:b}, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:o}",
             "file", path, "format_version", s->hdr.version, "python", py_version(s, b1, sizeof b1),
             "pointer_size", s->hdr.pointer_size, "pid", (json_int_t)s->hdr.pid, "process_start_ns",
             (json_int_t)s->hdr.start_time_ns, "process_start", phd_fmt_time(s->hdr.start_time_ns, b2, sizeof b2),
             "timestamp_ns", (json_int_t)s->hdr.timestamp_ns, "timestamp",
             phd_fmt_time(s->hdr.timestamp_ns, b3, sizeof b3), "flags", "values",
             (s->hdr.flags & PHD_HDR_VALUES) != 0, "collected", (s->hdr.flags & PHD_HDR_COLLECTED) != 0,
-            "objects", (json_int_t)s->n_nodes, "gc_tracked", (json_int_t)tracked, "references",
+            "objects", (json_int_t)s->n_nodes, "gc_tracked", (json_int_t)tracked, "immortal", (json_int_t)immortal, "references",
             (json_int_t)s->n_edges, "types", (int)s->n_types, "roots", (int)s->n_roots, "total_size",
             (json_int_t)s->total_size, "file_size", (json_int_t)file_size, "top_types", types);
         json_object_set_new(doc, "replaced_strings", json_integer(s->n_repaired_strings));
@@ -115,8 +116,11 @@ int cmd_info(int argc, char **argv)
         printf("  taken        %s%s%s\n", phd_fmt_time(s->hdr.timestamp_ns, b3, sizeof b3),
                s->hdr.flags & PHD_HDR_COLLECTED ? ", after gc.collect()" : ", without gc.collect()",
                s->hdr.flags & PHD_HDR_VALUES ? "" : ", no value previews");
-        printf("  objects      %s (%s GC-tracked)\n", phd_fmt_count(s->n_nodes, c1, sizeof c1),
+        printf("  objects      %s (%s GC-tracked", phd_fmt_count(s->n_nodes, c1, sizeof c1),
                phd_fmt_count(tracked, c2, sizeof c2));
+        if (immortal)
+            printf(", %s immortal", phd_fmt_count(immortal, c1, sizeof c1));
+        printf(")\n");
         printf("  references   %s\n", phd_fmt_count(s->n_edges, c1, sizeof c1));
         printf("  types        %s\n", phd_fmt_count(s->n_types, c1, sizeof c1));
         printf("  roots        %s\n", phd_fmt_count(s->n_roots, c1, sizeof c1));

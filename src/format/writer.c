@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
@@ -27,13 +28,23 @@ static void put_u64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* The buffer is mapped, not taken from malloc: the agent writes from
+ * inside the process it inspects, and a large malloc'd block freed after
+ * each dump would leave glibc keeping that much of the heap resident. */
+static unsigned char *buf_map(unsigned char *old, size_t old_len, size_t len)
+{
+    void *p = old ? mremap(old, old_len, len, MREMAP_MAYMOVE)
+                  : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 int phd_writer_init(struct phd_writer *w, int fd, size_t chunk_size)
 {
     memset(w, 0, sizeof *w);
     w->fd = fd;
     if (chunk_size < 4096)
         chunk_size = 4096;
-    w->buf = malloc(chunk_size);
+    w->buf = buf_map(NULL, 0, chunk_size);
     if (!w->buf)
         return ENOMEM;
     w->cap = chunk_size;
@@ -42,7 +53,8 @@ int phd_writer_init(struct phd_writer *w, int fd, size_t chunk_size)
 
 void phd_writer_release(struct phd_writer *w)
 {
-    free(w->buf);
+    if (w->buf)
+        munmap(w->buf, w->cap);
     w->buf = NULL;
     w->cap = w->len = 0;
 }
@@ -121,7 +133,7 @@ unsigned char *phd_writer_reserve(struct phd_writer *w, size_t n)
         size_t cap = w->cap;
         while (cap < w->len + n)
             cap *= 2;
-        unsigned char *nb = realloc(w->buf, cap);
+        unsigned char *nb = buf_map(w->buf, w->cap, cap);
         if (!nb) {
             w->err = ENOMEM;
             return NULL;

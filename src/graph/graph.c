@@ -147,7 +147,7 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
                     goto nomem;
     for (uint32_t v = 0; v < n; v++) {
         uint64_t indeg = g->rev_start[v + 1] - g->rev_start[v];
-        if (!g->root_kind[v] && s->refcnt[v] > indeg) {
+        if (!g->root_kind[v] && !phd_snapshot_immortal(s, v) && s->refcnt[v] > indeg) {
             add_root(g, v, PHD_ROOT_UNKNOWN, PHD_NONE, &named_cap);
             g->n_unknown++;
         }

@@ -121,6 +121,29 @@ def mark(name, obj, **more):
     return obj
 
 
+_members = {}
+
+
+def c_member_ids(o):
+    """ids of the values of the members C code declares for type(o) and its
+    bases (tp_members, seen from Python as member descriptors of classes
+    that have no __slots__): the references tp_traverse may not report."""
+    t = type(o)
+    ms = _members.get(id(t))  # by id: a metaclass may define __hash__
+    if ms is None:
+        # type.__getattribute__: a metaclass may define __getattribute__
+        dicts = [type.__getattribute__(k, "__dict__") for k in type.__getattribute__(t, "__mro__")]
+        ms = _members[id(t)] = [v for d in dicts if "__slots__" not in d
+                                for v in d.values() if type(v) is types.MemberDescriptorType]
+    out = []
+    for m in ms:
+        try:
+            out.append(id(m.__get__(o, t)))
+        except Exception:
+            pass
+    return out
+
+
 def dump(path=None, *, collect=True, values=True, objects=True, referents=False):
     """Dumps to path (default: the harness's snapshot path) and writes the
     ground truth next to it.  objects: record every object of
@@ -146,7 +169,7 @@ def dump(path=None, *, collect=True, values=True, objects=True, referents=False)
             refs = []
             for o in objs:
                 if referents is True or id(o) in referents:
-                    refs.append((id(o), [id(r) for r in gc.get_referents(o)]))
+                    refs.append((id(o), [id(r) for r in gc.get_referents(o)], c_member_ids(o)))
     result = pyheapdiff.dump(path, collect=collect, values=values)
     del objs
     if TRUTH:

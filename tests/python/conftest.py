@@ -13,6 +13,7 @@ and normally ends with ``T.dump(...)``, which takes the ground truth, dumps
 to SNAP and writes the truth as JSON next to it.
 """
 
+import collections
 import json
 import os
 import shutil
@@ -87,7 +88,17 @@ class Truth:
             self.objects = {row[0]: tuple(row[1:]) for row in raw["objects"]}
         self.referents = None
         if raw["referents"] is not None:
-            self.referents = {i: r for i, r in raw["referents"]}
+            self.referents = {i: r for i, r, _m in raw["referents"]}
+            self.members = {i: m for i, _r, m in raw["referents"]}
+
+    def not_referents(self, addr, kept):
+        """The edge targets in kept (a Counter of addresses) that are not
+        gc.get_referents of the object at addr, leaving out the values of
+        object members its C type declares in tp_members, which the agent
+        follows whether tp_traverse reports them or not."""
+        members = set(self.members[addr])
+        return collections.Counter({a: c for a, c in (kept - collections.Counter(self.referents[addr])).items()
+                                    if a not in members})
 
     def mark(self, name):
         return self.marks[name]

@@ -40,7 +40,7 @@ def edges_vs_referents(snap, truth, addr):
     exactly gc.get_referents (KEY edges may stand for referent keys)."""
     kept, keys = _edge_multisets(snap, snap.by_addr[addr])
     refs = collections.Counter(truth.referents[addr])
-    return dict(kept - refs), dict((refs - kept) - keys)
+    return dict(truth.not_referents(addr, kept)), dict((refs - kept) - keys)
 
 
 def dict_items(snap, node):
