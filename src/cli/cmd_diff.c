@@ -167,7 +167,7 @@ int cmd_diff(int argc, char **argv)
         int failed = grew > (int64_t)gates[g].limit;
         if (failed) {
             status = PHD_EXIT_FINDING;
-            fprintf(stderr, "pyheapdiff: %s grew by %" PRId64 " object%s (limit %" PRIu64 ")\n", gates[g].type, grew,
+            fprintf(stderr, "pyheapdiff: %s grew by %" PRId64 " object%s (limit %" PRIu64 ")\n", cli_esc(gates[g].type), grew,
                     grew == 1 ? "" : "s", gates[g].limit);
         }
         if (jgates)

@@ -222,12 +222,13 @@ const char *cli_esc(const char *text)
 
 int cli_fail(const char *fmt, ...)
 {
+    /* one line whatever the file and type names in it hold */
+    char msg[2048];
     va_list ap;
-    fputs("pyheapdiff: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "pyheapdiff: %s\n", cli_esc(msg));
     return PHD_EXIT_USAGE;
 }
 
