@@ -280,6 +280,8 @@ static void usage(FILE *out)
         fprintf(out, "  %-12s %s\n", c->name, c->summary);
     fprintf(out, "\n'pyheapdiff COMMAND --help' describes a command's options.\n"
                  "Exit status: 0 success, 1 a finding asked for by a flag, 2 bad usage or input.\n"
+                 "Text output shows control characters in names as escapes (\\x1b, \\n, \\0).\n"
+                 "Files written (load's database, report, graph) get mode 0600.\n"
                  "Environment: PYHEAPDIFF_LOCK_TIMEOUT, the seconds to wait for a database that\n"
                  "another process has locked (default 60).\n");
 }
