@@ -704,6 +704,8 @@ int phd_store_load_files(const char *db_path, const char *const *snap_paths, int
     int rc = load_attempt(db_path, snap_paths, n, results, progress, arg, err, &raced);
     if (rc < 0 && raced)
         rc = load_attempt(db_path, snap_paths, n, results, progress, arg, err, &raced);
+    if (rc < 0 && raced) /* published twice by others under our feet: never leave err empty */
+        phd_error_set(err, "%s: another process keeps creating it; try again", db_path);
     return rc;
 }
 
@@ -725,6 +727,12 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
     L->arg = arg;
     char tmp[4096] = "";
     int fresh = access(db_path, F_OK) != 0, rc = -1;
+    struct stat lst;
+    if (fresh && lstat(db_path, &lst) == 0) {
+        /* a symbolic link to nothing: link() would never replace it */
+        phd_error_set(err, "%s: a symbolic link to a missing file; not loading through it", db_path);
+        goto out;
+    }
 
     if (fresh) {
         /* an empty file of mode 0600 (whatever the umask) that SQLite then

@@ -171,6 +171,13 @@ def test_outputs_that_cannot_be_replaced_are_refused(pyheapdiff_bin, pair, tmp_p
     assert sorted(os.listdir(tmp_path)) == ["dir.html"]
 
 
+def test_load_through_a_dangling_symlink_is_one_clear_error(pyheapdiff_bin, pair, tmp_path):
+    (tmp_path / "h.db").symlink_to("nowhere.db")
+    p = cli(pyheapdiff_bin, "load", pair / "before.snap", "-o", tmp_path / "h.db")
+    assert_usage_error(p, "h.db", "symbolic link")
+    assert sorted(os.listdir(tmp_path)) == ["h.db"] and (tmp_path / "h.db").is_symlink()
+
+
 # ---- 5. databases, reports and graphs get 0600 ----------------------------
 
 def test_outputs_are_private_under_umask_000(pyheapdiff_bin, pair, tmp_path):
