@@ -9,12 +9,11 @@ import stat
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 import snapreader
-from conftest import REPO, assert_usage_error, cli, run_python, subprocess_env
+from conftest import assert_usage_error, cli, run_python, subprocess_env
 
 
 @pytest.fixture(scope="module")
