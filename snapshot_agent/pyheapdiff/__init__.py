@@ -52,7 +52,11 @@ def dump(path, *, collect=True, values=True):
     Returns a dict with ``objects``, ``edges``, ``bytes`` (file size),
     ``size`` (total shallow size of the objects), ``types``, ``roots`` and
     ``seconds``.  Raises ``OSError`` naming the path when the file cannot be
-    written; no partial file is left behind.
+    written; no partial file is left behind.  The file is written under a
+    temporary name with mode 0600 and renamed over ``path`` (a symbolic
+    link there is replaced, not followed); a character device or a FIFO at
+    ``path`` is written in place instead (``/dev/full`` raises ``OSError``
+    with ``ENOSPC``).
     """
     return _dump(os.fspath(path), collect, values)
 
