@@ -18,6 +18,9 @@ const char *phd_fmt_size(uint64_t bytes, char *buf, size_t cap);
 const char *phd_fmt_count(uint64_t n, char *buf, size_t cap);
 /* "2026-11-25 04:01:02 UTC" from ns since the epoch, "unknown" for 0. */
 const char *phd_fmt_time(uint64_t ns, char *buf, size_t cap);
+/* A JSON string of an analyzer text (a name, a path): the NUL kept as
+ * C0 80 becomes \u0000, any invalid byte U+FFFD.  NULL when out of memory. */
+json_t *phd_json_text(const char *text);
 /* Writes doc (stolen) as indented JSON and a newline; returns 0 or -1. */
 int phd_json_print(json_t *doc, FILE *out);
 

@@ -24,6 +24,10 @@ extern const struct cli_command cli_commands[];
 
 /* Prints "pyheapdiff: <msg>" on stderr and returns PHD_EXIT_USAGE. */
 int cli_fail(const char *fmt, ...) PHD_PRINTF(1, 2);
+/* text escaped for the terminal (phd_text_escape) in one of four buffers
+ * that the next calls reuse: for the arguments of one printf.  Out of
+ * memory gives "?". */
+const char *cli_esc(const char *text);
 /* Reports an unknown option or a missing argument from getopt_long. */
 int cli_bad_option(const struct cli_command *cmd, int c, int argc, char **argv);
 /* Parses a non-negative integer option value; on failure prints the

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "pyheapdiff/graph.h"
@@ -106,6 +107,9 @@ int cmd_graph(int argc, char **argv)
         for (size_t k = 0; dot && k < sizeof formats / sizeof *formats; k++)
             if (strcmp(dot + 1, formats[k]) == 0)
                 format = formats[k];
+        struct stat st;
+        if (!format && stat(out, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
+            format = "dot"; /* a device or FIFO without an extension: as '-' */
         if (!format)
             return cli_fail("%s: unknown output type; use .svg, .png, .pdf or .dot (or - for DOT)", out);
     }

@@ -125,7 +125,7 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
     char b1[48], b2[48], b3[48];
     json_t *jt = json ? json_array() : NULL;
     if (!json)
-        printf("%s: %s object%s, %s shallow, %s retained\n", title, phd_fmt_count(count, b1, sizeof b1),
+        printf("%s: %s object%s, %s shallow, %s retained\n", cli_esc(title), phd_fmt_count(count, b1, sizeof b1),
                count == 1 ? "" : "s", phd_fmt_size(size, b2, sizeof b2), phd_fmt_size(retained, b3, sizeof b3));
     for (uint32_t k = 0; k < shown; k++) {
         uint32_t t = tg[k].type, nm = 0;
@@ -139,16 +139,16 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
         if (json) {
             json_t *paths = json_array();
             for (uint32_t i = 0; i < w && i < 3; i++)
-                json_array_append_new(paths, json_pack("{s:I, s:s}", "count", (json_int_t)pg[i].count, "path", pg[i].text));
-            json_array_append_new(jt, json_pack("{s:s, s:I, s:I, s:I, s:o}", "type", phd_snapshot_type_name(s, t), "count",
+                json_array_append_new(paths, json_pack("{s:I, s:o}", "count", (json_int_t)pg[i].count, "path", phd_json_text(pg[i].text)));
+            json_array_append_new(jt, json_pack("{s:o, s:I, s:I, s:I, s:o}", "type", phd_json_text(phd_snapshot_type_name(s, t)), "count",
                                                 (json_int_t)tg[k].count, "size", (json_int_t)tg[k].size, "retained",
                                                 (json_int_t)tg[k].retained, "paths", paths));
         } else {
-            printf("\n%s: %s, %s shallow, %s retained\n", phd_snapshot_type_name(s, t),
+            printf("\n%s: %s, %s shallow, %s retained\n", cli_esc(phd_snapshot_type_name(s, t)),
                    phd_fmt_count(tg[k].count, b1, sizeof b1), phd_fmt_size(tg[k].size, b2, sizeof b2),
                    phd_fmt_size(tg[k].retained, b3, sizeof b3));
             for (uint32_t i = 0; i < w && i < 3; i++)
-                printf("  %6u × %s\n", pg[i].count, pg[i].text);
+                printf("  %6u × %s\n", pg[i].count, cli_esc(pg[i].text));
             if (w > 3)
                 printf("  (%zu more paths)\n", w - 3);
         }

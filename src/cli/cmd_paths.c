@@ -105,9 +105,9 @@ int cmd_paths(int argc, char **argv)
             char addr[32];
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[groups[k].example]);
             char *exact = cli_path_text(g, parent, pedge, groups[k].example, 0);
-            json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}", "count", (json_int_t)groups[k].count,
-                                                 "path", groups[k].text, "example", addr, "example_path",
-                                                 exact ? exact : ""));
+            json_array_append_new(arr, json_pack("{s:I, s:o, s:s, s:o}", "count", (json_int_t)groups[k].count,
+                                                 "path", phd_json_text(groups[k].text), "example", addr, "example_path",
+                                                 phd_json_text(exact ? exact : "")));
             free(exact);
         }
         phd_json_print(json_pack("{s:s, s:s?, s:I, s:I, s:I, s:o}", "snapshot", s->path, "type", type, "objects",
@@ -116,12 +116,12 @@ int cmd_paths(int argc, char **argv)
                        stdout);
     } else {
         printf("%zu object%s%s%s: %zu path group%s%s\n", nchosen + unreachable, nchosen + unreachable == 1 ? "" : "s",
-               type ? " of type " : "", type ? type : "", ngroups, ngroups == 1 ? "" : "s",
+               type ? " of type " : "", type ? cli_esc(type) : "", ngroups, ngroups == 1 ? "" : "s",
                unreachable ? "" : "");
         for (size_t k = 0; k < shown; k++) {
             char addr[32];
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[groups[k].example]);
-            printf("%6u × %s\n", groups[k].count, groups[k].text);
+            printf("%6u × %s\n", groups[k].count, cli_esc(groups[k].text));
             printf("         e.g. %s\n", addr);
         }
         if (shown < ngroups)

@@ -309,7 +309,8 @@ int cmd_report(int argc, char **argv)
         cli_fail("%s", err.msg);
         goto out;
     }
-    fprintf(stderr, "pyheapdiff: wrote %s\n", out);
+    if (strcmp(out, "-") != 0)
+        fprintf(stderr, "pyheapdiff: wrote %s\n", out);
     status = PHD_EXIT_OK;
 out:
     gather_free(x);

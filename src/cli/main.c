@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pyheapdiff/text.h"
 #include "pyheapdiff/types.h"
 
 const struct cli_command cli_commands[] = {
@@ -76,25 +77,29 @@ const struct cli_command cli_commands[] = {
      "Loads snapshots into DB (default: the first snapshot's name with .db),\n"
      "creating it when missing; docs/sqlite-schema.md describes the tables.\n"
      "A snapshot already in DB (same checksum) is not loaded again.  A failed\n"
-     "load leaves DB as it was.\n"
+     "load leaves DB as it was.  A new DB gets mode 0600 (its previews may\n"
+     "hold secrets).\n"
      "\n"
      "options:\n"
      "  -o, --output DB  the database file\n"
      "  --json           print JSON (see docs/cli.md)\n"
      "  -h, --help       show this help\n"},
     {"sql", cmd_sql, "run a read-only SQL query on a database",
-     "usage: pyheapdiff sql [--json] DB QUERY\n"
+     "usage: pyheapdiff sql [--json] [--timeout SECONDS] DB QUERY\n"
      "\n"
      "Runs one read-only statement on a database made by 'pyheapdiff load' and\n"
-     "prints the rows as an aligned table, or as a JSON array of objects.\n"
-     "Statements that would write are refused.\n"
+     "prints the rows as an aligned table, or as a JSON array of objects\n"
+     "(infinite reals as the strings \"Infinity\" and \"-Infinity\").\n"
+     "Statements that would write are refused; a PRAGMA that only reads a\n"
+     "setting (no value) is allowed.\n"
      "\n"
      "example:\n"
      "  pyheapdiff sql a.db \"SELECT type, count(*) FROM objects_v GROUP BY 1 ORDER BY 2 DESC LIMIT 5\"\n"
      "\n"
      "options:\n"
-     "  --json      print JSON\n"
-     "  -h, --help  show this help\n"},
+     "  --json               print JSON\n"
+     "  --timeout SECONDS    stop the query after SECONDS (exit status 2)\n"
+     "  -h, --help           show this help\n"},
     {"paths", cmd_paths, "why objects are alive: grouped shortest paths from the roots",
      "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--limit N] [--json] SNAPSHOT\n"
      "\n"
@@ -166,7 +171,10 @@ const struct cli_command cli_commands[] = {
      "Draws the objects that refer to the chosen ones, and what refers to\n"
      "those, up to --max-depth hops (objgraph's show_backrefs), from a\n"
      "snapshot.  OUT's extension picks the format: .svg, .png, .pdf (when\n"
-     "Graphviz has the plugin) or .dot; '-o -' writes DOT to stdout.\n"
+     "Graphviz has the plugin) or .dot; '-o -' writes DOT to stdout.  A new\n"
+     "file gets mode 0600 and replaces OUT (a symbolic link is replaced, not\n"
+     "followed); a character device or FIFO is written in place (DOT unless\n"
+     "its name ends in one of the extensions).\n"
      "\n"
      "options:\n"
      "  --type T            up to --max-objects instances of T\n"
@@ -190,10 +198,12 @@ const struct cli_command cli_commands[] = {
      "grew most are alive (as 'paths'), the biggest retainers of AFTER (as\n"
      "'dominators') and the leak graph of the top grown type (as 'graph\n"
      "--path'), drawn by Graphviz as inline SVG.  BEFORE and AFTER are\n"
-     "snapshot files.\n"
+     "snapshot files.  FILE gets mode 0600 and replaces what is there (a\n"
+     "symbolic link is replaced, not followed); a character device or FIFO is\n"
+     "written in place; '-o -' writes the page to stdout.\n"
      "\n"
      "options:\n"
-     "  -o, --output FILE  the HTML file to write (default report.html)\n"
+     "  -o, --output FILE  the HTML file to write (default report.html; - for stdout)\n"
      "  --top N            rows of the growth table (default 20; 0: all)\n"
      "  --title TEXT       the page title (default 'BEFORE → AFTER')\n"
      "  --type T           the leak graph's type (default: the first grown type\n"
@@ -202,14 +212,34 @@ const struct cli_command cli_commands[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+const char *cli_esc(const char *text)
+{
+    /* the CLI is single-threaded; the buffers live until exit */
+    static char *ring[4];
+    static size_t cap[4];
+    static unsigned next;
+    unsigned k = next++ % 4;
+    size_t n = phd_text_escape(text, NULL, 0);
+    if (n + 1 > cap[k]) {
+        char *b = realloc(ring[k], n + 1);
+        if (!b)
+            return "?";
+        ring[k] = b;
+        cap[k] = n + 1;
+    }
+    phd_text_escape(text, ring[k], cap[k]);
+    return ring[k];
+}
+
 int cli_fail(const char *fmt, ...)
 {
+    /* one line whatever the file and type names in it hold */
+    char msg[2048];
     va_list ap;
-    fputs("pyheapdiff: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "pyheapdiff: %s\n", cli_esc(msg));
     return PHD_EXIT_USAGE;
 }
 
@@ -272,6 +302,8 @@ static void usage(FILE *out)
         fprintf(out, "  %-12s %s\n", c->name, c->summary);
     fprintf(out, "\n'pyheapdiff COMMAND --help' describes a command's options.\n"
                  "Exit status: 0 success, 1 a finding asked for by a flag, 2 bad usage or input.\n"
+                 "Text output shows control characters in names as escapes (\\x1b, \\n, \\0).\n"
+                 "Files written (load's database, report, graph) get mode 0600.\n"
                  "Environment: PYHEAPDIFF_LOCK_TIMEOUT, the seconds to wait for a database that\n"
                  "another process has locked (default 60).\n");
 }

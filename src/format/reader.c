@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
+#include "pyheapdiff/text.h"
 
 static uint16_t get_u16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t get_u32(const unsigned char *p)
@@ -122,6 +123,9 @@ static int parse_header(struct parse *ps)
     if (nodes > PHD_MAX_NODES || nodes * 4 > len || edges > len || (uint64_t)s->n_strings > len ||
         (uint64_t)s->n_types * 3 > len || (uint64_t)s->n_roots * 4 > len)
         return CORRUPT(ps, len - PHD_FOOTER_SIZE, "footer counts too large for a %zu-byte file", len);
+    if (s->total_size > PHD_SIZE_MAX)
+        return CORRUPT(ps, len - PHD_FOOTER_SIZE, "footer's total size %llu is past 2^63 - 1 bytes",
+                       (unsigned long long)s->total_size);
     if (edges >= UINT32_MAX)
         return phd_error_set(ps->err, "%s: %llu references: more than this pyheapdiff handles (2^32 - 1)", ps->name,
                              (unsigned long long)edges);
@@ -175,12 +179,14 @@ static int parse_strings(struct parse *ps)
     s->str_len = calloc((size_t)s->n_strings + 1, sizeof *s->str_len);
     if (!s->str || !s->str_len)
         return phd_error_set(ps->err, "%s: out of memory", ps->name);
-    /* Strings are copied NUL-terminated into one arena: at most the file size. */
+    /* Strings are copied NUL-terminated into one arena, repaired as they go
+     * (phd_utf8_repair: invalid UTF-8 becomes U+FFFD, three bytes for one,
+     * and a NUL C0 80): at most three times the string chunks. */
     size_t total = 0;
     for (size_t c = 0; c < ps->n_chunks; c++)
         if (ps->chunks[c].kind == PHD_CHUNK_STRINGS)
             total += ps->chunks[c].len + 1;
-    char *arena = malloc(total + s->n_strings + 1);
+    char *arena = malloc(3 * total + s->n_strings + 1);
     if (!arena)
         return phd_error_set(ps->err, "%s: out of memory", ps->name);
     s->str_arena = arena;
@@ -196,11 +202,13 @@ static int parse_strings(struct parse *ps)
                                (unsigned long long)l);
             if (n >= s->n_strings)
                 return CORRUPT(ps, p - s->map, "more strings than the footer's %u", s->n_strings);
-            memcpy(arena, p, l);
-            arena[l] = 0;
+            size_t bad = 0;
+            size_t ol = phd_utf8_repair(p, (size_t)l, (unsigned char *)arena, &bad);
+            arena[ol] = 0;
             s->str[n] = arena;
-            s->str_len[n] = (uint32_t)l;
-            arena += l + 1;
+            s->str_len[n] = (uint32_t)ol;
+            s->n_repaired_strings += bad != 0;
+            arena += ol + 1;
             p += l;
             n++;
         }
@@ -386,6 +394,9 @@ static int parse_nodes(struct parse *ps)
             s->size[i] = size;
             s->refcnt[i] = refcnt > UINT32_MAX ? UINT32_MAX : (uint32_t)refcnt;
             s->edge_start[i] = (uint32_t)e;
+            if (size > PHD_SIZE_MAX - total)
+                return CORRUPT(ps, at - s->map, "node %llu: sizes add up past 2^63 - 1 bytes",
+                               (unsigned long long)i);
             total += size;
             uint64_t next_index = 0;
             cur.n = 0;

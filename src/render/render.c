@@ -19,6 +19,7 @@
 #include <gvc.h>
 
 #include "pyheapdiff/render.h"
+#include "pyheapdiff/outfile.h"
 #include "pyheapdiff/text.h"
 
 #define LABEL_MAX 48
@@ -34,26 +35,24 @@ struct walk {
     int drawn, more_id;
 };
 
-/* Text safe for a Graphviz label: printable, backslashes doubled (the only
- * escape character in plain labels), cut to LABEL_MAX characters. */
+/* Text safe for a Graphviz label: control characters and invalid bytes
+ * escaped as on a terminal (phd_text_escape, so the SVG stays well-formed
+ * XML), then backslashes doubled (the only escape character in plain
+ * labels), cut to LABEL_MAX characters. */
 static void label_text(const char *in, char *out, size_t cap)
 {
+    char esc[LABEL_MAX * 6 + 8];
+    phd_text_escape(in, esc, sizeof esc);
     size_t o = 0, chars = 0;
-    int valid = phd_utf8_valid((const unsigned char *)in, strlen(in));
-    for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < cap; p++) {
+    for (const unsigned char *p = (const unsigned char *)esc; *p && o + 5 < cap; p++) {
         if ((*p & 0xC0) != 0x80 && ++chars > LABEL_MAX) {
             memcpy(out + o, "...", 3);
             o += 3;
             break;
         }
-        if (*p == '\\') {
+        if (*p == '\\')
             out[o++] = '\\';
-            out[o++] = '\\';
-        } else if (*p < 0x20 || *p == 0x7f || (!valid && *p >= 0x80)) {
-            out[o++] = '?';
-        } else {
-            out[o++] = (char)*p;
-        }
+        out[o++] = (char)*p;
     }
     out[o] = 0;
 }
@@ -298,61 +297,38 @@ int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o,
 {
     struct walk w;
     GVC_t *gvc = NULL;
-    char tmp[4200] = "";
+    struct phd_outfile of = {.fd = -1};
     int rc = -1;
     if (walk_build(&w, g, o, err) < 0)
         goto out;
 
-    if (strcmp(out_path, "-") == 0) {
-        if (agwrite(w.ag, stdout) != 0 || fflush(stdout) != 0) {
-            phd_error_set(err, "-: cannot write DOT to standard output");
+    /* opened here, not by Graphviz, so that an unwritable place is one
+     * error of ours instead of Graphviz's messages; "-" is stdout */
+    if (phd_outfile_open(&of, out_path, PHD_OUTFILE_STDOUT, err) < 0)
+        goto out;
+    FILE *f = phd_outfile_stream(&of, err);
+    if (!f)
+        goto out;
+    if (strcmp(format, "dot") == 0) {
+        if (agwrite(w.ag, f) != 0) {
+            phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno ? errno : EIO));
             goto out;
         }
-        rc = w.drawn;
-        goto out;
-    }
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out_path, (long)getpid()) >= (int)sizeof tmp) {
-        tmp[0] = 0;
-        phd_error_set(err, "%s: path too long", out_path);
-        goto out;
-    }
-    /* the file is opened here, not by Graphviz, so that an unwritable
-     * place is one error of ours instead of Graphviz's messages */
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
-        tmp[0] = 0;
-        goto out;
-    }
-    int bad = 0;
-    if (strcmp(format, "dot") == 0) {
-        bad = agwrite(w.ag, f) != 0;
     } else if (!(gvc = layout(&w, out_path, err))) {
-        fclose(f);
         goto out;
     } else {
         int r = gvRender(gvc, w.ag, format, f);
         gvFreeLayout(gvc, w.ag);
         if (r != 0) {
-            fclose(f);
             phd_error_set(err, "%s: Graphviz cannot render %s here (a plugin is missing?)", out_path, format);
             goto out;
         }
     }
-    bad |= fclose(f) != 0;
-    if (bad) {
-        phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
+    if (phd_outfile_commit(&of, err) < 0)
         goto out;
-    }
-    if (rename(tmp, out_path) != 0) {
-        phd_error_set(err, "%s: cannot rename into place: %s", out_path, strerror(errno));
-        goto out;
-    }
-    tmp[0] = 0;
     rc = w.drawn;
 out:
-    if (tmp[0])
-        unlink(tmp);
+    phd_outfile_abort(&of);
     walk_free(&w);
     if (gvc)
         gvFreeContext(gvc);

@@ -1478,6 +1478,83 @@ static void test_fuzz(const struct img *good)
     printf("fuzz: %lu damaged variants with valid CRCs, %lu still loaded (consistently)\n", n, loaded);
 }
 
+/* Sizes must add up to at most PHD_SIZE_MAX (2^63 - 1): sizes that wrap
+ * past 2^64 once matched a crafted footer, and a total past 2^63 - 1 was
+ * printed negative in JSON (issue 15, item 10). */
+static void test_size_limits(void)
+{
+    struct img n = {0}, m = {0};
+    static const struct {
+        uint64_t a, b, total;
+        const char *phrase; /* NULL: loads */
+    } cases[] = {
+        {UINT64_C(1) << 63, UINT64_C(1) << 63, 0, "sizes add up past 2^63 - 1"},
+        {UINT64_MAX, 2, 1, "sizes add up past 2^63 - 1"},
+        {(uint64_t)INT64_MAX - 8, 16, (uint64_t)INT64_MAX + 8, "past 2^63 - 1 bytes"},
+        {(uint64_t)INT64_MAX - 8, 8, (uint64_t)INT64_MAX, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        n.len = 0;
+        node_head(&n, 1, PHD_NODE_SIZE, 0x200); /* N0 (T1, seed), explicit size */
+        img_varint(&n, cases[c].a);
+        img_varint(&n, 1);
+        img_varint(&n, 0);
+        node_head(&n, 1, PHD_NODE_SIZE, 1); /* N1 (T1, seed) */
+        img_varint(&n, cases[c].b);
+        img_varint(&n, 1);
+        img_varint(&n, 0);
+        nodes_image(&m, &n, 2, 0, cases[c].total);
+        if (cases[c].phrase) {
+            expect_parse_fail(&m, "sizes", cases[c].phrase);
+        } else {
+            struct phd_snapshot *s = load_ok(&m, "sizes at the limit");
+            CHECK(s && s->total_size == (uint64_t)INT64_MAX);
+            phd_snapshot_free(&s);
+        }
+    }
+    img_free(&n);
+    img_free(&m);
+}
+
+/* Strings are repaired to strict UTF-8 at read time and a NUL is kept
+ * (as C0 80), so names stay whole (issue 15, items 8 and 9). */
+static void test_string_repair(void)
+{
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *out;
+        int repaired;
+    } cases[] = {
+        {"ok", 2, "ok", 0},
+        {"caf\xc3\xa9", 5, "caf\xc3\xa9", 0},
+        {"o\xc0\xaf", 3, "o\xef\xbf\xbd\xef\xbf\xbd", 1},             /* overlong '/' */
+        {"s\xed\xa0\x80", 4, "s\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 1}, /* a surrogate */
+        {"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 1}, /* past U+10FFFF */
+        {"W\0A", 3, "W\xc0\x80" "A", 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct parts d;
+        struct img m = {0};
+        parts_init(&d);
+        img_free(&d.strings);
+        img_varint(&d.strings, cases[c].n);
+        img_put(&d.strings, cases[c].in, cases[c].n);
+        img_varint(&d.strings, 4);
+        img_put(&d.strings, "attr", 4);
+        build(&m, &d);
+        struct phd_snapshot *s = load_ok(&m, "string repair");
+        if (s) {
+            CHECKF(strcmp(s->str[0], cases[c].out) == 0 && s->str_len[0] == strlen(cases[c].out) &&
+                       s->n_repaired_strings == (uint32_t)cases[c].repaired,
+                   "case %zu: '%s' (%u bytes), %u repaired", c, s->str[0], s->str_len[0], s->n_repaired_strings);
+            phd_snapshot_free(&s);
+        }
+        parts_free(&d);
+        img_free(&m);
+    }
+}
+
 int main(void)
 {
     struct img good = {0};
@@ -1488,6 +1565,8 @@ int main(void)
     test_flips(&good);
     test_structure(&good);
     test_sibling_rules();
+    test_size_limits();
+    test_string_repair();
     test_fuzz(&good);
     printf("%lu hand-made bad or odd inputs\n", n_cases);
     img_free(&good);
