@@ -29,4 +29,8 @@ size_t phd_text_escape(const char *text, char *out, size_t cap);
 /* The same in a malloc'd string (NULL when out of memory). */
 char *phd_text_escape_dup(const char *text);
 
+/* Edit distance between a and b, ASCII case ignored, for "did you
+ * mean" suggestions; strings over 80 bytes count as far (1000). */
+size_t phd_text_distance(const char *a, const char *b);
+
 #endif

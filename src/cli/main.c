@@ -308,6 +308,35 @@ static void usage(FILE *out)
                  "another process has locked (default 60).\n");
 }
 
+/* Other tools' words for what a command does (objgraph, guppy/heapy,
+ * pympler), then the nearest command name by edit distance. */
+static const char *suggest_command(const char *name)
+{
+    static const char *const aliases[][2] = {
+        {"backrefs", "paths"},          {"show_backrefs", "graph"},     {"find_backref_chain", "paths"},
+        {"show_chain", "paths"},        {"chain", "paths"},             {"refs", "graph"},
+        {"show_refs", "graph"},         {"show_growth", "diff"},        {"growth", "diff"},
+        {"get_new_ids", "leaks"},       {"new", "leaks"},               {"show_most_common_types", "top"},
+        {"most_common_types", "top"},   {"typestats", "top"},           {"summary", "top"},
+        {"heap", "top"},                {"get_leaking_objects", "orphans"}, {"leaking", "orphans"},
+        {"retainers", "dominators"},    {"retained", "dominators"},     {"compare", "diff"},
+        {"query", "sql"},               {"html", "report"},             {"dot", "graph"},
+    };
+    for (size_t k = 0; k < sizeof aliases / sizeof aliases[0]; k++)
+        if (strcmp(name, aliases[k][0]) == 0)
+            return aliases[k][1];
+    const char *best = NULL;
+    size_t best_d = 3; /* at most two edits away */
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        size_t d = phd_text_distance(name, c->name);
+        if (d < best_d && d * 3 <= strlen(c->name)) {
+            best = c->name;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -318,6 +347,9 @@ int main(int argc, char **argv)
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         if (argc > 2 && strcmp(name, "help") == 0) {
             const struct cli_command *c = cli_find(argv[2]);
+            if (!c && suggest_command(argv[2]))
+                return cli_fail("unknown command '%s'; did you mean '%s'? (see 'pyheapdiff --help')", argv[2],
+                                suggest_command(argv[2]));
             if (!c)
                 return cli_fail("unknown command '%s' (see 'pyheapdiff --help')", argv[2]);
             return cli_help(c);
@@ -336,6 +368,9 @@ int main(int argc, char **argv)
         /* "pyheapdiff A B" is "pyheapdiff diff A B" */
         if (name[0] != '-' && access(name, F_OK) == 0)
             return cmd_diff(argc, argv);
+        const char *near = suggest_command(name);
+        if (near)
+            return cli_fail("unknown command '%s'; did you mean '%s'? (see 'pyheapdiff --help')", name, near);
         return cli_fail("unknown command '%s' (see 'pyheapdiff --help')", name);
     }
     return c->run(argc - 1, argv + 1);
