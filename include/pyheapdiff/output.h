@@ -41,6 +41,8 @@ int phd_table_cell(struct phd_table *t, int col, const char *fmt, ...) PHD_PRINT
 /* Draws a rule line before the next row added (e.g. before a total). */
 void phd_table_rule(struct phd_table *t);
 void phd_table_print(const struct phd_table *t, FILE *out, int max_width);
+/* The same with every line indented by indent spaces (counted in max_width). */
+void phd_table_print_indented(const struct phd_table *t, FILE *out, int max_width, int indent);
 /* "+1,234" / "-12" / "0" */
 const char *phd_fmt_delta_count(int64_t d, char *buf, size_t cap);
 /* "+1.20 MiB" / "-512 B" / "0 B" */

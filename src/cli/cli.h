@@ -36,6 +36,11 @@ int cli_parse_count(const struct cli_command *cmd, const char *opt, const char *
 /* --only WORD: adds the origin WORD names (types.h) to *mask; -1 after
  * printing the error. */
 int cli_parse_only(const struct cli_command *cmd, const char *val, unsigned *mask);
+
+/* How wide text tables may be: 0 (no limit: names are never cut) when
+ * standard output is not a terminal, else the terminal's width ($COLUMNS
+ * when the terminal does not say; 100 when neither does). */
+int cli_output_width(void);
 /* Prints the command's help on stdout and returns PHD_EXIT_OK. */
 int cli_help(const struct cli_command *cmd);
 const struct cli_command *cli_find(const char *name);

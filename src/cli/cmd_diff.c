@@ -227,7 +227,7 @@ int cmd_diff(int argc, char **argv)
                 add_row(t, &d->rows[keep[k]], d->matched);
             phd_table_rule(t);
             add_row(t, &d->total, d->matched);
-            phd_table_print(t, stdout, 100);
+            phd_table_print(t, stdout, cli_output_width());
             phd_table_free(&t);
         }
         if (omitted)

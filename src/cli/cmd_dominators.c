@@ -226,7 +226,7 @@ int cmd_dominators(int argc, char **argv)
                 phd_table_cell(t, 2, "%.1f%%", s->total_size ? 100.0 * (double)type_ret[ty] / (double)s->total_size : 0.0);
                 phd_table_cell(t, 3, "%s", phd_fmt_count(type_top[ty], b2, sizeof b2));
             }
-            phd_table_print(t, stdout, 100);
+            phd_table_print(t, stdout, cli_output_width());
             phd_table_free(&t);
         }
     }

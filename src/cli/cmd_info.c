@@ -131,12 +131,23 @@ int cmd_info(int argc, char **argv)
             printf("  repaired     %u string%s of invalid UTF-8 (bytes shown as U+FFFD)\n", s->n_repaired_strings,
                    s->n_repaired_strings == 1 ? "" : "s");
         if (shown) {
-            printf("\n  %-50s %12s %10s %9s\n", "most common types", "count", "size", "average");
-            for (size_t r = 0; r < shown; r++) {
-                const char *name = cli_esc(phd_snapshot_type_name(s, rows[r].type));
-                printf("  %-50.50s %12s %10s %9s\n", name, phd_fmt_count(rows[r].count, c1, sizeof c1),
-                       phd_fmt_size(rows[r].size, b1, sizeof b1),
-                       phd_fmt_size(rows[r].count ? rows[r].size / rows[r].count : 0, b2, sizeof b2));
+            struct phd_table *t = phd_table_new(4);
+            if (t) {
+                phd_table_column(t, 0, "most common types", PHD_LEFT);
+                phd_table_column(t, 1, "count", PHD_RIGHT);
+                phd_table_column(t, 2, "size", PHD_RIGHT);
+                phd_table_column(t, 3, "average", PHD_RIGHT);
+                for (size_t r = 0; r < shown; r++) {
+                    phd_table_row(t);
+                    phd_table_cell(t, 0, "%s", phd_snapshot_type_name(s, rows[r].type));
+                    phd_table_cell(t, 1, "%s", phd_fmt_count(rows[r].count, c1, sizeof c1));
+                    phd_table_cell(t, 2, "%s", phd_fmt_size(rows[r].size, b1, sizeof b1));
+                    phd_table_cell(t, 3, "%s",
+                                   phd_fmt_size(rows[r].count ? rows[r].size / rows[r].count : 0, b2, sizeof b2));
+                }
+                printf("\n");
+                phd_table_print_indented(t, stdout, cli_output_width(), 2);
+                phd_table_free(&t);
             }
         }
     }

@@ -134,7 +134,7 @@ int cmd_top(int argc, char **argv)
                                      : 100.0 * (double)cs->count[ty] / (double)(cs->objects ? cs->objects : 1);
                 phd_table_cell(t, 4, "%.1f%%", pct);
             }
-            phd_table_print(t, stdout, 100);
+            phd_table_print(t, stdout, cli_output_width());
             phd_table_free(&t);
         }
         if (shown < n)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -277,6 +278,18 @@ int cli_parse_only(const struct cli_command *cmd, const char *val, unsigned *mas
     }
     *mask |= PHD_ORIGIN_BIT(o);
     return 0;
+}
+
+int cli_output_width(void)
+{
+    if (!isatty(STDOUT_FILENO))
+        return 0;
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *cols = getenv("COLUMNS");
+    long n = cols ? strtol(cols, NULL, 10) : 0;
+    return n > 20 && n < 10000 ? (int)n : 100;
 }
 
 int cli_help(const struct cli_command *cmd)

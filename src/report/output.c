@@ -236,6 +236,11 @@ static void put_cell(FILE *out, const char *s, int width, enum phd_align align, 
 
 void phd_table_print(const struct phd_table *t, FILE *out, int max_width)
 {
+    phd_table_print_indented(t, out, max_width, 0);
+}
+
+void phd_table_print_indented(const struct phd_table *t, FILE *out, int max_width, int indent)
+{
     int *width = calloc((size_t)t->ncols, sizeof *width);
     if (!width)
         return;
@@ -247,7 +252,7 @@ void phd_table_print(const struct phd_table *t, FILE *out, int max_width)
                 width[c] = w;
         }
     }
-    int total = 0;
+    int total = indent;
     for (int c = 0; c < t->ncols; c++)
         total += width[c] + (c ? 2 : 0);
     if (max_width > 0 && total > max_width && width[0] > 12) {
@@ -255,6 +260,7 @@ void phd_table_print(const struct phd_table *t, FILE *out, int max_width)
         width[0] = width[0] - cut < 12 ? 12 : width[0] - cut;
         total = max_width;
     }
+    fprintf(out, "%*s", indent, "");
     for (int c = 0; c < t->ncols; c++) {
         if (c)
             fputs("  ", out);
@@ -266,10 +272,12 @@ void phd_table_print(const struct phd_table *t, FILE *out, int max_width)
             int len = 0;
             for (int c = 0; c < t->ncols; c++)
                 len += width[c] + (c ? 2 : 0);
+            fprintf(out, "%*s", indent, "");
             for (int i = 0; i < len; i++)
                 fputc('-', out);
             fputc('\n', out);
         }
+        fprintf(out, "%*s", indent, "");
         for (int c = 0; c < t->ncols; c++) {
             if (c)
                 fputs("  ", out);
