@@ -117,7 +117,10 @@ int cmd_graph(int argc, char **argv)
     size_t nt = (size_t)s->n_types + 1;
     uint8_t *want = calloc(nt, 1), *filt = calloc(nt, 1), *ign = calloc(nt, 1), *hi = calloc(nt, 1);
     uint8_t *ok = calloc(nt, 1);
-    uint32_t *chosen = malloc(((size_t)max_objects + (size_t)nids + 1) * sizeof *chosen);
+    /* at most max_objects of the type plus one node per --id (the reader
+     * rejects two nodes at one address); the bound is enforced below too */
+    size_t cap = ((size_t)max_objects < s->n_nodes ? (size_t)max_objects : s->n_nodes) + (size_t)nids;
+    uint32_t *chosen = malloc((cap + 1) * sizeof *chosen);
     if (!want || !filt || !ign || !hi || !ok || !chosen) {
         cli_fail("%s: out of memory", s->path);
         goto out;
@@ -129,7 +132,7 @@ int cmd_graph(int argc, char **argv)
     for (uint32_t t = 0; t < s->n_types; t++)
         ok[t] = (!nf || filt[t]) && !ign[t];
     size_t nchosen = 0, of_type = 0;
-    for (uint32_t v = 0; v < s->n_nodes; v++) {
+    for (uint32_t v = 0; v < s->n_nodes && nchosen < cap; v++) {
         int pick = 0;
         for (int k = 0; k < nids && !pick; k++)
             pick = s->addr[v] == ids[k];
