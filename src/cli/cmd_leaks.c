@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "pyheapdiff/census.h"
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/paths.h"
 #include "pyheapdiff/output.h"
 
 /* (address, node) pairs of s sorted by address, as a census's arrays. */
@@ -87,8 +88,9 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
     uint64_t *ret = malloc((n + 1) * sizeof *ret);
     struct tgroup *tg = calloc((size_t)s->n_types + 1, sizeof *tg);
     uint32_t *members = malloc((n + 1) * sizeof *members);
-    struct cli_path_group *pg = NULL;
-    size_t w = 0;
+    struct phd_path_groups pg = {0};
+    char *text = NULL;
+    size_t cap = 0;
     if (!idom || !parent || !pedge || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0 ||
         phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
         goto out;
@@ -117,6 +119,11 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
         if (!nested)
             retained += ret[v];
     }
+    /* the dominator tree is done with: less memory for the paths */
+    free(idom);
+    free(ret);
+    idom = NULL;
+    ret = NULL;
     qsort(tg, s->n_types, sizeof *tg, by_tgroup);
     uint32_t ntg = 0;
     while (ntg < s->n_types && tg[ntg].count)
@@ -132,14 +139,21 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
         for (uint32_t v = 0; v < n; v++)
             if (mark[v] && s->type[v] == t)
                 members[nm++] = v;
-        if (cli_path_groups(g, parent, pedge, members, nm, &pg, &w) < 0) {
+        if (phd_path_groups_new(&pg, g, parent, pedge, members, nm) < 0) {
             json_decref(jt);
             goto out;
         }
+        size_t w = pg.n;
         if (json) {
             json_t *paths = json_array();
-            for (uint32_t i = 0; i < w && i < 3; i++)
-                json_array_append_new(paths, json_pack("{s:I, s:s}", "count", (json_int_t)pg[i].count, "path", pg[i].text));
+            for (uint32_t i = 0; i < w && i < 3; i++) {
+                if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0) {
+                    json_decref(paths);
+                    json_decref(jt);
+                    goto out;
+                }
+                json_array_append_new(paths, json_pack("{s:I, s:s}", "count", (json_int_t)pg.groups[i].count, "path", text));
+            }
             json_array_append_new(jt, json_pack("{s:s, s:I, s:I, s:I, s:o}", "type", phd_snapshot_type_name(s, t), "count",
                                                 (json_int_t)tg[k].count, "size", (json_int_t)tg[k].size, "retained",
                                                 (json_int_t)tg[k].retained, "paths", paths));
@@ -147,12 +161,15 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
             printf("\n%s: %s, %s shallow, %s retained\n", phd_snapshot_type_name(s, t),
                    phd_fmt_count(tg[k].count, b1, sizeof b1), phd_fmt_size(tg[k].size, b2, sizeof b2),
                    phd_fmt_size(tg[k].retained, b3, sizeof b3));
-            for (uint32_t i = 0; i < w && i < 3; i++)
-                printf("  %6u × %s\n", pg[i].count, pg[i].text);
+            for (uint32_t i = 0; i < w && i < 3; i++) {
+                if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0)
+                    goto out;
+                printf("  %6u × %s\n", pg.groups[i].count, text);
+            }
             if (w > 3)
                 printf("  (%zu more paths)\n", w - 3);
         }
-        cli_path_groups_free(&pg, w);
+        phd_path_groups_free(&pg);
     }
     if (json) {
         json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "snapshot", s->path, "objects", (json_int_t)count, "size",
@@ -172,7 +189,8 @@ out:
     free(ret);
     free(tg);
     free(members);
-    cli_path_groups_free(&pg, w);
+    phd_path_groups_free(&pg);
+    free(text);
     return rc;
 }
 

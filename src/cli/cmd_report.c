@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "pyheapdiff/census.h"
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/paths.h"
 #include "pyheapdiff/html.h"
 #include "pyheapdiff/output.h"
 #include "pyheapdiff/render.h"
@@ -68,8 +69,7 @@ struct gather {
     struct phd_report rep;
     struct phd_report_why why[WHY_TYPES];
     struct phd_report_path paths[WHY_TYPES][WHY_PATHS];
-    struct cli_path_group *groups[WHY_TYPES];
-    size_t ngroups[WHY_TYPES];
+    char *texts[WHY_TYPES][WHY_PATHS]; /* malloc'd */
     struct phd_report_retainer ret[RETAINERS];
     char desc[RETAINERS][300];
     struct phd_report_type types[RETAINERS];
@@ -79,7 +79,8 @@ struct gather {
 static void gather_free(struct gather *x)
 {
     for (size_t k = 0; k < WHY_TYPES; k++)
-        cli_path_groups_free(&x->groups[k], x->ngroups[k]);
+        for (size_t i = 0; i < WHY_PATHS; i++)
+            free(x->texts[k][i]);
     for (size_t k = 0; k < RETAINERS; k++)
         free((char *)x->ret[k].path);
     free(x->svg);
@@ -122,14 +123,22 @@ static int gather_why(struct gather *x, const struct phd_graph *g, const struct 
             if (dist[v] != UINT32_MAX)
                 nodes[m++] = v;
         }
-        if (cli_path_groups(g, parent, pedge, nodes, m, &x->groups[k], &x->ngroups[k]) < 0)
+        struct phd_path_groups pg;
+        if (phd_path_groups_new(&pg, g, parent, pedge, nodes, m) < 0)
             goto out;
         w->type = names[k];
         w->objects = all;
-        w->n_paths = x->ngroups[k] < WHY_PATHS ? x->ngroups[k] : WHY_PATHS;
-        w->more_paths = x->ngroups[k] - w->n_paths;
-        for (size_t i = 0; i < w->n_paths; i++)
-            x->paths[k][i] = (struct phd_report_path){x->groups[k][i].count, x->groups[k][i].text};
+        w->n_paths = pg.n < WHY_PATHS ? pg.n : WHY_PATHS;
+        w->more_paths = pg.n - w->n_paths;
+        for (size_t i = 0; i < w->n_paths; i++) {
+            size_t cap = 0;
+            if (phd_path_groups_text(&pg, i, 0, &x->texts[k][i], &cap) < 0) {
+                phd_path_groups_free(&pg);
+                goto out;
+            }
+            x->paths[k][i] = (struct phd_report_path){pg.groups[i].count, x->texts[k][i]};
+        }
+        phd_path_groups_free(&pg);
         w->paths = x->paths[k];
     }
     x->rep.why = x->why;
@@ -267,7 +276,7 @@ int cmd_report(int argc, char **argv)
     for (size_t k = 0; k < rt.n_order && k < RETAINERS; k++) {
         uint32_t v = rt.order[k];
         phd_graph_describe(s, v, x->desc[k], sizeof x->desc[k]);
-        x->ret[k] = (struct phd_report_retainer){x->desc[k], cli_path_text(g, parent, pedge, v, 0), s->addr[v],
+        x->ret[k] = (struct phd_report_retainer){x->desc[k], phd_path_text(g, parent, pedge, v, 0), s->addr[v],
                                                  s->size[v], rt.ret[v]};
         x->rep.n_retainers++;
         if (!x->ret[k].path) {
