@@ -83,16 +83,14 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
 {
     size_t n = s->n_nodes;
     int rc = -1;
-    uint32_t *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent),
-             *pedge = malloc((n + 1) * sizeof *pedge);
+    uint32_t *idom = malloc((n + 1) * sizeof *idom), *parent = NULL, *pedge = NULL;
     uint64_t *ret = malloc((n + 1) * sizeof *ret);
     struct tgroup *tg = calloc((size_t)s->n_types + 1, sizeof *tg);
     uint32_t *members = malloc((n + 1) * sizeof *members);
     struct phd_path_groups pg = {0};
     char *text = NULL;
     size_t cap = 0;
-    if (!idom || !parent || !pedge || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0 ||
-        phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
+    if (!idom || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0)
         goto out;
     uint64_t count = 0, size = 0, retained = 0;
     for (uint32_t t = 0; t < s->n_types; t++)
@@ -124,6 +122,10 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
     free(ret);
     idom = NULL;
     ret = NULL;
+    parent = malloc((n + 1) * sizeof *parent);
+    pedge = malloc((n + 1) * sizeof *pedge);
+    if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
+        goto out;
     qsort(tg, s->n_types, sizeof *tg, by_tgroup);
     uint32_t ntg = 0;
     while (ntg < s->n_types && tg[ntg].count)
@@ -254,6 +256,11 @@ int cmd_leaks(int argc, char **argv)
     char title[256];
     snprintf(title, sizeof title, ns == 3 ? "new in %s and still alive in %s" : "new in %s%s", s[1]->path,
              ns == 3 ? last->path : "");
+    /* only the last snapshot is needed from here on */
+    phd_census_free(&ia);
+    phd_census_free(&ic);
+    for (int i = 0; i < ns - 1; i++)
+        phd_snapshot_free(&s[i]);
     json_t *extra = json ? json_pack("{s:I, s:s}", "new_in_after", (json_int_t)new_in_b, "technique",
                                      ns == 3 ? "three snapshots" : "two snapshots")
                          : NULL;

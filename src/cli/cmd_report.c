@@ -87,10 +87,10 @@ static void gather_free(struct gather *x)
 }
 
 /* "Why they are alive": the path groups of the first WHY_TYPES grown
- * types, the graph's type among them.  parent/pedge/dist from
+ * types, the graph's type among them.  parent/pedge from
  * phd_graph_bfs_edges. */
 static int gather_why(struct gather *x, const struct phd_graph *g, const struct phd_diff *d, const char *gtype,
-                      const uint32_t *parent, const uint32_t *pedge, const uint32_t *dist)
+                      const uint32_t *parent, const uint32_t *pedge)
 {
     const struct phd_snapshot *s = g->s;
     const char *names[WHY_TYPES];
@@ -120,7 +120,7 @@ static int gather_why(struct gather *x, const struct phd_graph *g, const struct 
             if (!mark[s->type[v]])
                 continue;
             all++;
-            if (dist[v] != UINT32_MAX)
+            if (parent[v] != PHD_NONE || g->root_kind[v]) /* reachable */
                 nodes[m++] = v;
         }
         struct phd_path_groups pg;
@@ -218,7 +218,7 @@ int cmd_report(int argc, char **argv)
     struct cli_retainers rt = {0};
     struct gather *x = calloc(1, sizeof *x);
     size_t *keep = NULL;
-    uint32_t *parent = NULL, *pedge = NULL, *dist = NULL, *tids = NULL, ntids = 0;
+    uint32_t *parent = NULL, *pedge = NULL, *tids = NULL, ntids = 0;
     uint8_t *want = NULL;
     char deftitle[600];
     if (!x)
@@ -239,6 +239,8 @@ int cmd_report(int argc, char **argv)
         goto out;
     }
     phd_diff_sort(d, PHD_SORT_SIZE);
+    phd_census_drop_objects(cs[0]);
+    phd_census_drop_objects(cs[1]);
     keep = malloc((d->n + 1) * sizeof *keep);
     want = calloc((size_t)s->n_types + 1, 1);
     if (!keep || !want) {
@@ -265,19 +267,27 @@ int cmd_report(int argc, char **argv)
      * less memory at the peak) */
     if (cli_retainers_compute(g, NULL, &rt) < 0)
         goto out;
+    uint32_t top_nodes[RETAINERS];
+    size_t n_top = 0;
+    for (size_t k = 0; k < rt.n_order && k < RETAINERS; k++) {
+        uint32_t v = top_nodes[n_top++] = rt.order[k];
+        phd_graph_describe(s, v, x->desc[k], sizeof x->desc[k]);
+        x->ret[k] = (struct phd_report_retainer){x->desc[k], NULL, s->addr[v], s->size[v], rt.ret[v]};
+    }
+    /* the per-object arrays are done with: less memory for the paths */
+    free(rt.ret);
+    free(rt.order);
+    rt.ret = NULL;
+    rt.order = NULL;
     size_t n = s->n_nodes;
     parent = malloc((n + 1) * sizeof *parent);
     pedge = malloc((n + 1) * sizeof *pedge);
-    dist = malloc((n + 1) * sizeof *dist);
-    if (!parent || !pedge || !dist || phd_graph_bfs_edges(g, 0, parent, pedge, dist) < 0) {
+    if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
-    for (size_t k = 0; k < rt.n_order && k < RETAINERS; k++) {
-        uint32_t v = rt.order[k];
-        phd_graph_describe(s, v, x->desc[k], sizeof x->desc[k]);
-        x->ret[k] = (struct phd_report_retainer){x->desc[k], phd_path_text(g, parent, pedge, v, 0), s->addr[v],
-                                                 s->size[v], rt.ret[v]};
+    for (size_t k = 0; k < n_top; k++) {
+        x->ret[k].path = phd_path_text(g, parent, pedge, top_nodes[k], 0);
         x->rep.n_retainers++;
         if (!x->ret[k].path) {
             cli_fail("%s: out of memory", s->path);
@@ -293,12 +303,13 @@ int cmd_report(int argc, char **argv)
     x->rep.n_types = rt.n_tord < RETAINERS ? rt.n_tord : RETAINERS;
 
     /* why they are alive, as 'paths --type' */
-    if (gather_why(x, g, d, gtype, parent, pedge, dist) < 0) {
+    if (gather_why(x, g, d, gtype, parent, pedge) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
-    free(dist);
-    dist = NULL;
+    free(parent);
+    free(pedge);
+    parent = pedge = NULL;
 
     /* the leak graph */
     x->rep.graph_type = gtype;
@@ -328,7 +339,6 @@ out:
     free(tids);
     free(parent);
     free(pedge);
-    free(dist);
     cli_retainers_free(&rt);
     phd_diff_free(&d);
     phd_census_free(&cs[0]);
