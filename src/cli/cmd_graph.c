@@ -147,14 +147,20 @@ int cmd_graph(int argc, char **argv)
         cli_fail("%s: no object %s", s->path, type ? "of that type" : "at that address");
         goto out;
     }
-    struct phd_render_opts ro = {chosen, nchosen, refs, path_only, (unsigned)max_depth,
-                                 (unsigned)too_many, roots_stop, ok, hi};
+    int truncated = 0;
+    struct phd_render_opts ro = {chosen, nchosen, refs, path_only, (unsigned)max_depth, (unsigned)too_many,
+                                 roots_stop, ok, hi, 0, 0, &truncated};
     struct phd_error err;
     int drawn = phd_render_graph(g, &ro, out, format, &err);
     if (drawn < 0) {
         cli_fail("%s", err.msg);
         goto out;
     }
+    if (truncated)
+        fprintf(stderr,
+                "pyheapdiff: %s: the picture stops at %d objects and %d references (the layout's limit); "
+                "narrow it with --max-depth, --too-many, --max-objects or --filter-type\n",
+                out, PHD_RENDER_MAX_NODES, PHD_RENDER_MAX_EDGES);
     if (strcmp(out, "-") != 0)
         fprintf(stderr, "pyheapdiff: wrote %s: %d object%s from %zu chosen\n", out, drawn, drawn == 1 ? "" : "s",
                 nchosen);

@@ -163,7 +163,7 @@ static void gather_graph(struct gather *x, const struct phd_graph *g, const uint
         x->rep.graph_note = "No instance of this type in the after snapshot.";
         return;
     }
-    struct phd_render_opts ro = {chosen, n, 0, 1, 3, 10, 1, NULL, NULL};
+    struct phd_render_opts ro = {chosen, n, 0, 1, 3, 10, 1, NULL, NULL, 0, 0, NULL};
     size_t len;
     if (phd_render_graph_data(g, &ro, "svg", &x->svg, &len, err) < 0) {
         x->rep.graph_note = err->msg; /* the page says why; err outlives the page */
