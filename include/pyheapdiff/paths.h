@@ -45,14 +45,17 @@ struct phd_path_keys {
 
 /* Groups of nodes[0..n) by path: most frequent first, then by example.
  * Borrows g, parent and pedge: they must outlive it. */
+struct phd_path_memo;
+
 struct phd_path_groups {
     struct phd_path_group *groups;
     size_t n;
     struct phd_path_keys *keys; /* the merged groups, by example */
     size_t n_keys;
-    /* what spelling needs (borrowed) */
+    /* what spelling needs (borrowed), and its memo (private) */
     const struct phd_graph *g;
     const uint32_t *parent, *pedge;
+    struct phd_path_memo *memo;
 };
 
 /*
@@ -70,9 +73,11 @@ void phd_path_groups_free(struct phd_path_groups *pg);
  * "[…]"; exact 1: the example's own path, "[17]", "['key']") into *buf,
  * a malloc'd buffer of *cap bytes that grows as needed (*buf may start
  * NULL).  Returns the length, or -1 when out of memory (*buf freed).
- * O(length of the path); long paths are printed elided.
+ * O(length of the path), O(1) amortised once many long paths have been
+ * spelled (then 8 bytes per object are taken for a memo); long paths are
+ * printed elided.
  */
-long phd_path_groups_text(const struct phd_path_groups *pg, size_t k, int exact, char **buf, size_t *cap);
+long phd_path_groups_text(struct phd_path_groups *pg, size_t k, int exact, char **buf, size_t *cap);
 
 /* The retention path of v alone, elided like the groups' (fold: indices
  * as "[*]"); a malloc'd string, NULL when out of memory.  O(length of the

@@ -393,21 +393,96 @@ static int classify(struct cons *c, const uint32_t *nodes, size_t n, uint32_t *o
 
 /* ---- spelling ------------------------------------------------------------- */
 
+/*
+ * Spelling walks a path to its root: O(its length).  Printing every group
+ * of a long list (--limit 0) would make that quadratic, so once the walks
+ * have cost more than a few times the nodes, each node's depth and its
+ * ancestor at position PHD_PATHS_HEAD are memoised (8 bytes per node,
+ * allocated only then) and later walks stop at a memoised node.
+ */
+struct phd_path_memo {
+    uint32_t *depth, *head; /* UNSEEN until known; head PHD_NONE above position HEAD */
+    uint64_t walked, budget;
+};
+
+static void memo_walked(struct phd_path_memo *m, const struct phd_graph *g, uint64_t steps)
+{
+    if (!m || m->depth)
+        return;
+    m->walked += steps;
+    if (m->walked <= m->budget)
+        return;
+    size_t n = (size_t)g->n + 1;
+    m->depth = malloc(n * sizeof *m->depth);
+    m->head = malloc(n * sizeof *m->head);
+    if (!m->depth || !m->head) { /* no memo: walks stay correct, only slower */
+        free(m->depth);
+        free(m->head);
+        m->depth = m->head = NULL;
+        m->budget = UINT64_MAX;
+        return;
+    }
+    memset(m->depth, 0xff, n * sizeof *m->depth);
+}
+
+/* The depth of x (hops from its root), memoising it and its ancestors'. */
+static uint32_t memo_depth(struct phd_path_memo *m, const uint32_t *parent, uint32_t x)
+{
+    uint32_t y = x, steps = 0;
+    while (m->depth[y] == UNSEEN && parent[y] != PHD_NONE) {
+        y = parent[y];
+        steps++;
+    }
+    if (m->depth[y] == UNSEEN) { /* a root */
+        m->depth[y] = 0;
+        m->head[y] = PHD_PATHS_HEAD == 0 ? y : PHD_NONE;
+    }
+    uint32_t d = m->depth[y] + steps, h = m->head[y];
+    if (m->depth[y] < PHD_PATHS_HEAD && d >= PHD_PATHS_HEAD) {
+        h = x; /* the ancestor at position HEAD lies on the new stretch */
+        for (uint32_t k = d; k > PHD_PATHS_HEAD; k--)
+            h = parent[h];
+    }
+    for (uint32_t z = x, dz = d; z != y; z = parent[z], dz--) {
+        m->depth[z] = dz;
+        m->head[z] = dz >= PHD_PATHS_HEAD ? h : PHD_NONE;
+    }
+    return d;
+}
+
 /* The nodes of v's path that are spelled: chain[0..m) at positions
  * pos[0..m) (0 is the root), all of them for a path of at most
  * PHD_PATHS_MAX_HOPS hops, else the first PHD_PATHS_HEAD and the last
  * PHD_PATHS_TAIL hops with the node before them.  *hops: the path's length. */
 #define SPELLED (PHD_PATHS_MAX_HOPS + 1)
-static size_t spelled_nodes(const uint32_t *parent, uint32_t v, uint32_t chain[SPELLED], uint32_t pos[SPELLED],
-                            uint32_t *hops)
+static size_t spelled_nodes(const struct phd_graph *g, const uint32_t *parent, struct phd_path_memo *memo,
+                            uint32_t v, uint32_t chain[SPELLED], uint32_t pos[SPELLED], uint32_t *hops)
 {
     uint32_t first[SPELLED], ring[PHD_PATHS_HEAD + 1] = {0};
     size_t d = 0;
+    if (memo && memo->depth && (d = memo_depth(memo, parent, v)) > PHD_PATHS_MAX_HOPS) {
+        size_t m = 0;
+        *hops = (uint32_t)d;
+        uint32_t x = memo->head[v];
+        for (size_t i = PHD_PATHS_HEAD + 1; i-- > 0; x = parent[x]) {
+            chain[i] = x;
+            pos[i] = (uint32_t)i;
+        }
+        m = PHD_PATHS_HEAD + 1 + PHD_PATHS_TAIL + 1;
+        x = v;
+        for (size_t i = m; i-- > PHD_PATHS_HEAD + 1; x = parent[x]) {
+            chain[i] = x;
+            pos[i] = (uint32_t)(d - (m - 1 - i));
+        }
+        return m;
+    }
+    d = 0;
     for (uint32_t x = v; x != PHD_NONE; x = parent[x], d++) {
         if (d < SPELLED)
             first[d] = x;
         ring[d % (PHD_PATHS_HEAD + 1)] = x;
     }
+    memo_walked(memo, g, d);
     size_t hopsz = d - 1, m = 0;
     *hops = (uint32_t)hopsz;
     if (hopsz <= PHD_PATHS_MAX_HOPS) {
@@ -459,12 +534,12 @@ static void fmt_count(uint64_t n, char *out)
 /* Spells v's path into *buf (reused, grown); fold: indices "[*]"; mask:
  * plain-dict keys spelled "[…]".  Returns its length, -1 when out of
  * memory (*buf freed).  O(length of the path). */
-static long spell(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold,
-                  uint64_t mask, char **buf, size_t *cap)
+static long spell(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge,
+                  struct phd_path_memo *memo, uint32_t v, int fold, uint64_t mask, char **buf, size_t *cap)
 {
     const struct phd_snapshot *s = g->s;
     uint32_t chain[SPELLED], pos[SPELLED], hops;
-    size_t m = spelled_nodes(parent, v, chain, pos, &hops), len = 0;
+    size_t m = spelled_nodes(g, parent, memo, v, chain, pos, &hops), len = 0;
     char tmp[700], lab[200];
     if (!*buf) {
         *cap = 256;
@@ -558,10 +633,10 @@ static void sort_groups(struct phd_path_group *a, size_t n)
 /* The bits of the spelled hops where the paths of a and b differ in their
  * labels (indices folded): all of them when the lengths differ. */
 static uint64_t differing_keys(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge,
-                               uint32_t a, uint32_t b)
+                               struct phd_path_memo *memo, uint32_t a, uint32_t b)
 {
     uint32_t ca[SPELLED], pa[SPELLED], ha, cb[SPELLED], pb[SPELLED], hb;
-    size_t ma = spelled_nodes(parent, a, ca, pa, &ha), mb = spelled_nodes(parent, b, cb, pb, &hb);
+    size_t ma = spelled_nodes(g, parent, memo, a, ca, pa, &ha), mb = spelled_nodes(g, parent, memo, b, cb, pb, &hb);
     uint64_t mask = 0;
     for (size_t k = 1; k < ma; k++) {
         char la[200], lb[200];
@@ -623,7 +698,7 @@ static int merge_keyed(struct phd_path_groups *pg, struct cons *c, uint32_t *sha
             continue;
         struct phd_path_group *head = &pg->groups[h];
         pg->keys[(cnt[h] & ~LINK) - 1].mask |=
-            differing_keys(c->g, c->parent, c->pedge, head->example, pg->groups[k].example);
+            differing_keys(c->g, c->parent, c->pedge, pg->memo, head->example, pg->groups[k].example);
         head->count += pg->groups[k].count;
         pg->groups[k].count = 0;
     }
@@ -642,8 +717,9 @@ int phd_path_groups_new(struct phd_path_groups *pg, const struct phd_graph *g, c
     /* peak: cls and out with one table; then cls and the groups */
     uint32_t *cls = malloc(((size_t)g->n + 1) * sizeof *cls), *out = malloc((n + 1) * sizeof *out);
     *pg = (struct phd_path_groups){.g = g, .parent = parent, .pedge = pedge};
-    if (!cls || !out)
+    if (!cls || !out || !(pg->memo = calloc(1, sizeof *pg->memo)))
         goto fail;
+    pg->memo->budget = 4 * (uint64_t)g->n + 1000000;
     memset(cls, 0xff, (size_t)g->n * sizeof *cls);
     c.cls = cls;
     if (classify(&c, nodes, n, out) < 0)
@@ -681,12 +757,17 @@ fail:
 
 void phd_path_groups_free(struct phd_path_groups *pg)
 {
+    if (pg->memo) {
+        free(pg->memo->depth);
+        free(pg->memo->head);
+        free(pg->memo);
+    }
     free(pg->groups);
     free(pg->keys);
     *pg = (struct phd_path_groups){0};
 }
 
-long phd_path_groups_text(const struct phd_path_groups *pg, size_t k, int exact, char **buf, size_t *cap)
+long phd_path_groups_text(struct phd_path_groups *pg, size_t k, int exact, char **buf, size_t *cap)
 {
     const struct phd_path_group *x = &pg->groups[k];
     uint64_t mask = 0;
@@ -702,14 +783,14 @@ long phd_path_groups_text(const struct phd_path_groups *pg, size_t k, int exact,
         else
             hi = mid;
     }
-    return spell(pg->g, pg->parent, pg->pedge, x->example, !exact, mask, buf, cap);
+    return spell(pg->g, pg->parent, pg->pedge, pg->memo, x->example, !exact, mask, buf, cap);
 }
 
 char *phd_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold)
 {
     char *buf = NULL;
     size_t cap = 0;
-    if (spell(g, parent, pedge, v, fold, 0, &buf, &cap) < 0)
+    if (spell(g, parent, pedge, NULL, v, fold, 0, &buf, &cap) < 0)
         return NULL;
     return buf;
 }

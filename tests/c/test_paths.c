@@ -454,6 +454,20 @@ static void test_long(uint32_t n, int cycle)
     /* the last node is n + 1 hops from the module (its __dict__ folded) */
     CHECKF(n != 1000000 || strstr(buf, "→ … 999,991 more hops … →"), "%s", buf);
     CHECKF(strlen(buf) < 400, "%zu bytes", strlen(buf));
+    /* every group spelled (--limit 0): linear in all, the memo taking over
+     * from the walks; a sample against the walk alone */
+    clock_t t1 = clock();
+    for (size_t k = 0; k < pg.n; k++) {
+        CHECK(phd_path_groups_text(&pg, k, 0, &buf, &cap) > 0);
+        if (k % 9973 == 0 || k + 1 == pg.n) {
+            char *one = phd_path_text(g, parent, pedge, pg.groups[k].example, 1);
+            CHECKF(one && strcmp(one, buf) == 0, "group %zu: %s\n  walk: %s", k, buf, one ? one : "?");
+            free(one);
+        }
+    }
+    double all = (double)(clock() - t1) / CLOCKS_PER_SEC;
+    printf("  every group spelled in %.3f s\n", all);
+    CHECKF(all < 20, "%.1f s", all);
     printf("%s of %u: grouped in %.3f s; last: %s\n", cycle ? "cycle" : "chain", n, secs, buf);
     CHECKF(secs < 10, "%.1f s", secs);
     free(buf);
