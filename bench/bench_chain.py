@@ -74,7 +74,7 @@ def run_shape(shape, n, tmp, repeat):
         m = measure(cmd, os.path.join(tmp, "out.txt"), repeat, 5.0)
         m["bytes_per_object"] = m["maxrss"] / objs_b
         res["commands"][name] = m
-        print(f"{shape:6} {name:13} {m['wall']:7.3f} s  {m['maxrss'] / 2**20:7.1f} MiB  "
+        print(f"{shape:6} {name:13} {m['wall']:7.3f} s wall {m['cpu']:6.3f} s cpu  {m['maxrss'] / 2**20:7.1f} MiB  "
               f"{m['bytes_per_object']:6.1f} B/object", flush=True)
     for f in (a, b):
         os.unlink(f)

@@ -159,7 +159,8 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
                     json_decref(jt);
                     goto out;
                 }
-                json_array_append_new(paths, json_pack("{s:I, s:s}", "count", (json_int_t)pg.groups[i].count, "path", text));
+                json_array_append_new(paths,
+                                      json_pack("{s:I, s:s}", "count", (json_int_t)pg.groups[i].count, "path", text));
             }
             json_array_append_new(jt, json_pack("{s:s, s:I, s:I, s:I, s:o}", "type", phd_snapshot_type_name(s, t), "count",
                                                 (json_int_t)tg[k].count, "size", (json_int_t)tg[k].size, "retained",

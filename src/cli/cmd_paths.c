@@ -105,7 +105,8 @@ int cmd_paths(int argc, char **argv)
         for (size_t k = 0; k < shown; k++) {
             char addr[32];
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[pg.groups[k].example]);
-            if (phd_path_groups_text(&pg, k, 0, &text, &cap) < 0 || phd_path_groups_text(&pg, k, 1, &exact, &xcap) < 0) {
+            if (phd_path_groups_text(&pg, k, 0, &text, &cap) < 0 ||
+                phd_path_groups_text(&pg, k, 1, &exact, &xcap) < 0) {
                 json_decref(arr);
                 cli_fail("%s: out of memory", s->path);
                 goto out;
