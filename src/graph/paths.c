@@ -24,7 +24,9 @@
  *
  * Memory: 4 bytes per node (the class array, freed when grouping ends), a
  * table of 4 bytes per slot at most 0.7 full for the nodes on the paths,
- * 4 bytes per chosen node for their parents' classes, 12 per group.
+ * 4 bytes per chosen node for their parents' classes, 8 per group; the
+ * groups are sorted in place.  Spelling a path walks it (its length), up
+ * to a budget after which a memo of 8 bytes per node takes over.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -261,7 +261,8 @@ static void ref_text(const struct phd_graph *g, const uint32_t *parent, const ui
             i = hops - PHD_PATHS_TAIL;
             phd_graph_describe(g->s, h[i].node, d, sizeof d);
             len = strlen(out);
-            snprintf(out + len, cap - len, " → … %zu more hops … → %s", hops - PHD_PATHS_TAIL - PHD_PATHS_HEAD, d);
+            snprintf(out + len, cap - len, " → … %zu more hops … → %s", hops - PHD_PATHS_TAIL - PHD_PATHS_HEAD,
+                     d);
             h[i].owner = strcmp(h[i].lab, ".__dict__") == 0 && g->s->type[h[i].node] == T_DICT;
             continue;
         }
@@ -380,8 +381,8 @@ static void check_graph(struct phd_snapshot *s, struct rng *r, unsigned gi)
         CHECK(l >= 0);
         CHECKF(pg.groups[k].count == rg[k].count && pg.groups[k].example == rg[k].example &&
                    strcmp(buf, rg[k].text) == 0,
-               "graph %u group %zu: %u x %.300s (e.g. %u)\n  reference %u x %.300s (e.g. %u)", gi, k, pg.groups[k].count,
-               buf, pg.groups[k].example, rg[k].count, rg[k].text, rg[k].example);
+               "graph %u group %zu: %u x %.300s (e.g. %u)\n  reference %u x %.300s (e.g. %u)", gi, k,
+               pg.groups[k].count, buf, pg.groups[k].example, rg[k].count, rg[k].text, rg[k].example);
         cov_elided += strstr(buf, "more hops") != NULL;
         cov_merged += strstr(buf, "[…]") != NULL;
         CHECK(phd_path_groups_text(&pg, k, 1, &buf, &cap) >= 0);
