@@ -83,23 +83,6 @@ int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, 
 /* Parses an --id ADDRESS into ids[*n] (at most max); prints the error and
  * returns -1. */
 int cli_add_address(const struct cli_command *cmd, const char *val, uint64_t *ids, int *n, int max);
-/* The retention path of v (parent and pedge from phd_graph_bfs_edges) as one line,
- * indices folded when fold is set; returns a malloc'd string. */
-char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold);
-
-/* Identical retention paths (cli_path_text with indices folded) of some
- * nodes, counted: most frequent first, then by text. */
-struct cli_path_group {
-    char *text;       /* malloc'd */
-    uint32_t example; /* the group's node with the smallest index */
-    uint32_t count;
-};
-/* Groups the paths of nodes[0..n); *groups is a malloc'd array of
- * *ngroups.  Returns 0, or -1 when out of memory. */
-int cli_path_groups(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, const uint32_t *nodes,
-                    size_t n, struct cli_path_group **groups, size_t *ngroups);
-void cli_path_groups_free(struct cli_path_group **groups, size_t n);
-
 /* Per type: retained size of its instances not inside another of the
  * same type in the dominator tree (type_ret), and how many (type_top). */
 int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const uint64_t *ret, uint64_t *type_ret,

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/paths.h"
 #include "pyheapdiff/output.h"
 
 static const uint64_t *sort_ret;
@@ -185,7 +186,7 @@ int cmd_dominators(int argc, char **argv)
         json_t *objs = json_array(), *types = json_array();
         for (size_t k = 0; k < shown; k++) {
             uint32_t v = order[k];
-            char *path = cli_path_text(g, parent, pedge, v, 0);
+            char *path = phd_path_text(g, parent, pedge, v, 0);
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[v]);
             json_array_append_new(objs, json_pack("{s:s, s:o, s:I, s:I, s:o}", "address", addr, "type",
                                                   phd_json_text(phd_snapshot_type_name(s, s->type[v])), "size",
@@ -204,7 +205,7 @@ int cmd_dominators(int argc, char **argv)
         printf("%s: %s in all; largest retained sizes\n", cli_esc(s->path), phd_fmt_size(s->total_size, b1, sizeof b1));
         for (size_t k = 0; k < shown; k++) {
             uint32_t v = order[k];
-            char *path = cli_path_text(g, parent, pedge, v, 0), d[300];
+            char *path = phd_path_text(g, parent, pedge, v, 0), d[300];
             phd_graph_describe(s, v, d, sizeof d);
             printf("%3zu. %-10s %5.1f%%  %s (%s, 0x%" PRIx64 ")\n     %s\n", k + 1, phd_fmt_size(ret[v], b1, sizeof b1),
                    s->total_size ? 100.0 * (double)ret[v] / (double)s->total_size : 0.0, cli_esc(d),

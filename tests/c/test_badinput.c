@@ -319,8 +319,9 @@ static void write_std_node(struct phd_writer *w, struct phd_encoder *enc, uint64
     phd_encoder_end(enc);
 }
 
-/* The same snapshot through the writer API. */
-static int write_std(const char *path_tag, char *path)
+/* The same snapshot through the writer API; with dup_addr, N3 at N1's
+ * address (of another type). */
+static int write_std(const char *path_tag, char *path, int dup_addr)
 {
     int fd = t_mkstemp(path, path_tag);
     if (fd < 0)
@@ -355,8 +356,8 @@ static int write_std(const char *path_tag, char *path)
     discovered++; /* N3 is a seed */
     static const struct wedge e3[] = {
         {1, 0, PHD_LABEL_NONE, 0}, {2, 0, PHD_LABEL_VALUE, 1}, {0, 0, PHD_LABEL_TYPE, 0}};
-    struct phd_node_out n3 = {.type = 0, .flags = PHD_NODE_PREVIEW, .addr = 0x1040, .size = 16, .refcnt = 4,
-                              .preview_sid = 0, .nedges = 3};
+    struct phd_node_out n3 = {.type = 0, .flags = PHD_NODE_PREVIEW, .addr = dup_addr ? 0x1010 : 0x1040,
+                              .size = 16, .refcnt = 4, .preview_sid = 0, .nedges = 3};
     write_std_node(&w, &enc, &discovered, &n3, e3);
     phd_writer_chunk_begin(&w, PHD_CHUNK_ROOTS);
     phd_writer_root(&w, PHD_ROOT_MODULES, 0, 0, UINT32_MAX);
@@ -455,7 +456,7 @@ static void test_valid(struct img *good)
     parts_free(&d);
 
     char path[256];
-    CHECK(write_std("std", path) == 0);
+    CHECK(write_std("std", path, 0) == 0);
     size_t wlen = 0;
     unsigned char *w = t_read_file(path, &wlen);
     CHECK(w != NULL);
@@ -504,6 +505,22 @@ static void test_valid(struct img *good)
     }
     unlink(path);
     EXPECT_LOAD("the builder's snapshot", good);
+}
+
+/* Two nodes at one address (issue 15: graph --id overflowed its array):
+ * a corrupt snapshot, rejected with a message naming the file.  The same
+ * bytes are tests/fuzz/regressions/dup-address.bin. */
+static void test_duplicate_address(void)
+{
+    char path[256];
+    CHECK(write_std("dup", path, 1) == 0);
+    size_t len = 0;
+    unsigned char *b = t_read_file(path, &len);
+    unlink(path);
+    CHECK(b != NULL);
+    if (b)
+        expect_fail_flags("two nodes at one address", b, len, "have the same address 0x1010", 0, __LINE__);
+    free(b);
 }
 
 static void test_open_errors(void)
@@ -1559,6 +1576,7 @@ int main(void)
 {
     struct img good = {0};
     test_valid(&good);
+    test_duplicate_address();
     test_open_errors();
     test_header(&good);
     test_truncation(&good);

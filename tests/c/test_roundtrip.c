@@ -147,24 +147,27 @@ static void gen_strings(struct graph *g, struct rng *r, int big)
     }
 }
 
-static uint64_t gen_addr(struct rng *r, unsigned shift)
+/* Object i's address: bits shift .. shift+30 hold i, so addresses are
+ * unique (a reader rejects two nodes at one address); the other bits say
+ * where in the address space it lies. */
+static uint64_t gen_addr(struct rng *r, unsigned shift, uint32_t i)
 {
-    uint64_t a;
+    uint64_t a, field = ((1ull << 30) - 1) << shift;
     switch (rng_below(r, 10)) {
     case 0:
         a = 0;
         break;
     case 1:
-        a = UINT64_MAX - rng_below(r, 1u << 12); /* top of the address space */
+        a = UINT64_MAX; /* top of the address space */
         break;
     case 2:
         a = rng_next(r); /* anywhere */
         break;
     default:
-        a = 0x7f0000000000ull + rng_below(r, 1ull << 32);
+        a = 0x7f0000000000ull + (rng_below(r, 1ull << 12) << (shift + 30));
         break;
     }
-    return a & ~((1ull << shift) - 1);
+    return ((a & ~field) | ((uint64_t)i << shift)) & ~((1ull << shift) - 1);
 }
 
 /* A type's usual first references. */
@@ -312,7 +315,7 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
             break;
         }
         o->refcnt = rng_chance(r, 1, 10) ? rng_bits(r) : rng_below(r, 50);
-        o->addr = gen_addr(r, g->hdr.addr_shift);
+        o->addr = gen_addr(r, g->hdr.addr_shift, i);
         o->psid = NONE32;
         if (rng_chance(r, 1, 6)) {
             o->psid = (uint32_t)rng_below(r, g->nstr); /* a name preview by string id */
