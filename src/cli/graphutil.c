@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pyheapdiff/text.h"
 #include "pyheapdiff/types.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/store.h"
@@ -41,27 +42,6 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
 
 int cli_type_name_matches(const char *name, const char *want) { return phd_type_name_matches(name, want); }
 
-/* Edit distance, case-insensitive, for suggestions; two rows of ints. */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 80 || lb > 80)
-        return 1000;
-    size_t row[81], prev[81];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            int ca = a[i - 1] | 0x20, cb = b[j - 1] | 0x20;
-            size_t sub = prev[j - 1] + (ca != cb), del = prev[j] + 1, ins = row[j - 1] + 1;
-            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, row, (lb + 1) * sizeof *row);
-    }
-    return prev[lb];
-}
-
 int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **ids, uint32_t *n)
 {
     *ids = malloc(((size_t)s->n_types + 1) * sizeof **ids);
@@ -78,7 +58,7 @@ int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **id
     size_t bd[3] = {(size_t)-1, (size_t)-1, (size_t)-1};
     for (uint32_t t = 0; t < s->n_types; t++) {
         const char *tn = phd_snapshot_type_name(s, t), *dot = strrchr(tn, '.');
-        size_t d = distance(name, tn), d2 = dot ? distance(name, dot + 1) : d;
+        size_t d = phd_text_distance(name, tn), d2 = dot ? phd_text_distance(name, dot + 1) : d;
         if (d2 < d)
             d = d2;
         if (strstr(tn, name))
