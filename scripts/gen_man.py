@@ -71,7 +71,10 @@ def _usage(lines):
     out = [".nf"]
     for line in lines:
         m = re.match(r"(?:usage:)?\s*(pyheapdiff(?: [a-z]+)?)\s*(.*)", line)
-        out.append(f"\\fB{_esc(m.group(1))}\\fR {_esc(m.group(2))}".rstrip())
+        if m:
+            out.append(f"\\fB{_esc(m.group(1))}\\fR {_esc(m.group(2))}".rstrip())
+        else:  # the usage line goes on
+            out.append("    " + _esc(line.strip()))
     return out + [".fi"]
 
 

@@ -32,9 +32,10 @@ if [ $need_apt = 1 ]; then
 fi
 
 # 2. Python build and test tools in .venv (git-ignored).
-# numpy: the agent's tests of memory behind array views; pytest-xdist: the
-# suites run on every core (scripts/test.sh)
-req="meson>=1.1 ninja pytest pytest-xdist numpy"
+# numpy: the agent's tests of memory behind array views; html5lib: the
+# report is valid HTML; pytest-xdist: the suites run on every core
+# (scripts/test.sh)
+req="meson>=1.1 ninja pytest pytest-xdist numpy html5lib"
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.phd-req 2>/dev/null)" != "$req" ]; then
   log "creating .venv with $req"
   python3 -m venv .venv

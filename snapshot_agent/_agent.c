@@ -21,7 +21,9 @@
  *    3/4 full), the queue (the frontier only) and the writer's fixed
  *    buffer; nothing per object is allocated on the hot path.
  *  - The file is written to a temporary name (mode 0600) and renamed at the
- *    end; on any failure the temporary is removed and OSError is raised.
+ *    end, or written in place when the path is a device or a FIFO
+ *    (src/util/outfile.c); on any failure the temporary is removed and
+ *    OSError is raised.
  *
  * This file uses CPython's public and unstable C API only.  Everything
  * that depends on a CPython version's private layouts (frames, instance
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
+#include "pyheapdiff/outfile.h"
 
 
 #define CHUNK_SIZE (256u << 10)
@@ -165,6 +168,7 @@ struct tinfo {
     uint32_t id;
     uint8_t walk, preview, size_mode, has_default;
     uint8_t extra;         /* EXTRA_*: references tp_traverse does not report */
+    uint8_t origin;        /* enum phd_origin of the type's module */
     uint32_t name_sid;
     size_t node;           /* node index of the type object, once known */
     PyCFunction sizeof_fn;
@@ -246,6 +250,8 @@ struct dump {
 
     struct root *roots;
     size_t n_roots, roots_cap;
+
+    struct ptrmap origins;    /* name_hash(module name) -> enum phd_origin + 1 */
 
     PyObject *skip_globals;
     uint32_t sid_class;
@@ -400,6 +406,99 @@ static PyObject *dict_get_str(PyObject *dict, const char *name)
         if (PyUnicode_CheckExact(k) && PyUnicode_CompareWithASCIIString(k, name) == 0)
             return v;
     return NULL;
+}
+
+/* ---- where types come from (TYPE_ORIGINS) ------------------------------ */
+
+/* FNV-1a of a name's UTF-8 bytes, never 0 (ptrmap's empty key). */
+static uintptr_t name_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return (uintptr_t)(h | 1);
+}
+
+/* The top-level names of sys.stdlib_module_names, hashed: filled when the
+ * module is imported (agent_exec), read by dumps; protected by the GIL. */
+static struct ptrmap stdlib_names;
+
+static int is_stdlib(const char *name, size_t len)
+{
+    const char *dot = memchr(name, '.', len);
+    return ptrmap_get(&stdlib_names, (const void *)name_hash(name, dot ? (size_t)(dot - name) : len)) != NULL;
+}
+
+static int contains(const char *s, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(s + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The rule (docs/cli.md, "Where a type comes from"): __main__ is the
+ * user's; a module loaded from site-packages or dist-packages is
+ * third-party, and so is pyheapdiff itself wherever it is loaded from (a
+ * tool, not the program); one of sys.stdlib_module_names (its top-level
+ * package) is the standard library; any other module is the user's. */
+static unsigned module_origin(PyObject *mod, const char *name, size_t len)
+{
+    if (len == 8 && memcmp(name, "__main__", 8) == 0)
+        return PHD_ORIGIN_USER;
+    if (len >= 10 && memcmp(name, "pyheapdiff", 10) == 0 && (len == 10 || name[10] == '.'))
+        return PHD_ORIGIN_THIRD_PARTY;
+    PyObject *file = PyModule_Check(mod) ? dict_get_str(PyModule_GetDict(mod), "__file__") : NULL;
+    if (file && PyUnicode_Check(file)) {
+        char buf[1024];
+        size_t l = str_utf8(file, buf, sizeof buf);
+        if (contains(buf, l, "/site-packages/") || contains(buf, l, "/dist-packages/"))
+            return PHD_ORIGIN_THIRD_PARTY;
+    }
+    return is_stdlib(name, len) ? PHD_ORIGIN_STDLIB : PHD_ORIGIN_USER;
+}
+
+/* Classifies every module of sys.modules once per dump: name -> origin. */
+static void origins_init(struct dump *d)
+{
+    PyObject *modules = PyImport_GetModuleDict(), *k, *v;
+    Py_ssize_t pos = 0;
+    while (modules && PyDict_Next(modules, &pos, &k, &v)) {
+        char name[512];
+        if (!PyUnicode_CheckExact(k))
+            continue;
+        size_t len = str_utf8(k, name, sizeof name);
+        if (ptrmap_put(&d->origins, (const void *)name_hash(name, len), module_origin(v, name, len) + 1) < 0)
+            fail_nomem(d);
+    }
+}
+
+/* The origin of a type: its module's (__module__ of a class, the part of a
+ * static type's tp_name before the last dot); the interpreter's own types
+ * (no module, or builtins) are builtin. */
+static uint8_t type_origin(struct dump *d, PyTypeObject *tp)
+{
+    char buf[512];
+    size_t len = 0;
+    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        PyObject *mod = dict_get_str(phd_py_type_dict(tp), "__module__");
+        if (mod && PyUnicode_Check(mod))
+            len = str_utf8(mod, buf, sizeof buf);
+    } else if (tp->tp_name) {
+        const char *dot = strrchr(tp->tp_name, '.');
+        len = dot ? (size_t)(dot - tp->tp_name) : 0;
+        if (len >= sizeof buf)
+            len = sizeof buf - 1;
+        memcpy(buf, tp->tp_name, len);
+    }
+    if (len == 0 || (len == 8 && memcmp(buf, "builtins", 8) == 0))
+        return PHD_ORIGIN_BUILTIN;
+    uint64_t *o = ptrmap_get(&d->origins, (const void *)name_hash(buf, len));
+    if (o)
+        return (uint8_t)(*o - 1);
+    /* a module no longer (or never) in sys.modules */
+    return is_stdlib(buf, len) ? PHD_ORIGIN_STDLIB : PHD_ORIGIN_UNKNOWN;
 }
 
 /* ---- types ----------------------------------------------------------- */
@@ -580,6 +679,7 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     ti->name_sid = type_name_sid(d, tp);
     ti->walk = choose_walk(tp);
     ti->extra = choose_extra(tp, ti->walk);
+    ti->origin = type_origin(d, tp);
     ti->preview = choose_preview(tp);
     ti->size_mode = find_sizeof(tp, &ti->sizeof_fn) ? SIZE_CALL : SIZE_DEFAULT;
     if (ptrmap_put(&d->type_map, tp, d->n_types) < 0) {
@@ -1646,6 +1746,7 @@ static void dump_release(struct dump *d)
     ptrmap_free(&d->str_map);
     ptrmap_free(&d->hints);
     ptrmap_free(&d->far);
+    ptrmap_free(&d->origins);
 }
 
 static void write_tables(struct dump *d)
@@ -1667,6 +1768,10 @@ static void write_tables(struct dump *d)
                             ti->default_size) < 0)
             break;
     }
+    phd_writer_chunk_begin(&d->w, PHD_CHUNK_TYPE_ORIGINS);
+    for (uint32_t t = 0; t < d->n_types; t++)
+        if (phd_writer_origin(&d->w, d->types[t].origin) < 0)
+            break;
     phd_writer_chunk_begin(&d->w, PHD_CHUNK_ROOTS);
     for (size_t r = 0; r < d->n_roots; r++) {
         struct root *rt = &d->roots[r];
@@ -1677,13 +1782,42 @@ static void write_tables(struct dump *d)
     phd_writer_chunk_end(&d->w);
 }
 
-static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
+/*
+ * dump(path, collected=True, values=True, skip_globals=None), called with
+ * the vectorcall convention: the arguments arrive as a C array, so the call
+ * itself creates no tuple or dict that the walk would find on the GC lists
+ * as an object "held by C" (and, at a new address in each dump, as one
+ * object freed and one new between two snapshots).
+ */
+static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static char *kwlist[] = {"path", "collected", "values", "skip_globals", NULL};
-    PyObject *path_obj = NULL, *skip = NULL;
-    int collect = 1, values = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|ppO", kwlist, PyUnicode_FSConverter, &path_obj, &collect,
-                                     &values, &skip))
+    static const char *const names[] = {"path", "collected", "values", "skip_globals"};
+    PyObject *given[4] = {NULL, NULL, NULL, NULL};
+    if (nargs > 4)
+        return PyErr_Format(PyExc_TypeError, "dump() takes at most 4 arguments (%zd given)", nargs);
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        given[i] = args[i];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+        int slot = -1;
+        for (int j = 0; j < 4 && slot < 0; j++)
+            if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, names[j]) == 0)
+                slot = j;
+        if (slot < 0)
+            return PyErr_Format(PyExc_TypeError, "dump() got an unexpected keyword argument %R", key);
+        if (given[slot])
+            return PyErr_Format(PyExc_TypeError, "dump() got multiple values for argument '%s'", names[slot]);
+        given[slot] = args[nargs + k];
+    }
+    if (!given[0])
+        return PyErr_Format(PyExc_TypeError, "dump() missing required argument 'path'");
+    int collect = given[1] ? PyObject_IsTrue(given[1]) : 1;
+    int values = given[2] ? PyObject_IsTrue(given[2]) : 1;
+    if (collect < 0 || values < 0)
+        return NULL;
+    PyObject *path_arg = given[0], *skip = given[3], *path_obj = NULL;
+    if (!PyUnicode_FSConverter(path_arg, &path_obj))
         return NULL;
     const char *path = PyBytes_AS_STRING(path_obj);
 
@@ -1697,25 +1831,15 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     d->values = values;
     d->skip_globals = (skip && PyDict_Check(skip)) ? skip : NULL;
     PyObject *result = NULL;
-    char tmp[4096];
-    int fd = -1, saved = 0;
-    static unsigned long counter;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%lu", path, (long)getpid(), ++counter) >= (int)sizeof tmp) {
-        saved = ENAMETOOLONG;
-        goto fail;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    /* a temporary beside path, renamed over it at the end, or a device or
+     * FIFO written in place (src/util/outfile.c) */
+    struct phd_outfile out;
+    int saved = 0;
+    if (phd_outfile_open(&out, path, 0, NULL) < 0) {
         saved = errno;
         goto fail;
     }
-    /* 0600 whatever the umask: a umask can only take bits away, and 0400
-     * or 0000 would lock the owner out of their own snapshot */
-    if (fchmod(fd, 0600) < 0) {
-        saved = errno;
-        goto fail_unlink;
-    }
-    if (phd_writer_init(&d->w, fd, CHUNK_SIZE) != 0) {
+    if (phd_writer_init(&d->w, out.fd, CHUNK_SIZE) != 0) {
         saved = ENOMEM;
         goto fail_unlink;
     }
@@ -1728,6 +1852,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
         goto fail_unlink;
     }
     d->sid_class = string_c(d, "__class__");
+    origins_init(d);
 
     struct phd_header h = {0};
     h.version = PHD_FORMAT_VERSION;
@@ -1767,15 +1892,9 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     if (saved)
         goto fail_unlink;
     uint64_t bytes = d->w.offset;
-    if (close(fd) < 0) {
-        fd = -1;
+    if (phd_outfile_commit(&out, NULL) < 0) {
         saved = errno;
-        goto fail_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        saved = errno;
-        goto fail_unlink;
+        goto fail;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -1785,7 +1904,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     uint32_t roots = foot.roots;
     dump_release(d);
     buf_free(d, sizeof *d);
-    result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", PyTuple_GET_ITEM(args, 0), "objects",
+    result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", path_arg, "objects",
                            (Py_ssize_t)nodes, "edges", (unsigned long long)edges, "bytes",
                            (unsigned long long)bytes, "size", (unsigned long long)total, "types",
                            (Py_ssize_t)types, "roots", (unsigned)roots, "seconds", secs);
@@ -1793,9 +1912,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     return result;
 
 fail_unlink:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
+    phd_outfile_abort(&out);
 fail:
     dump_release(d);
     buf_free(d, sizeof *d);
@@ -1803,14 +1920,14 @@ fail:
         PyErr_Format(PyExc_MemoryError, "out of memory while dumping to %s", path);
     else {
         errno = saved;
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_arg);
     }
     Py_DECREF(path_obj);
     return NULL;
 }
 
 static PyMethodDef agent_methods[] = {
-    {"dump", (PyCFunction)(void (*)(void))agent_dump, METH_VARARGS | METH_KEYWORDS,
+    {"dump", (PyCFunction)(void (*)(void))agent_dump, METH_FASTCALL | METH_KEYWORDS,
      "dump(path, collected=False, values=True, skip_globals=None) -> dict\n\n"
      "Write the object graph of this interpreter to path; collected only sets the\n"
      "header flag (the caller ran gc.collect()).  Low-level: use pyheapdiff.dump()."},
@@ -1831,6 +1948,27 @@ static int agent_exec(PyObject *m)
     if (m_sizeof && Py_IS_TYPE(m_sizeof, &PyMethodDescr_Type))
         object_sizeof_fn = ((PyMethodDescrObject *)m_sizeof)->d_method->ml_meth;
     if (PyModule_AddIntConstant(m, "FORMAT_VERSION", PHD_FORMAT_VERSION) < 0)
+        return -1;
+    /* sys.stdlib_module_names never changes: hash it once */
+    PyObject *names = PySys_GetObject("stdlib_module_names"); /* borrowed */
+    PyObject *it = names ? PyObject_GetIter(names) : NULL, *name;
+    if (!it) {
+        PyErr_Clear();
+        return 0;
+    }
+    while ((name = PyIter_Next(it))) {
+        char buf[256];
+        size_t len = PyUnicode_Check(name) ? str_utf8(name, buf, sizeof buf) : 0;
+        Py_DECREF(name);
+        if (len && !ptrmap_get(&stdlib_names, (const void *)name_hash(buf, len)) &&
+            ptrmap_put(&stdlib_names, (const void *)name_hash(buf, len), 1) < 0) {
+            Py_DECREF(it);
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
         return -1;
     return 0;
 }

@@ -13,6 +13,7 @@
  * to interp->codecs.
  */
 #include "pyver_common.h"
+#include "internal/pycore_tstate.h"
 
 #if PY_VERSION_HEX < 0x030D0000 || PY_VERSION_HEX >= 0x030E0000
 #error "pyver_313.c is for CPython 3.13"
@@ -209,5 +210,8 @@ size_t phd_py_thread_roots(PyThreadState *ts, struct phd_py_root *out, size_t ca
         ROOT(ts->exc_info->exc_value, "handled exception");
     ROOT(ts->async_exc, "async exception");
     ROOT(ts->context, "context");
+    /* Include/internal/pycore_tstate.h (3.13): every PyThreadState is a
+     * _PyThreadStateImpl, which holds the running asyncio loop */
+    ROOT(((_PyThreadStateImpl *)ts)->asyncio_running_loop, "asyncio running loop");
     return k;
 }

@@ -23,6 +23,7 @@ struct phd_census {
     char **names;         /* n_types module-qualified type names, owned */
     uint64_t *count;      /* per type */
     uint64_t *size;       /* per type, bytes */
+    uint8_t *origin;      /* per type, enum phd_origin (types.h) */
     /* Optional (with_objects): every object's address and type index,
      * sorted by address. */
     uint64_t n_objs;
@@ -40,6 +41,9 @@ struct phd_census *phd_census_new(const char *label, uint32_t n_types, uint64_t 
 int phd_census_set_name(struct phd_census *c, uint32_t type, const char *name);
 /* Sorts the objects by address (radix sort; O(n)). */
 int phd_census_sort_objects(struct phd_census *c);
+/* Frees the objects (addr, otype) once the diff is made: its rows keep
+ * only the names. */
+void phd_census_drop_objects(struct phd_census *c);
 void phd_census_free(struct phd_census **c);
 
 /* Same pid and process start time: objects can be matched by address. */
@@ -47,6 +51,7 @@ int phd_same_process(const struct phd_header *a, const struct phd_header *b);
 
 struct phd_diff_row {
     const char *name;     /* points into one of the censuses */
+    unsigned origin;      /* enum phd_origin: the later snapshot's when it knows */
     uint64_t count_a, count_b, size_a, size_b;
     uint64_t new_, freed, survived; /* only when the diff is matched */
 };
@@ -73,6 +78,10 @@ void phd_diff_sort(struct phd_diff *d, enum phd_diff_sort by);
  * and *omitted counts the qualifying rows beyond top. */
 size_t phd_diff_select(const struct phd_diff *d, int all, uint64_t min_delta, size_t top, size_t *keep,
                        size_t *omitted);
+/* Keeps the rows of the origins in the mask (PHD_ORIGIN_BIT; 0: any)
+ * whose name matches one of types (phd_type_name_matches; none: any), in
+ * their order, and recomputes the total over them. */
+void phd_diff_filter(struct phd_diff *d, unsigned origins, const char *const *types, size_t n_types);
 void phd_diff_free(struct phd_diff **d);
 
 #endif

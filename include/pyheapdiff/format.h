@@ -27,6 +27,10 @@
 #define PHD_PREVIEW_MAX 80
 /* Node indices must fit in the 29-bit payload of a resolved label. */
 #define PHD_MAX_NODES ((1u << 29) - 1)
+/* The most bytes the sizes of one snapshot may add up to (a reader rejects
+ * more): every size and sum of sizes fits a signed 64-bit integer, which
+ * is what JSON and SQLite carry. */
+#define PHD_SIZE_MAX ((uint64_t)INT64_MAX)
 /* Type ids a writer hands out stay below this. */
 #define PHD_MAX_TYPES (1u << 28)
 
@@ -35,6 +39,7 @@ enum phd_chunk_kind {
     PHD_CHUNK_STRINGS = 2,
     PHD_CHUNK_TYPES = 3,
     PHD_CHUNK_ROOTS = 4,
+    PHD_CHUNK_TYPE_ORIGINS = 5, /* optional: where each type comes from */
     PHD_CHUNK_FOOTER = 0x7fffffff,
 };
 
@@ -242,6 +247,9 @@ int phd_writer_type(struct phd_writer *w, uint32_t name, uint32_t node /* UINT32
                     uint64_t default_size);
 int phd_writer_root(struct phd_writer *w, uint32_t kind, uint32_t node, uint64_t thread_id,
                     uint32_t name /* UINT32_MAX: none */);
+/* One TYPE_ORIGINS record: the enum phd_origin of the next type, in type
+ * id order, one per type. */
+int phd_writer_origin(struct phd_writer *w, unsigned origin);
 
 struct phd_footer {
     uint64_t nodes, edges, total_size;
@@ -252,10 +260,22 @@ int phd_writer_finish(struct phd_writer *w, const struct phd_footer *f);
 
 /* ---- reader ---------------------------------------------------------- */
 
+/* Where a type's code comes from, as the agent saw its module: the
+ * TYPE_ORIGINS chunk (docs/format.md). */
+enum phd_origin {
+    PHD_ORIGIN_UNKNOWN = 0,     /* not recorded (older snapshots) */
+    PHD_ORIGIN_BUILTIN = 1,     /* the interpreter's own types: int, dict, function... */
+    PHD_ORIGIN_STDLIB = 2,      /* a module of sys.stdlib_module_names */
+    PHD_ORIGIN_THIRD_PARTY = 3, /* a module under site-packages or dist-packages */
+    PHD_ORIGIN_USER = 4,        /* __main__ and every other module */
+    PHD_ORIGIN_COUNT
+};
+
 struct phd_type {
     uint32_t name;      /* string id of the module-qualified name */
     uint32_t node;      /* node index of the type object, or UINT32_MAX */
     uint64_t default_size;
+    uint8_t origin;     /* enum phd_origin */
 };
 
 struct phd_root {
@@ -269,7 +289,8 @@ struct phd_root {
  * A snapshot loaded in memory.  Node arrays are indexed by node index;
  * edges of node i are edge_target/edge_label[edge_start[i] .. edge_start[i+1]).
  * Labels are resolved: INDEX carries the index, VALUE the key's node index,
- * NAME a string id (see PHD_LABEL_*).  Strings point into the mapped file.
+ * NAME a string id (see PHD_LABEL_*).  Strings are copies, repaired to
+ * well-formed UTF-8 with a NUL spelled C0 80 (pyheapdiff/text.h).
  */
 struct phd_snapshot {
     char *path;
@@ -280,6 +301,7 @@ struct phd_snapshot {
 
     const char **str;
     uint32_t *str_len;
+    uint32_t n_repaired_strings; /* strings with invalid UTF-8 replaced by U+FFFD */
     struct phd_type *types;
     struct phd_root *roots;
 

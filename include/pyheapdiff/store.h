@@ -14,7 +14,7 @@
 #include "pyheapdiff/error.h"
 #include "pyheapdiff/format.h"
 
-#define PHD_SCHEMA_VERSION 1
+#define PHD_SCHEMA_VERSION 2 /* 2: type_stats.origin */
 #define PHD_APPLICATION_ID 0x50484453 /* "PHDS" */
 
 struct phd_store;

@@ -15,11 +15,8 @@ snapshot records the modules of the process it is taken in.
 """
 
 import os
-import sys
 
 from . import dump
-
-_NOT_USER = frozenset({"pyheapdiff", "pytest", "_pytest", "pluggy"})
 
 
 class Tracker:
@@ -108,20 +105,24 @@ class Tracker:
         and ``survived`` (sizes in bytes).
 
         types: keep only these types, each a qualified name
-            (``app.models.Employee``) or a bare class name (``Employee``), as
-            the analyzer matches them.
-        user_only: keep only user-defined types (see :func:`is_user_type`).
+            (``app.models.Employee``) or a bare class name (``Employee``)
+            (``pyheapdiff diff --type``).
+        user_only: keep only the program's own types, whose ``origin`` is
+            ``"user"`` (``pyheapdiff diff --only user``; docs/cli.md, "Where
+            a type comes from").
         """
         from . import _cli
         if isinstance(types, str):
             types = [types]
         before, after = self._snapshots()
-        rows = _cli.run_json(["diff", "--top", "0", before, after])["rows"]
-        if types is not None:
-            rows = [r for r in rows if any(type_name_matches(r["type"], t) for t in types)]
+        if types is not None and not types:
+            return []
+        args = ["diff", "--top", "0"]
+        for t in types or ():
+            args += ["--type", t]
         if user_only:
-            rows = [r for r in rows if is_user_type(r["type"])]
-        return rows
+            args += ["--only", "user"]
+        return _cli.run_json(args + [before, after])["rows"]
 
     def paths(self, type_name, limit=10):
         """Why the instances of ``type_name`` in the after snapshot are alive:
@@ -161,58 +162,3 @@ def _remove(directory, temporary, files):
             os.remove(f)
         except FileNotFoundError:
             pass
-
-
-def type_name_matches(name, want):
-    """The analyzer's rule: ``want`` equals ``name``, or ``want`` has no dot
-    and is the last dotted part of ``name`` (``Widget`` matches ``app.ui.Widget``)."""
-    return name == want or ("." not in want and name.endswith("." + want))
-
-
-def is_user_type(name):
-    """Whether the type with this snapshot name (``module.QualName``) is the
-    program's own, judged in this process (where the snapshots were taken):
-
-    - builtins (names without a module: ``dict``) are not;
-    - types of the standard library (``sys.stdlib_module_names``), of
-      built-in modules, of pyheapdiff, pytest or pluggy (by the name's
-      first part) are not;
-    - the type's module is the longest dotted prefix of the name found in
-      ``sys.modules``; a type whose module is not there is (nothing shows
-      that it is a library's);
-    - a module whose file lies in the standard library or in a
-      site-packages (or dist-packages) folder is not: installed packages
-      are libraries;
-    - every other module is: ``__main__``, your packages, test modules,
-      conftest files, modules without a file.
-    """
-    if "." not in name:
-        return False
-    parts = name.split(".")
-    if parts[0] in sys.stdlib_module_names or parts[0] in sys.builtin_module_names or parts[0] in _NOT_USER:
-        return False
-    for i in range(len(parts) - 1, 0, -1):
-        module = sys.modules.get(".".join(parts[:i]))
-        if module is not None:
-            break
-    else:
-        return True
-    path = getattr(module, "__file__", None)
-    if not isinstance(path, str):
-        return True
-    return not _in_library(path)
-
-
-_library_dirs = None
-
-
-def _in_library(path):
-    global _library_dirs
-    if _library_dirs is None:
-        import site
-        import sysconfig
-        dirs = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-        dirs.update(site.getsitepackages())
-        dirs.add(site.getusersitepackages())
-        _library_dirs = tuple(os.path.realpath(d) + os.sep for d in dirs if d)
-    return os.path.realpath(path).startswith(_library_dirs)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pyheapdiff/census.h"
+#include "pyheapdiff/types.h"
 
 struct phd_census *phd_census_new(const char *label, uint32_t n_types, uint64_t n_objs)
 {
@@ -23,12 +24,13 @@ struct phd_census *phd_census_new(const char *label, uint32_t n_types, uint64_t 
     c->names = calloc((size_t)n_types + 1, sizeof *c->names);
     c->count = calloc((size_t)n_types + 1, sizeof *c->count);
     c->size = calloc((size_t)n_types + 1, sizeof *c->size);
+    c->origin = calloc((size_t)n_types + 1, sizeof *c->origin);
     c->n_objs = n_objs;
     if (n_objs) {
         c->addr = malloc(n_objs * sizeof *c->addr);
         c->otype = malloc(n_objs * sizeof *c->otype);
     }
-    if (!c->label || !c->names || !c->count || !c->size || (n_objs && (!c->addr || !c->otype)))
+    if (!c->label || !c->names || !c->count || !c->size || !c->origin || (n_objs && (!c->addr || !c->otype)))
         phd_census_free(&c);
     return c;
 }
@@ -37,7 +39,19 @@ int phd_census_set_name(struct phd_census *c, uint32_t type, const char *name)
 {
     free(c->names[type]);
     c->names[type] = strdup(name ? name : "?");
-    return c->names[type] ? 0 : -1;
+    if (!c->names[type])
+        return -1;
+    c->origin[type] = (uint8_t)phd_origin_guess(c->names[type]);
+    return 0;
+}
+
+void phd_census_drop_objects(struct phd_census *c)
+{
+    free(c->addr);
+    free(c->otype);
+    c->addr = NULL;
+    c->otype = NULL;
+    c->n_objs = 0;
 }
 
 void phd_census_free(struct phd_census **cp)
@@ -51,6 +65,7 @@ void phd_census_free(struct phd_census **cp)
     free(c->names);
     free(c->count);
     free(c->size);
+    free(c->origin);
     free(c->addr);
     free(c->otype);
     free(c->label);
@@ -146,6 +161,9 @@ int phd_census_from_snapshot(struct phd_census **out, const struct phd_snapshot 
     for (uint32_t t = 0; t < s->n_types; t++)
         if (!c->names[to[t]] && phd_census_set_name(c, to[t], phd_snapshot_type_name(s, t)) < 0)
             goto nomem;
+    for (uint32_t t = 0; t < s->n_types; t++)
+        if (s->types[t].origin != PHD_ORIGIN_UNKNOWN)
+            c->origin[to[t]] = s->types[t].origin;
     for (uint32_t i = 0; i < s->n_nodes; i++) {
         c->count[to[s->type[i]]]++;
         c->size[to[s->type[i]]] += s->size[i];
@@ -189,6 +207,35 @@ static int by_name(const void *x, const void *y)
     return p->side != q->side ? (int)p->side - (int)q->side : (p->type > q->type) - (p->type < q->type);
 }
 
+/* The total row: the sums over the rows. */
+static void diff_total(struct phd_diff *d)
+{
+    memset(&d->total, 0, sizeof d->total);
+    d->total.name = "total";
+    for (size_t r = 0; r < d->n; r++) {
+        struct phd_diff_row *w = &d->rows[r];
+        d->total.count_a += w->count_a;
+        d->total.count_b += w->count_b;
+        d->total.size_a += w->size_a;
+        d->total.size_b += w->size_b;
+        d->total.new_ += w->new_;
+        d->total.freed += w->freed;
+        d->total.survived += w->survived;
+    }
+}
+
+void phd_diff_filter(struct phd_diff *d, unsigned origins, const char *const *types, size_t n_types)
+{
+    size_t kept = 0;
+    for (size_t r = 0; r < d->n; r++) {
+        const struct phd_diff_row *w = &d->rows[r];
+        if (phd_type_selected(w->name, w->origin, origins, types, n_types))
+            d->rows[kept++] = *w;
+    }
+    d->n = kept;
+    diff_total(d);
+}
+
 int phd_diff_compute(struct phd_diff **out, const struct phd_census *a, const struct phd_census *b,
                      struct phd_error *err)
 {
@@ -219,10 +266,13 @@ int phd_diff_compute(struct phd_diff **out, const struct phd_census *a, const st
     for (uint32_t t = 0; t < a->n_types; t++) {
         d->rows[row_of[0][t]].count_a += a->count[t];
         d->rows[row_of[0][t]].size_a += a->size[t];
+        d->rows[row_of[0][t]].origin = a->origin[t];
     }
     for (uint32_t t = 0; t < b->n_types; t++) {
         d->rows[row_of[1][t]].count_b += b->count[t];
         d->rows[row_of[1][t]].size_b += b->size[t];
+        if (b->origin[t] != PHD_ORIGIN_UNKNOWN) /* the later snapshot's word counts */
+            d->rows[row_of[1][t]].origin = b->origin[t];
     }
     d->matched = a->addr && b->addr && phd_same_process(&a->hdr, &b->hdr);
     if (d->matched) {
@@ -243,17 +293,7 @@ int phd_diff_compute(struct phd_diff **out, const struct phd_census *a, const st
             }
         }
     }
-    d->total.name = "total";
-    for (size_t r = 0; r < d->n; r++) {
-        struct phd_diff_row *w = &d->rows[r];
-        d->total.count_a += w->count_a;
-        d->total.count_b += w->count_b;
-        d->total.size_a += w->size_a;
-        d->total.size_b += w->size_b;
-        d->total.new_ += w->new_;
-        d->total.freed += w->freed;
-        d->total.survived += w->survived;
-    }
+    diff_total(d);
     free(refs);
     free(row_of[0]);
     free(row_of[1]);

@@ -10,20 +10,25 @@
 #include "cli.h"
 #include "pyheapdiff/census.h"
 #include "pyheapdiff/output.h"
+#include "pyheapdiff/types.h"
 
 #define MAX_GATES 32
+#define MAX_TYPES 32
 
 struct gate {
     const char *type;
     uint64_t limit;
 };
 
-static json_t *row_json(const struct phd_diff_row *r, int matched)
+/* A row of the diff, or its total (is_total: no origin). */
+static json_t *row_json(const struct phd_diff_row *r, int matched, int is_total)
 {
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "type", r->name, "count_before",
+    json_t *o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "type", phd_json_text(r->name), "count_before",
                           (json_int_t)r->count_a, "count_after", (json_int_t)r->count_b, "count_delta",
                           (json_int_t)(r->count_b - r->count_a), "size_before", (json_int_t)r->size_a, "size_after",
                           (json_int_t)r->size_b, "size_delta", (json_int_t)(r->size_b - r->size_a));
+    if (!is_total)
+        json_object_set_new(o, "origin", json_string(phd_origin_name(r->origin)));
     if (matched) {
         json_object_set_new(o, "new", json_integer((json_int_t)r->new_));
         json_object_set_new(o, "freed", json_integer((json_int_t)r->freed));
@@ -65,10 +70,14 @@ int cmd_diff(int argc, char **argv)
         {"sort", required_argument, NULL, 's'},    {"min-delta", required_argument, NULL, 'm'},
         {"snapshot", required_argument, NULL, 'S'}, {"fail-on-growth", required_argument, NULL, 'f'},
         {"all", no_argument, NULL, 'a'},           {"help", no_argument, NULL, 'h'},
+        {"only", required_argument, NULL, 'o'},    {"type", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     struct cli_inputs in = {0};
     struct gate gates[MAX_GATES];
+    const char *types[MAX_TYPES];
+    size_t ntypes = 0;
+    unsigned only = 0;
     int ngates = 0, json = 0, all = 0, c;
     long top = 20, min_delta = 0;
     enum phd_diff_sort sort = PHD_SORT_SIZE;
@@ -79,6 +88,15 @@ int cmd_diff(int argc, char **argv)
             break;
         case 'a':
             all = 1;
+            break;
+        case 'o':
+            if (cli_parse_only(cmd, optarg, &only) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'T':
+            if (ntypes == MAX_TYPES)
+                return cli_fail("diff: at most %d --type options", MAX_TYPES);
+            types[ntypes++] = optarg;
             break;
         case 't':
             if (cli_parse_count(cmd, "--top", optarg, &top) < 0)
@@ -141,17 +159,6 @@ int cmd_diff(int argc, char **argv)
     }
     phd_diff_sort(d, sort);
 
-    /* the rows shown: changed ones (or all), past --min-delta, --top */
-    size_t omitted = 0;
-    size_t *keep = malloc((d->n + 1) * sizeof *keep);
-    if (!keep) {
-        phd_diff_free(&d);
-        phd_census_free(&cs[0]);
-        phd_census_free(&cs[1]);
-        return cli_fail("diff: out of memory");
-    }
-    size_t shown = phd_diff_select(d, all, (uint64_t)min_delta, (size_t)top, keep, &omitted);
-
     /* gates */
     int status = PHD_EXIT_OK;
     json_t *jgates = json ? json_array() : NULL;
@@ -167,7 +174,7 @@ int cmd_diff(int argc, char **argv)
         int failed = grew > (int64_t)gates[g].limit;
         if (failed) {
             status = PHD_EXIT_FINDING;
-            fprintf(stderr, "pyheapdiff: %s grew by %" PRId64 " object%s (limit %" PRIu64 ")\n", gates[g].type, grew,
+            fprintf(stderr, "pyheapdiff: %s grew by %" PRId64 " object%s (limit %" PRIu64 ")\n", cli_esc(gates[g].type), grew,
                     grew == 1 ? "" : "s", gates[g].limit);
         }
         if (jgates)
@@ -176,17 +183,32 @@ int cmd_diff(int argc, char **argv)
                                                     found, "failed", failed));
     }
 
+    /* the rows shown: of the --only origins and --type names, changed
+     * ones (or all), past --min-delta, --top; the gates saw every row */
+    if (only || ntypes)
+        phd_diff_filter(d, only, types, ntypes);
+    size_t omitted = 0;
+    size_t *keep = malloc((d->n + 1) * sizeof *keep);
+    if (!keep) {
+        json_decref(jgates);
+        phd_diff_free(&d);
+        phd_census_free(&cs[0]);
+        phd_census_free(&cs[1]);
+        return cli_fail("diff: out of memory");
+    }
+    size_t shown = phd_diff_select(d, all, (uint64_t)min_delta, (size_t)top, keep, &omitted);
+
     if (json) {
         json_t *rows = json_array();
         for (size_t k = 0; k < shown; k++)
-            json_array_append_new(rows, row_json(&d->rows[keep[k]], d->matched));
+            json_array_append_new(rows, row_json(&d->rows[keep[k]], d->matched, 0));
         json_t *doc = json_pack("{s:o, s:o, s:b, s:s, s:o, s:I, s:o, s:o}", "before", side_json(cs[0]), "after",
                                 side_json(cs[1]), "matched", d->matched, "sort", sort == PHD_SORT_SIZE ? "size" : "count",
-                                "rows", rows, "omitted", (json_int_t)omitted, "total", row_json(&d->total, d->matched),
+                                "rows", rows, "omitted", (json_int_t)omitted, "total", row_json(&d->total, d->matched, 1),
                                 "gates", jgates);
         phd_json_print(doc, stdout);
     } else {
-        printf("%s -> %s: %s\n", cs[0]->label, cs[1]->label,
+        printf("%s -> %s: %s\n", cli_esc(cs[0]->label), cli_esc(cs[1]->label),
                d->matched ? "same process, objects matched by address" : "objects not matched (different processes)");
         struct phd_table *t = phd_table_new(d->matched ? 9 : 7);
         if (t) {
@@ -205,7 +227,7 @@ int cmd_diff(int argc, char **argv)
                 add_row(t, &d->rows[keep[k]], d->matched);
             phd_table_rule(t);
             add_row(t, &d->total, d->matched);
-            phd_table_print(t, stdout, 100);
+            phd_table_print(t, stdout, cli_output_width());
             phd_table_free(&t);
         }
         if (omitted)

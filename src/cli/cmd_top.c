@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pyheapdiff/types.h"
 #include "pyheapdiff/census.h"
 #include "pyheapdiff/output.h"
 
@@ -31,9 +32,13 @@ int cmd_top(int argc, char **argv)
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},        {"top", required_argument, NULL, 't'},
         {"by", required_argument, NULL, 'b'},    {"snapshot", required_argument, NULL, 'S'},
+        {"only", required_argument, NULL, 'o'},  {"type", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     struct cli_inputs in = {0};
+    const char *types[32];
+    size_t ntypes = 0;
+    unsigned only = 0;
     int json = 0, by_size = 0, c;
     long top = 20;
     while ((c = getopt_long(argc, argv, ":ht:b:S:", opts, NULL)) != -1) {
@@ -57,6 +62,15 @@ int cmd_top(int argc, char **argv)
             if (cli_add_snapshot_id(&in, optarg) < 0)
                 return PHD_EXIT_USAGE;
             break;
+        case 'o':
+            if (cli_parse_only(cmd, optarg, &only) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'T':
+            if (ntypes == sizeof types / sizeof types[0])
+                return cli_fail("top: at most %zu --type options", ntypes);
+            types[ntypes++] = optarg;
+            break;
         case 'h':
             return cli_help(cmd);
         default:
@@ -78,7 +92,7 @@ int cmd_top(int argc, char **argv)
     }
     uint32_t n = 0;
     for (uint32_t t = 0; t < cs->n_types; t++)
-        if (cs->count[t])
+        if (cs->count[t] && phd_type_selected(cs->names[t], cs->origin[t], only, types, ntypes))
             order[n++] = t;
     sort_census = cs;
     sort_by_size = by_size;
@@ -89,7 +103,8 @@ int cmd_top(int argc, char **argv)
         json_t *rows = json_array();
         for (uint32_t k = 0; k < shown; k++) {
             uint32_t t = order[k];
-            json_array_append_new(rows, json_pack("{s:s, s:I, s:I, s:I}", "type", cs->names[t], "count",
+            json_array_append_new(rows, json_pack("{s:o, s:s, s:I, s:I, s:I}", "type", phd_json_text(cs->names[t]),
+                                                  "origin", phd_origin_name(cs->origin[t]), "count",
                                                   (json_int_t)cs->count[t], "size", (json_int_t)cs->size[t],
                                                   "average_size", (json_int_t)(cs->size[t] / cs->count[t])));
         }
@@ -99,7 +114,7 @@ int cmd_top(int argc, char **argv)
         phd_json_print(doc, stdout);
     } else {
         char b[4][48];
-        printf("%s: %s objects, %s\n", cs->label, phd_fmt_count(cs->objects, b[0], sizeof b[0]),
+        printf("%s: %s objects, %s\n", cli_esc(cs->label), phd_fmt_count(cs->objects, b[0], sizeof b[0]),
                phd_fmt_size(cs->total_size, b[1], sizeof b[1]));
         struct phd_table *t = phd_table_new(5);
         if (t) {
@@ -119,7 +134,7 @@ int cmd_top(int argc, char **argv)
                                      : 100.0 * (double)cs->count[ty] / (double)(cs->objects ? cs->objects : 1);
                 phd_table_cell(t, 4, "%.1f%%", pct);
             }
-            phd_table_print(t, stdout, 100);
+            phd_table_print(t, stdout, cli_output_width());
             phd_table_free(&t);
         }
         if (shown < n)

@@ -220,6 +220,15 @@ int phd_writer_type(struct phd_writer *w, uint32_t name, uint32_t node, uint64_t
     return 0;
 }
 
+int phd_writer_origin(struct phd_writer *w, unsigned origin)
+{
+    unsigned char *p = phd_writer_reserve(w, 10);
+    if (!p)
+        return -1;
+    phd_writer_commit(w, phd_varint_put(p, origin));
+    return 0;
+}
+
 int phd_writer_root(struct phd_writer *w, uint32_t kind, uint32_t node, uint64_t thread_id, uint32_t name)
 {
     unsigned char *p = phd_writer_reserve(w, 40);

@@ -19,10 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pyheapdiff/outfile.h"
 #include "pyheapdiff/store.h"
+#include "pyheapdiff/types.h"
 #include "pyheapdiff/text.h"
 
 struct phd_store {
@@ -83,6 +86,7 @@ static const char schema_sql[] =
     "  type INTEGER NOT NULL REFERENCES strings(id),\n"
     "  count INTEGER NOT NULL,\n"
     "  size INTEGER NOT NULL,\n"
+    "  origin INTEGER NOT NULL,\n"
     "  PRIMARY KEY(snapshot, type)) WITHOUT ROWID;\n"
     "CREATE TABLE address_index(\n"
     "  snapshot INTEGER PRIMARY KEY,\n"
@@ -258,7 +262,7 @@ static const char *const load_sql[S_COUNT] = {
     [S_EDGE] = "INSERT INTO edges(src, seq, dst, kind, label) VALUES(?,?,?,?,?)",
     [S_EDGE_N] = NULL,
     [S_ROOT] = "INSERT INTO roots(snapshot, object, kind, thread_id, name) VALUES(?,?,?,?,?)",
-    [S_STAT] = "INSERT INTO type_stats(snapshot, type, count, size) VALUES(?,?,?,?)",
+    [S_STAT] = "INSERT INTO type_stats(snapshot, type, count, size, origin) VALUES(?,?,?,?,?)",
     [S_ADDR] = "INSERT INTO address_index(snapshot, count, data) VALUES(?,?,?)",
 };
 
@@ -625,6 +629,7 @@ static int load_one(struct loader *l, const struct phd_snapshot *s, struct phd_l
         sqlite3_bind_int64(st[S_STAT], 2, tname[t]);
         sqlite3_bind_int64(st[S_STAT], 3, (int64_t)tcount[t]);
         sqlite3_bind_int64(st[S_STAT], 4, (int64_t)tsize[t]);
+        sqlite3_bind_int(st[S_STAT], 5, (int)phd_snapshot_type_origin(s, t));
         if (step_done(l, st[S_STAT], "inserting type statistics") < 0)
             goto out;
     }
@@ -679,6 +684,8 @@ int phd_store_load_files(const char *db_path, const char *const *snap_paths, int
     int rc = load_attempt(db_path, snap_paths, n, results, progress, arg, err, &raced);
     if (rc < 0 && raced)
         rc = load_attempt(db_path, snap_paths, n, results, progress, arg, err, &raced);
+    if (rc < 0 && raced) /* published twice by others under our feet: never leave err empty */
+        phd_error_set(err, "%s: another process keeps creating it; try again", db_path);
     return rc;
 }
 
@@ -700,14 +707,23 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
     L->arg = arg;
     char tmp[4096] = "";
     int fresh = access(db_path, F_OK) != 0, rc = -1;
+    struct stat lst;
+    if (fresh && lstat(db_path, &lst) == 0) {
+        /* a symbolic link to nothing: link() would never replace it */
+        phd_error_set(err, "%s: a symbolic link to a missing file; not loading through it", db_path);
+        goto out;
+    }
 
     if (fresh) {
-        if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", db_path, (long)getpid()) >= (int)sizeof tmp) {
-            phd_error_set(err, "%s: path too long", db_path);
-            tmp[0] = 0;
+        /* an empty file of mode 0600 (whatever the umask) that SQLite then
+         * opens as a new database: its previews can hold secrets */
+        int fd = phd_tmpfile_create(db_path, tmp, sizeof tmp);
+        if (fd < 0) {
+            phd_error_set(err, "%s: cannot create database: %s", db_path,
+                          fd == -ENAMETOOLONG ? "path too long" : strerror(-fd));
             goto out;
         }
-        unlink(tmp);
+        close(fd);
         if (sqlite3_open_v2(tmp, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
             db_fail(err, db_path, L->db, "cannot create database");
             goto out;
@@ -897,7 +913,8 @@ int phd_store_census(struct phd_store *st, int64_t id, int with_objects, struct 
     if (!map)
         goto nomem;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT t.type, s.text, t.count, t.size FROM type_stats t JOIN strings s ON s.id = t.type "
+                           "SELECT t.type, s.text, t.count, t.size, t.origin FROM type_stats t "
+                           "JOIN strings s ON s.id = t.type "
                            "WHERE t.snapshot = ? ORDER BY t.type",
                            -1, &q, NULL) != SQLITE_OK)
         goto dbfail;
@@ -910,6 +927,9 @@ int phd_store_census(struct phd_store *st, int64_t id, int with_objects, struct 
             goto nomem;
         c->count[t] = (uint64_t)sqlite3_column_int64(q, 2);
         c->size[t] = (uint64_t)sqlite3_column_int64(q, 3);
+        int origin = sqlite3_column_int(q, 4);
+        if (origin > PHD_ORIGIN_UNKNOWN && origin < PHD_ORIGIN_COUNT)
+            c->origin[t] = (uint8_t)origin;
         t++;
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)

@@ -566,6 +566,7 @@ def test_suspended_generators_coroutines_and_c_types(suspended):
     assert "outer_local" in {p for _, k, p in co.edges if k == NAME}
 
 
+@pytest.mark.slow
 def test_every_object_present_inside_a_running_event_loop(suspended):
     snap, truth = suspended.snap, suspended.truth
     missing = collections.Counter(t for a, (t, *_r) in truth.objects.items() if a not in snap.by_addr)

@@ -12,7 +12,8 @@ import os
 import pytest
 
 import pyheapdiff
-from pyheapdiff.track import Tracker, is_user_type
+from pyheapdiff import _cli
+from pyheapdiff.track import Tracker
 
 LEAKED = []
 
@@ -164,17 +165,24 @@ def test_values_false_hides_dict_keys():
     assert t.paths("Leaky")[0]["path"].startswith(f"module {__name__} [<str>] → list")
 
 
-@pytest.mark.parametrize("name, user", [
-    ("dict", False),
-    ("collections.OrderedDict", False),
-    ("_io.TextIOWrapper", False),
-    ("pyheapdiff.track.Tracker", False),
-    ("_pytest.nodes.Item", False),
-    ("pluggy._hooks.HookImpl", False),        # an installed package
-    (LEAKY, True),
-    (f"{__name__}.test_x.<locals>.Local", True),
-    ("conftest.DumpRun", True),
-    ("no_such_module_anywhere.Thing", True),  # nothing says it is a library's
-])
-def test_user_defined_types(name, user):
-    assert is_user_type(name) is user
+def test_user_defined_types():
+    """The origins the agent records in this very process (pytest's): the
+    test's own classes and conftest's are the user's; the interpreter's,
+    the standard library's, pytest's and pluggy's (installed packages) and
+    pyheapdiff's own are not."""
+    class Local:
+        pass
+    keep = Local()
+    with pyheapdiff.track() as t:
+        pass
+    origins = {r["type"]: r["origin"] for r in _cli.run_json(["top", "--top", "0", t.after])["rows"]}
+    expected = {
+        "dict": "builtin",
+        "collections.deque": "stdlib",
+        "_io.TextIOWrapper": "stdlib",
+        "pyheapdiff.track.Tracker": "third-party",
+        "_pytest.python.Function": "third-party",
+        f"{__name__}.test_user_defined_types.<locals>.Local": "user",
+    }
+    assert {k: origins.get(k) for k in expected} == expected
+    del keep
