@@ -24,13 +24,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pyheapdiff/snapvtab.h"
 #include "pyheapdiff/store.h"
 #include "pyheapdiff/types.h"
 #include "pyheapdiff/text.h"
+#include "schema.h"
 
 struct phd_store {
     sqlite3 *db;
     char *path;
+    struct phd_snapset *set; /* the snapshots behind an in-memory database, or NULL */
 };
 
 static const char schema_sql[] =
@@ -92,27 +95,8 @@ static const char schema_sql[] =
     "  snapshot INTEGER PRIMARY KEY,\n"
     "  count INTEGER NOT NULL,\n"
     "  data BLOB NOT NULL);\n"
-    "CREATE TABLE label_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
-    "INSERT INTO label_kinds VALUES (0,'none'),(1,'index'),(2,'key'),(3,'value'),(4,'name'),(5,'weak'),"
-    "(6,'type');\n"
-    "CREATE TABLE root_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
-    "INSERT INTO root_kinds VALUES (1,'modules'),(2,'sys'),(3,'builtins'),(4,'interpreter'),(5,'thread'),"
-    "(6,'frame');\n"
-    "CREATE VIEW objects_v AS\n"
-    "  SELECT o.id, o.snapshot, o.id & 4294967295 AS node, printf('0x%x', o.address) AS address,\n"
-    "         s.text AS type, o.size, o.refcount, (o.flags & 1) AS gc_tracked, o.preview\n"
-    "  FROM objects o JOIN strings s ON s.id = o.type;\n"
-    "CREATE VIEW edges_v AS\n"
-    "  SELECT e.src, e.seq, e.dst, k.name AS kind,\n"
-    "         CASE e.kind WHEN 1 THEN '[' || e.label || ']'\n"
-    "                     WHEN 2 THEN '<key>'\n"
-    "                     WHEN 3 THEN '[' || coalesce(quote(ko.preview), '?') || ']'\n"
-    "                     WHEN 4 THEN '.' || ls.text\n"
-    "                     WHEN 5 THEN '<weak>'\n"
-    "                     WHEN 6 THEN '.__class__' END AS label\n"
-    "  FROM edges e JOIN label_kinds k ON k.kind = e.kind\n"
-    "  LEFT JOIN objects ko ON e.kind = 3 AND ko.id = e.label\n"
-    "  LEFT JOIN strings ls ON e.kind = 4 AND ls.id = e.label;\n";
+    PHD_SCHEMA_KINDS_SQL
+    PHD_SCHEMA_VIEWS_SQL;
 
 static const char index_sql[] =
     "CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst);\n"
@@ -244,12 +228,40 @@ int phd_store_open(struct phd_store **out, const char *path, enum phd_store_mode
     return 0;
 }
 
+int phd_store_open_snapshots(struct phd_store **out, const char *const *paths, int n, struct phd_error *err)
+{
+    *out = NULL;
+    struct phd_store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(paths[0]))) {
+        free(st);
+        return phd_error_set(err, "%s: out of memory", paths[0]);
+    }
+    for (int i = 0; i < n; i++) {
+        int kind = phd_file_kind(paths[i], err);
+        if (kind == PHD_FILE_ERROR)
+            goto fail;
+        if (kind != PHD_FILE_SNAPSHOT) {
+            phd_error_set(err, "%s: not a pyheapdiff snapshot%s", paths[i],
+                          kind == PHD_FILE_DATABASE ? " (a database: query it alone)" : "");
+            goto fail;
+        }
+    }
+    if (phd_snapset_open_files(&st->set, paths, n, err) < 0 || phd_snapset_db_open(&st->db, st->set, err) < 0)
+        goto fail;
+    *out = st;
+    return 0;
+fail:
+    phd_store_close(&st);
+    return -1;
+}
+
 void phd_store_close(struct phd_store **stp)
 {
     struct phd_store *st = *stp;
     if (!st)
         return;
     sqlite3_close(st->db);
+    phd_snapset_free(&st->set);
     free(st->path);
     free(st);
     *stp = NULL;
