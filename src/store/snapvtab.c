@@ -664,6 +664,11 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
         if (!c->usable)
             continue;
         int b = -1, col = c->iColumn;
+        /* the rowid is the id where a loaded database has it so */
+        if (col < 0)
+            col = v->t == T_OBJECTS || v->t == T_STRINGS ? id_col : v->t == T_SNAPSHOTS ? snap_col : -2;
+        if (col < 0)
+            continue;
         if (c->op == SQLITE_INDEX_CONSTRAINT_EQ) {
             b = col == snap_col ? 0 : col == id_col ? 1 : col == type_col ? 6 : col == dst_col ? 7
                 : col == addr_col ? 8 : col == text_col ? 9 : -1;
