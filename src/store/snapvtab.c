@@ -19,9 +19,9 @@
  * of ids (and "snapshot = S") are node ranges; edges by src are the CSR
  * range of the source node; objects by type, edges by dst and objects by
  * address use per-snapshot indexes built the first time a query needs
- * them (a counting sort by type name, the reverse CSR, a sort by address:
- * O(nodes + edges) time and 4 bytes per node or edge, kept with the
- * snapshot).  Constraints are never "omitted": SQLite checks every row we
+ * them (a counting sort by type name, the reverse CSR with each
+ * reference's source, a sort by address: O(nodes + edges) time, 4 bytes
+ * per node and 8 per reference at most, kept with the snapshot).  Constraints are never "omitted": SQLite checks every row we
  * return again, so a constraint value we cannot use exactly (a real, a
  * text) just widens the scan.  A cursor is a few integers: no allocation
  * per row, and at most one row's buffer (a preview, an address-index blob).
@@ -76,6 +76,7 @@ struct entry {
     /* built on first use */
     uint32_t *by_type_start, *by_type; /* n_stats + 1, n_nodes: nodes grouped by type name */
     uint32_t *rev_start, *rev_edge;    /* n_nodes + 1, n_edges: edges grouped by target */
+    uint32_t *rev_src;                 /* n_edges: the source node of rev_edge[j] */
     uint32_t *by_addr;                 /* n_nodes: nodes by address */
     char loaded_at[32];
 };
@@ -110,6 +111,7 @@ static void entry_release(struct entry *e)
     free(e->by_type);
     free(e->rev_start);
     free(e->rev_edge);
+    free(e->rev_src);
     free(e->by_addr);
     memset(e, 0, sizeof *e);
 }
@@ -417,19 +419,26 @@ static int need_rev(struct entry *e)
     const struct phd_snapshot *s = e->s;
     uint32_t *start = calloc((size_t)s->n_nodes + 2, sizeof *start);
     uint32_t *list = malloc(((size_t)s->n_edges + 1) * sizeof *list);
-    if (!start || !list) {
+    uint32_t *src = malloc(((size_t)s->n_edges + 1) * sizeof *src);
+    if (!start || !list || !src) {
         free(start);
         free(list);
+        free(src);
         return -1;
     }
     for (uint64_t k = 0; k < s->n_edges; k++)
         start[s->edge_target[k] + 2]++;
     for (uint32_t i = 0; i < s->n_nodes; i++)
         start[i + 2] += start[i + 1];
-    for (uint64_t k = 0; k < s->n_edges; k++)
-        list[start[s->edge_target[k] + 1]++] = (uint32_t)k;
+    for (uint32_t i = 0; i < s->n_nodes; i++)
+        for (uint32_t k = s->edge_start[i]; k < s->edge_start[i + 1]; k++) {
+            uint32_t j = start[s->edge_target[k] + 1]++;
+            list[j] = k;
+            src[j] = i;
+        }
     e->rev_start = start;
     e->rev_edge = list;
+    e->rev_src = src;
     return 0;
 }
 
@@ -455,20 +464,6 @@ static int need_by_addr(struct entry *e)
     qsort_r(list, s->n_nodes, sizeof *list, by_address, s->addr);
     e->by_addr = list;
     return 0;
-}
-
-/* The source node of edge k: the last node whose edges start at or before k. */
-static uint32_t edge_source(const struct phd_snapshot *s, uint64_t k)
-{
-    uint32_t lo = 0, hi = s->n_nodes; /* edge_start[hi] > k */
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (s->edge_start[mid] <= k)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 /*
@@ -513,7 +508,7 @@ struct vtab {
     enum table t;
 };
 
-enum mode { M_RANGE, M_TYPE, M_DST, M_ADDR };
+enum mode { M_RANGE, M_TYPE, M_DST, M_ADDR, M_BY_DST, M_BY_ADDR };
 
 struct cursor {
     sqlite3_vtab_cursor base;
@@ -542,6 +537,7 @@ enum {
     B_DST = 128,     /* edges.dst = ? */
     B_ADDR = 256,    /* objects.address = ? */
     B_TEXT = 512,    /* strings.text = ? */
+    B_ORDER = 1024,  /* a full scan in index order: edges by (dst, src, seq), objects by (snapshot, address, id) */
 };
 
 static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **errp)
@@ -611,6 +607,24 @@ static double table_rows(const struct vtab *v)
     if (v->t == T_STRINGS)
         n = set->n_str;
     return n + 1;
+}
+
+/* ORDER BY dst[, src[, seq]] on edges, or snapshot, address[, id] on
+ * objects, ascending, over snapshots whose ids ascend. */
+static int order_is_index(const struct vtab *v, const sqlite3_index_info *info)
+{
+    static const int edges[] = {2, 0, 1}, objects[] = {1, 2, 0};
+    const int *want = v->t == T_EDGES ? edges : objects;
+    int min = v->t == T_EDGES ? 1 : 2;
+    if (info->nOrderBy < min || info->nOrderBy > 3)
+        return 0;
+    for (int i = 0; i < info->nOrderBy; i++)
+        if (info->aOrderBy[i].iColumn != want[i] || info->aOrderBy[i].desc)
+            return 0;
+    for (int k = 1; k < v->set->n; k++)
+        if (v->set->e[k].id <= v->set->e[k - 1].id)
+            return 0;
+    return 1;
 }
 
 /*
@@ -731,6 +745,12 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
         idx |= B_LO_GT;
     if ((idx & B_HI) && hi_lt)
         idx |= B_HI_LT;
+    /* a full scan in the order of the index a database has (edges_dst,
+     * objects_address): what load builds those indexes from */
+    if (!idx && (v->t == T_EDGES || v->t == T_OBJECTS) && order_is_index(v, info)) {
+        idx = B_ORDER;
+        info->orderByConsumed = 1;
+    }
     if (rows < 1)
         rows = 1;
     info->idxNum = idx;
@@ -871,6 +891,18 @@ static int enter(struct cursor *c)
         c->end = e->rev_start[node + 1] - e->rev_start[node];
         break;
     }
+    case M_BY_DST:
+        if (need_rev(e) < 0)
+            return -1;
+        c->list = e->rev_edge;
+        c->end = s->n_edges;
+        break;
+    case M_BY_ADDR:
+        if (need_by_addr(e) < 0)
+            return -1;
+        c->list = e->by_addr;
+        c->end = s->n_nodes;
+        break;
     case M_ADDR: {
         if (need_by_addr(e) < 0)
             return -1;
@@ -904,7 +936,7 @@ static void set_row(struct cursor *c)
         c->row = c->list ? c->list[c->pos] : c->pos;
     if (c->tab->t == T_EDGES) {
         if (c->list)
-            c->node = edge_source(s, c->row);
+            c->node = c->tab->set->e[c->k].rev_src[c->list - c->tab->set->e[c->k].rev_edge + c->pos];
         else
             while (s->edge_start[c->node + 1] <= c->row)
                 c->node++;
@@ -1030,6 +1062,8 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int
         }
     }
 #undef EMPTY
+    if (idx & B_ORDER)
+        c->mode = v->t == T_EDGES ? M_BY_DST : M_BY_ADDR;
     return settle(c, 1);
 }
 

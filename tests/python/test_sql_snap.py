@@ -186,6 +186,27 @@ def test_numbering_like_a_fresh_load(snaps, pyheapdiff_bin, tmp_path):
     assert out[0]["s"] == 1 and out[0]["n"] > 0
 
 
+def test_a_new_database_has_whole_indexes(both_db):
+    """load builds a new database's edges_dst and objects_address in index
+    order (store.c, build_sql): SQLite must see them as the indexes CREATE
+    INDEX would make, with every row, and use them."""
+    con = sqlite3.connect(both_db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                          "ORDER BY rowid")] == ["edges_dst", "objects_address", "roots_snapshot"]
+        assert not con.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'phd_%'").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM edges").fetchone()[0]
+        assert con.execute("SELECT count(*) FROM edges INDEXED BY edges_dst WHERE dst >= 0").fetchone()[0] == n
+        n = con.execute("SELECT count(*) FROM objects").fetchone()[0]
+        assert con.execute("SELECT count(*) FROM objects INDEXED BY objects_address "
+                           "WHERE snapshot >= 0").fetchone()[0] == n
+        plan = con.execute("EXPLAIN QUERY PLAN SELECT * FROM edges WHERE dst = 5").fetchall()
+        assert "edges_dst" in str(plan)
+    finally:
+        con.close()
+
+
 def test_load_into_an_existing_database_gives_the_same_rows(snaps, both_db, pyheapdiff_bin, tmp_path):
     """Loading b into a database holding a (strings numbered by the database)
     writes what loading both at once does."""
