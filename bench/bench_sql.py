@@ -154,11 +154,13 @@ def main():
             vals = [x[key] for x in xs]
             best, worst = min(vals), max(vals)
             rss = max(x["maxrss"] for x in xs)
-            extra = ""
+            cpu = min(x["cpu"] for x in xs)
+            extra = f"  cpu {cpu:.3f} s"
             if name.startswith("load A") and name != "load A B":
-                extra = f"  {na / best / 1e6:.2f} M objects/s ({ea / best / 1e6:.2f} M refs/s)"
+                extra += f"  {na / best / 1e6:.2f} M objects/s ({ea / best / 1e6:.2f} M refs/s; by cpu {na / cpu / 1e6:.2f} M/s)"
             print(f"  {name:24s} {best:7.3f} s  (spread {worst / best - 1:4.0%}, peak {rss / 2**20:6.1f} MiB){extra}")
-            row["timings"][name] = {"best": best, "all": vals, "metric": key, "maxrss": rss}
+            row["timings"][name] = {"best": best, "all": vals, "metric": key, "maxrss": rss, "best_cpu": cpu,
+                                    "all_cpu": [x["cpu"] for x in xs]}
         print("  README's query on A.snap B.snap:\n    " + readme_answer.strip().replace("\n", "\n    "))
         results.append(row)
         if not args.keep:
@@ -168,6 +170,9 @@ def main():
             t = row["timings"]
             fr = t["first row"]["best"]
             rate = row["A"]["objects"] / t["load A"]["best"]
+            if "load A (baseline)" in t:
+                print(f"load A against the baseline in the same rounds: {t['load A (baseline)']['best'] / t['load A']['best']:.2f}x "
+                      f"wall, {t['load A (baseline)']['best_cpu'] / t['load A']['best_cpu']:.2f}x cpu")
             print(f"\ntargets at {size_label(TARGET_SIZE)}: first row {fr:.3f} s (< {TARGET_FIRST_ROW_S} s: "
                   f"{'met' if fr < TARGET_FIRST_ROW_S else 'missed'}); load {rate / 1e6:.2f} M objects/s "
                   f"(>= {TARGET_LOAD_OBJ_PER_S / 1e6} M: {'met' if rate >= TARGET_LOAD_OBJ_PER_S else 'missed'})")
