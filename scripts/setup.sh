@@ -32,7 +32,7 @@ if [ $need_apt = 1 ]; then
 fi
 
 # 2. Python build and test tools in .venv (git-ignored).
-req="meson>=1.1 ninja pytest numpy"   # numpy: the agent's tests of memory behind array views
+req="meson>=1.1 ninja pytest numpy html5lib"   # numpy: the agent's tests of memory behind array views; html5lib: the report is valid HTML
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.phd-req 2>/dev/null)" != "$req" ]; then
   log "creating .venv with $req"
   python3 -m venv .venv

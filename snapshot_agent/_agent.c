@@ -21,7 +21,9 @@
  *    3/4 full), the queue (the frontier only) and the writer's fixed
  *    buffer; nothing per object is allocated on the hot path.
  *  - The file is written to a temporary name (mode 0600) and renamed at the
- *    end; on any failure the temporary is removed and OSError is raised.
+ *    end, or written in place when the path is a device or a FIFO
+ *    (src/util/outfile.c); on any failure the temporary is removed and
+ *    OSError is raised.
  *
  * This file uses CPython's public and unstable C API only.  Everything
  * that depends on a CPython version's private layouts (frames, instance
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
+#include "pyheapdiff/outfile.h"
 
 
 #define CHUNK_SIZE (256u << 10)
@@ -1799,25 +1802,15 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     d->values = values;
     d->skip_globals = (skip && PyDict_Check(skip)) ? skip : NULL;
     PyObject *result = NULL;
-    char tmp[4096];
-    int fd = -1, saved = 0;
-    static unsigned long counter;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%lu", path, (long)getpid(), ++counter) >= (int)sizeof tmp) {
-        saved = ENAMETOOLONG;
-        goto fail;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    /* a temporary beside path, renamed over it at the end, or a device or
+     * FIFO written in place (src/util/outfile.c) */
+    struct phd_outfile out;
+    int saved = 0;
+    if (phd_outfile_open(&out, path, 0, NULL) < 0) {
         saved = errno;
         goto fail;
     }
-    /* 0600 whatever the umask: a umask can only take bits away, and 0400
-     * or 0000 would lock the owner out of their own snapshot */
-    if (fchmod(fd, 0600) < 0) {
-        saved = errno;
-        goto fail_unlink;
-    }
-    if (phd_writer_init(&d->w, fd, CHUNK_SIZE) != 0) {
+    if (phd_writer_init(&d->w, out.fd, CHUNK_SIZE) != 0) {
         saved = ENOMEM;
         goto fail_unlink;
     }
@@ -1870,15 +1863,9 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     if (saved)
         goto fail_unlink;
     uint64_t bytes = d->w.offset;
-    if (close(fd) < 0) {
-        fd = -1;
+    if (phd_outfile_commit(&out, NULL) < 0) {
         saved = errno;
-        goto fail_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        saved = errno;
-        goto fail_unlink;
+        goto fail;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -1896,9 +1883,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     return result;
 
 fail_unlink:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
+    phd_outfile_abort(&out);
 fail:
     dump_release(d);
     buf_free(d, sizeof *d);

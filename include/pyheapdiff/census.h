@@ -41,6 +41,9 @@ struct phd_census *phd_census_new(const char *label, uint32_t n_types, uint64_t 
 int phd_census_set_name(struct phd_census *c, uint32_t type, const char *name);
 /* Sorts the objects by address (radix sort; O(n)). */
 int phd_census_sort_objects(struct phd_census *c);
+/* Frees the objects (addr, otype) once the diff is made: its rows keep
+ * only the names. */
+void phd_census_drop_objects(struct phd_census *c);
 void phd_census_free(struct phd_census **c);
 
 /* Same pid and process start time: objects can be matched by address. */

@@ -27,6 +27,10 @@
 #define PHD_PREVIEW_MAX 80
 /* Node indices must fit in the 29-bit payload of a resolved label. */
 #define PHD_MAX_NODES ((1u << 29) - 1)
+/* The most bytes the sizes of one snapshot may add up to (a reader rejects
+ * more): every size and sum of sizes fits a signed 64-bit integer, which
+ * is what JSON and SQLite carry. */
+#define PHD_SIZE_MAX ((uint64_t)INT64_MAX)
 /* Type ids a writer hands out stay below this. */
 #define PHD_MAX_TYPES (1u << 28)
 
@@ -285,7 +289,8 @@ struct phd_root {
  * A snapshot loaded in memory.  Node arrays are indexed by node index;
  * edges of node i are edge_target/edge_label[edge_start[i] .. edge_start[i+1]).
  * Labels are resolved: INDEX carries the index, VALUE the key's node index,
- * NAME a string id (see PHD_LABEL_*).  Strings point into the mapped file.
+ * NAME a string id (see PHD_LABEL_*).  Strings are copies, repaired to
+ * well-formed UTF-8 with a NUL spelled C0 80 (pyheapdiff/text.h).
  */
 struct phd_snapshot {
     char *path;
@@ -296,6 +301,7 @@ struct phd_snapshot {
 
     const char **str;
     uint32_t *str_len;
+    uint32_t n_repaired_strings; /* strings with invalid UTF-8 replaced by U+FFFD */
     struct phd_type *types;
     struct phd_root *roots;
 

@@ -12,6 +12,13 @@
 #include "pyheapdiff/error.h"
 #include "pyheapdiff/graph.h"
 
+/* What reaches the layout engine at most: dot's crossing minimisation is
+ * superlinear and recursive, so a bigger picture could take minutes or
+ * overflow its stack (issue 15).  The walk stops adding objects and
+ * references at these and says so in *truncated. */
+#define PHD_RENDER_MAX_NODES 400
+#define PHD_RENDER_MAX_EDGES 600
+
 struct phd_render_opts {
     const uint32_t *chosen;     /* the objects the picture is about */
     size_t n_chosen;
@@ -22,6 +29,9 @@ struct phd_render_opts {
     int roots_stop;             /* do not walk past roots (default 1) */
     const uint8_t *type_ok;     /* per type id: may be drawn (NULL: all) */
     const uint8_t *highlight;   /* per type id: highlighted (NULL: none) */
+    unsigned max_nodes;         /* 0: PHD_RENDER_MAX_NODES (more is capped to it) */
+    unsigned max_edges;         /* 0: PHD_RENDER_MAX_EDGES (likewise) */
+    int *truncated;             /* if not NULL: set to 1 when a cap left something out, else 0 */
 };
 
 /* Renders to out_path in `format` (svg, png, pdf, dot), written under a

@@ -52,7 +52,11 @@ def dump(path, *, collect=True, values=True):
     Returns a dict with ``objects``, ``edges``, ``bytes`` (file size),
     ``size`` (total shallow size of the objects), ``types``, ``roots`` and
     ``seconds``.  Raises ``OSError`` naming the path when the file cannot be
-    written; no partial file is left behind.
+    written; no partial file is left behind.  The file is written under a
+    temporary name with mode 0600 and renamed over ``path`` (a symbolic
+    link there is replaced, not followed); a character device or a FIFO at
+    ``path`` is written in place instead (``/dev/full`` raises ``OSError``
+    with ``ENOSPC``).
     """
     return _dump(os.fspath(path), collect, values)
 
@@ -70,21 +74,39 @@ def _expand(pattern, n):
     return pattern.format(pid=os.getpid(), n=n)
 
 
+def _check_pattern(pattern):
+    """pattern as a str that _expand can fill, or ValueError/TypeError now,
+    not later inside the code the signal interrupts."""
+    pattern = os.fspath(pattern)
+    if not isinstance(pattern, str):
+        raise TypeError(f"dump_on_signal: pattern must be a str, not {type(pattern).__name__}")
+    try:
+        _expand(pattern, 1)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+        raise ValueError(f"dump_on_signal: bad file pattern {pattern!r}: only {{pid}} and {{n}} may be used "
+                         f"(and {{{{ }}}} for braces): {type(exc).__name__}: {exc}") from None
+    return pattern
+
+
 def dump_on_signal(signum=_signal.SIGUSR2, pattern="pyheapdiff-{pid}-{n}.snap", *, collect=True,
                    values=True):
     """Dump a snapshot each time ``signum`` arrives.
 
     The handler runs on the main thread at the interpreter's next safe
     point, as every Python signal handler does.  ``pattern`` may use
-    ``{pid}`` and ``{n}`` (1, 2, ... per process).  A failed dump is
-    reported on stderr and never raises into the interrupted code.  Returns
-    the previous handler.
+    ``{pid}`` and ``{n}`` (1, 2, ... per process) and ``{{``/``}}`` for
+    braces; anything else (``{user}``, an unclosed ``{``) raises
+    ``ValueError`` here, when registering.  A failed dump is reported on
+    stderr and never raises into the interrupted code.  Returns the previous
+    handler.
     """
+    pattern = _check_pattern(pattern)
 
     def _handler(sig, frame):
         _signal_state["n"] += 1
-        path = _expand(pattern, _signal_state["n"])
+        path = pattern
         try:
+            path = _expand(pattern, _signal_state["n"])
             _dump(path, collect, values)
         except Exception as exc:  # never break the program we are in
             try:

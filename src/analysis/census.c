@@ -45,6 +45,15 @@ int phd_census_set_name(struct phd_census *c, uint32_t type, const char *name)
     return 0;
 }
 
+void phd_census_drop_objects(struct phd_census *c)
+{
+    free(c->addr);
+    free(c->otype);
+    c->addr = NULL;
+    c->otype = NULL;
+    c->n_objs = 0;
+}
+
 void phd_census_free(struct phd_census **cp)
 {
     struct phd_census *c = *cp;

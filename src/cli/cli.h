@@ -24,6 +24,10 @@ extern const struct cli_command cli_commands[];
 
 /* Prints "pyheapdiff: <msg>" on stderr and returns PHD_EXIT_USAGE. */
 int cli_fail(const char *fmt, ...) PHD_PRINTF(1, 2);
+/* text escaped for the terminal (phd_text_escape) in one of four buffers
+ * that the next calls reuse: for the arguments of one printf.  Out of
+ * memory gives "?". */
+const char *cli_esc(const char *text);
 /* Reports an unknown option or a missing argument from getopt_long. */
 int cli_bad_option(const struct cli_command *cmd, int c, int argc, char **argv);
 /* Parses a non-negative integer option value; on failure prints the
@@ -32,6 +36,11 @@ int cli_parse_count(const struct cli_command *cmd, const char *opt, const char *
 /* --only WORD: adds the origin WORD names (types.h) to *mask; -1 after
  * printing the error. */
 int cli_parse_only(const struct cli_command *cmd, const char *val, unsigned *mask);
+
+/* How wide text tables may be: 0 (no limit: names are never cut) when
+ * standard output is not a terminal, else the terminal's width ($COLUMNS
+ * when the terminal does not say; 100 when neither does). */
+int cli_output_width(void);
 /* Prints the command's help on stdout and returns PHD_EXIT_OK. */
 int cli_help(const struct cli_command *cmd);
 const struct cli_command *cli_find(const char *name);
@@ -58,7 +67,6 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
 int cli_open_snapshot(const char *path, struct phd_snapshot **s);
 /* Appends text to a malloc'd string of *len bytes in *cap; on allocation
  * failure frees it and sets *buf to NULL (later calls do nothing). */
-void cli_put(char **buf, size_t *len, size_t *cap, const char *text);
 /* Type ids of s matching name (qualified, or a bare class name); when none
  * match, prints an error suggesting close names and returns -1.  *ids is
  * a malloc'd array of *n ids. */
@@ -74,23 +82,6 @@ int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, 
 /* Parses an --id ADDRESS into ids[*n] (at most max); prints the error and
  * returns -1. */
 int cli_add_address(const struct cli_command *cmd, const char *val, uint64_t *ids, int *n, int max);
-/* The retention path of v (parent and pedge from phd_graph_bfs_edges) as one line,
- * indices folded when fold is set; returns a malloc'd string. */
-char *cli_path_text(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t v, int fold);
-
-/* Identical retention paths (cli_path_text with indices folded) of some
- * nodes, counted: most frequent first, then by text. */
-struct cli_path_group {
-    char *text;       /* malloc'd */
-    uint32_t example; /* the group's node with the smallest index */
-    uint32_t count;
-};
-/* Groups the paths of nodes[0..n); *groups is a malloc'd array of
- * *ngroups.  Returns 0, or -1 when out of memory. */
-int cli_path_groups(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, const uint32_t *nodes,
-                    size_t n, struct cli_path_group **groups, size_t *ngroups);
-void cli_path_groups_free(struct cli_path_group **groups, size_t n);
-
 /* Per type: retained size of its instances not inside another of the
  * same type in the dominator tree (type_ret), and how many (type_top). */
 int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const uint64_t *ret, uint64_t *type_ret,

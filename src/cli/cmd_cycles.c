@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pyheapdiff/text.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/output.h"
 
@@ -77,16 +78,16 @@ static char *example_cycle(const struct phd_graph *g, const uint32_t *comp, uint
             if (e != UINT64_MAX)
                 phd_graph_label(s, e, 0, lab, sizeof lab);
             if (lab[0]) {
-                cli_put(&out, &len, &cap, " ");
-                cli_put(&out, &len, &cap, lab);
+                phd_text_append(&out, &len, &cap, " ");
+                phd_text_append(&out, &len, &cap, lab);
             }
-            cli_put(&out, &len, &cap, " → ");
+            phd_text_append(&out, &len, &cap, " → ");
         }
         phd_graph_describe(s, chain[i], d, sizeof d);
-        cli_put(&out, &len, &cap, i == n ? phd_snapshot_type_name(s, s->type[chain[i]]) : d);
+        phd_text_append(&out, &len, &cap, i == n ? phd_snapshot_type_name(s, s->type[chain[i]]) : d);
         if (n > 8 && i == 3) {
             snprintf(d, sizeof d, " → ... (%zu more) ...", n - 6);
-            cli_put(&out, &len, &cap, d);
+            phd_text_append(&out, &len, &cap, d);
             i = n - 3;
         }
     }
@@ -226,18 +227,18 @@ int cmd_cycles(int argc, char **argv)
         if (json) {
             json_t *types = json_array();
             for (uint32_t i = 0; i < nseen; i++)
-                json_array_append_new(types, json_pack("{s:s, s:I}", "type", phd_snapshot_type_name(s, seen[i]),
+                json_array_append_new(types, json_pack("{s:o, s:I}", "type", phd_json_text(phd_snapshot_type_name(s, seen[i])),
                                                        "count", (json_int_t)tcount[seen[i]]));
-            json_array_append_new(arr, json_pack("{s:I, s:I, s:b, s:o, s:s}", "objects", (json_int_t)cy->count,
+            json_array_append_new(arr, json_pack("{s:I, s:I, s:b, s:o, s:o}", "objects", (json_int_t)cy->count,
                                                  "size", (json_int_t)cy->size, "reachable", cy->reachable,
-                                                 "types", types, "example", ex ? ex : ""));
+                                                 "types", types, "example", phd_json_text(ex ? ex : "")));
         } else {
             printf("\n%zu. %s object%s, %s, %s\n   types: ", k + 1, phd_fmt_count(cy->count, b1, sizeof b1),
                    cy->count == 1 ? "" : "s", phd_fmt_size(cy->size, b2, sizeof b2),
                    cy->reachable ? "reachable from the roots" : "UNREACHABLE (garbage)");
             for (uint32_t i = 0; i < nseen && i < 5; i++)
-                printf("%s%s %u", i ? ", " : "", phd_snapshot_type_name(s, seen[i]), tcount[seen[i]]);
-            printf("%s\n   cycle: %s\n", nseen > 5 ? ", ..." : "", ex ? ex : "?");
+                printf("%s%s %u", i ? ", " : "", cli_esc(phd_snapshot_type_name(s, seen[i])), tcount[seen[i]]);
+            printf("%s\n   cycle: %s\n", nseen > 5 ? ", ..." : "", ex ? cli_esc(ex) : "?");
         }
         free(ex);
         for (uint32_t i = 0; i < nseen; i++)

@@ -23,7 +23,7 @@ struct gate {
 /* A row of the diff, or its total (is_total: no origin). */
 static json_t *row_json(const struct phd_diff_row *r, int matched, int is_total)
 {
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "type", r->name, "count_before",
+    json_t *o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "type", phd_json_text(r->name), "count_before",
                           (json_int_t)r->count_a, "count_after", (json_int_t)r->count_b, "count_delta",
                           (json_int_t)(r->count_b - r->count_a), "size_before", (json_int_t)r->size_a, "size_after",
                           (json_int_t)r->size_b, "size_delta", (json_int_t)(r->size_b - r->size_a));
@@ -174,7 +174,7 @@ int cmd_diff(int argc, char **argv)
         int failed = grew > (int64_t)gates[g].limit;
         if (failed) {
             status = PHD_EXIT_FINDING;
-            fprintf(stderr, "pyheapdiff: %s grew by %" PRId64 " object%s (limit %" PRIu64 ")\n", gates[g].type, grew,
+            fprintf(stderr, "pyheapdiff: %s grew by %" PRId64 " object%s (limit %" PRIu64 ")\n", cli_esc(gates[g].type), grew,
                     grew == 1 ? "" : "s", gates[g].limit);
         }
         if (jgates)
@@ -208,7 +208,7 @@ int cmd_diff(int argc, char **argv)
                                 "gates", jgates);
         phd_json_print(doc, stdout);
     } else {
-        printf("%s -> %s: %s\n", cs[0]->label, cs[1]->label,
+        printf("%s -> %s: %s\n", cli_esc(cs[0]->label), cli_esc(cs[1]->label),
                d->matched ? "same process, objects matched by address" : "objects not matched (different processes)");
         struct phd_table *t = phd_table_new(d->matched ? 9 : 7);
         if (t) {
@@ -227,7 +227,7 @@ int cmd_diff(int argc, char **argv)
                 add_row(t, &d->rows[keep[k]], d->matched);
             phd_table_rule(t);
             add_row(t, &d->total, d->matched);
-            phd_table_print(t, stdout, 100);
+            phd_table_print(t, stdout, cli_output_width());
             phd_table_free(&t);
         }
         if (omitted)

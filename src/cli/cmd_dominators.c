@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/paths.h"
 #include "pyheapdiff/output.h"
 
 static const uint64_t *sort_ret;
@@ -185,29 +186,30 @@ int cmd_dominators(int argc, char **argv)
         json_t *objs = json_array(), *types = json_array();
         for (size_t k = 0; k < shown; k++) {
             uint32_t v = order[k];
-            char *path = cli_path_text(g, parent, pedge, v, 0);
+            char *path = phd_path_text(g, parent, pedge, v, 0);
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[v]);
-            json_array_append_new(objs, json_pack("{s:s, s:s, s:I, s:I, s:s}", "address", addr, "type",
-                                                  phd_snapshot_type_name(s, s->type[v]), "size", (json_int_t)s->size[v],
-                                                  "retained", (json_int_t)ret[v], "path", path ? path : ""));
+            json_array_append_new(objs, json_pack("{s:s, s:o, s:I, s:I, s:o}", "address", addr, "type",
+                                                  phd_json_text(phd_snapshot_type_name(s, s->type[v])), "size",
+                                                  (json_int_t)s->size[v], "retained", (json_int_t)ret[v], "path",
+                                                  phd_json_text(path ? path : "")));
             free(path);
         }
         for (size_t k = 0; k < tshown; k++)
-            json_array_append_new(types, json_pack("{s:s, s:I, s:I}", "type", phd_snapshot_type_name(s, tord[k]),
+            json_array_append_new(types, json_pack("{s:o, s:I, s:I}", "type", phd_json_text(phd_snapshot_type_name(s, tord[k])),
                                                    "retained", (json_int_t)type_ret[tord[k]], "instances",
                                                    (json_int_t)type_top[tord[k]]));
         phd_json_print(json_pack("{s:s, s:I, s:o, s:o}", "snapshot", s->path, "total_size", (json_int_t)s->total_size,
                                  "objects", objs, "types", types),
                        stdout);
     } else {
-        printf("%s: %s in all; largest retained sizes\n", s->path, phd_fmt_size(s->total_size, b1, sizeof b1));
+        printf("%s: %s in all; largest retained sizes\n", cli_esc(s->path), phd_fmt_size(s->total_size, b1, sizeof b1));
         for (size_t k = 0; k < shown; k++) {
             uint32_t v = order[k];
-            char *path = cli_path_text(g, parent, pedge, v, 0), d[300];
+            char *path = phd_path_text(g, parent, pedge, v, 0), d[300];
             phd_graph_describe(s, v, d, sizeof d);
             printf("%3zu. %-10s %5.1f%%  %s (%s, 0x%" PRIx64 ")\n     %s\n", k + 1, phd_fmt_size(ret[v], b1, sizeof b1),
-                   s->total_size ? 100.0 * (double)ret[v] / (double)s->total_size : 0.0, d,
-                   phd_fmt_size(s->size[v], b2, sizeof b2), s->addr[v], path ? path : "");
+                   s->total_size ? 100.0 * (double)ret[v] / (double)s->total_size : 0.0, cli_esc(d),
+                   phd_fmt_size(s->size[v], b2, sizeof b2), s->addr[v], path ? cli_esc(path) : "");
             free(path);
         }
         printf("\nretained per type (an instance inside another of its type counted once)\n");
@@ -225,7 +227,7 @@ int cmd_dominators(int argc, char **argv)
                 phd_table_cell(t, 2, "%.1f%%", s->total_size ? 100.0 * (double)type_ret[ty] / (double)s->total_size : 0.0);
                 phd_table_cell(t, 3, "%s", phd_fmt_count(type_top[ty], b2, sizeof b2));
             }
-            phd_table_print(t, stdout, 100);
+            phd_table_print(t, stdout, cli_output_width());
             phd_table_free(&t);
         }
     }

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "pyheapdiff/graph.h"
@@ -106,6 +107,9 @@ int cmd_graph(int argc, char **argv)
         for (size_t k = 0; dot && k < sizeof formats / sizeof *formats; k++)
             if (strcmp(dot + 1, formats[k]) == 0)
                 format = formats[k];
+        struct stat st;
+        if (!format && stat(out, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
+            format = "dot"; /* a device or FIFO without an extension: as '-' */
         if (!format)
             return cli_fail("%s: unknown output type; use .svg, .png, .pdf or .dot (or - for DOT)", out);
     }
@@ -117,7 +121,10 @@ int cmd_graph(int argc, char **argv)
     size_t nt = (size_t)s->n_types + 1;
     uint8_t *want = calloc(nt, 1), *filt = calloc(nt, 1), *ign = calloc(nt, 1), *hi = calloc(nt, 1);
     uint8_t *ok = calloc(nt, 1);
-    uint32_t *chosen = malloc(((size_t)max_objects + (size_t)nids + 1) * sizeof *chosen);
+    /* at most max_objects of the type plus one node per --id (the reader
+     * rejects two nodes at one address); the bound is enforced below too */
+    size_t cap = ((size_t)max_objects < s->n_nodes ? (size_t)max_objects : s->n_nodes) + (size_t)nids;
+    uint32_t *chosen = malloc((cap + 1) * sizeof *chosen);
     if (!want || !filt || !ign || !hi || !ok || !chosen) {
         cli_fail("%s: out of memory", s->path);
         goto out;
@@ -129,7 +136,7 @@ int cmd_graph(int argc, char **argv)
     for (uint32_t t = 0; t < s->n_types; t++)
         ok[t] = (!nf || filt[t]) && !ign[t];
     size_t nchosen = 0, of_type = 0;
-    for (uint32_t v = 0; v < s->n_nodes; v++) {
+    for (uint32_t v = 0; v < s->n_nodes && nchosen < cap; v++) {
         int pick = 0;
         for (int k = 0; k < nids && !pick; k++)
             pick = s->addr[v] == ids[k];
@@ -144,14 +151,20 @@ int cmd_graph(int argc, char **argv)
         cli_fail("%s: no object %s", s->path, type ? "of that type" : "at that address");
         goto out;
     }
-    struct phd_render_opts ro = {chosen, nchosen, refs, path_only, (unsigned)max_depth,
-                                 (unsigned)too_many, roots_stop, ok, hi};
+    int truncated = 0;
+    struct phd_render_opts ro = {chosen, nchosen, refs, path_only, (unsigned)max_depth, (unsigned)too_many,
+                                 roots_stop, ok, hi, 0, 0, &truncated};
     struct phd_error err;
     int drawn = phd_render_graph(g, &ro, out, format, &err);
     if (drawn < 0) {
         cli_fail("%s", err.msg);
         goto out;
     }
+    if (truncated)
+        fprintf(stderr,
+                "pyheapdiff: %s: the picture stops at %d objects and %d references (the layout's limit); "
+                "narrow it with --max-depth, --too-many, --max-objects or --filter-type\n",
+                out, PHD_RENDER_MAX_NODES, PHD_RENDER_MAX_EDGES);
     if (strcmp(out, "-") != 0)
         fprintf(stderr, "pyheapdiff: wrote %s: %d object%s from %zu chosen\n", out, drawn, drawn == 1 ? "" : "s",
                 nchosen);

@@ -90,7 +90,7 @@ int cmd_info(int argc, char **argv)
     if (json) {
         json_t *types = json_array();
         for (size_t r = 0; r < shown; r++)
-            json_array_append_new(types, json_pack("{s:s, s:I, s:I}", "type", phd_snapshot_type_name(s, rows[r].type),
+            json_array_append_new(types, json_pack("{s:o, s:I, s:I}", "type", phd_json_text(phd_snapshot_type_name(s, rows[r].type)),
                                                    "count", (json_int_t)rows[r].count, "size",
                                                    (json_int_t)rows[r].size));
         json_t *doc = json_pack(
@@ -104,10 +104,11 @@ int cmd_info(int argc, char **argv)
             "objects", (json_int_t)s->n_nodes, "gc_tracked", (json_int_t)tracked, "immortal", (json_int_t)immortal, "references",
             (json_int_t)s->n_edges, "types", (int)s->n_types, "roots", (int)s->n_roots, "total_size",
             (json_int_t)s->total_size, "file_size", (json_int_t)file_size, "top_types", types);
+        json_object_set_new(doc, "replaced_strings", json_integer(s->n_repaired_strings));
         phd_json_print(doc, stdout);
     } else {
         char c1[32], c2[32];
-        printf("%s\n", path);
+        printf("%s\n", cli_esc(path));
         printf("  format       version %u\n", s->hdr.version);
         printf("  python       %s, %u-bit\n", py_version(s, b1, sizeof b1), s->hdr.pointer_size * 8u);
         printf("  process      pid %" PRIu64 ", started %s\n", s->hdr.pid,
@@ -126,13 +127,27 @@ int cmd_info(int argc, char **argv)
         printf("  total size   %s\n", phd_fmt_size(s->total_size, b1, sizeof b1));
         printf("  file size    %s (%.1f bytes per object)\n", phd_fmt_size(file_size, b1, sizeof b1),
                s->n_nodes ? (double)file_size / s->n_nodes : 0.0);
+        if (s->n_repaired_strings)
+            printf("  repaired     %u string%s of invalid UTF-8 (bytes shown as U+FFFD)\n", s->n_repaired_strings,
+                   s->n_repaired_strings == 1 ? "" : "s");
         if (shown) {
-            printf("\n  %-50s %12s %10s %9s\n", "most common types", "count", "size", "average");
-            for (size_t r = 0; r < shown; r++) {
-                const char *name = phd_snapshot_type_name(s, rows[r].type);
-                printf("  %-50.50s %12s %10s %9s\n", name, phd_fmt_count(rows[r].count, c1, sizeof c1),
-                       phd_fmt_size(rows[r].size, b1, sizeof b1),
-                       phd_fmt_size(rows[r].count ? rows[r].size / rows[r].count : 0, b2, sizeof b2));
+            struct phd_table *t = phd_table_new(4);
+            if (t) {
+                phd_table_column(t, 0, "most common types", PHD_LEFT);
+                phd_table_column(t, 1, "count", PHD_RIGHT);
+                phd_table_column(t, 2, "size", PHD_RIGHT);
+                phd_table_column(t, 3, "average", PHD_RIGHT);
+                for (size_t r = 0; r < shown; r++) {
+                    phd_table_row(t);
+                    phd_table_cell(t, 0, "%s", phd_snapshot_type_name(s, rows[r].type));
+                    phd_table_cell(t, 1, "%s", phd_fmt_count(rows[r].count, c1, sizeof c1));
+                    phd_table_cell(t, 2, "%s", phd_fmt_size(rows[r].size, b1, sizeof b1));
+                    phd_table_cell(t, 3, "%s",
+                                   phd_fmt_size(rows[r].count ? rows[r].size / rows[r].count : 0, b2, sizeof b2));
+                }
+                printf("\n");
+                phd_table_print_indented(t, stdout, cli_output_width(), 2);
+                phd_table_free(&t);
             }
         }
     }

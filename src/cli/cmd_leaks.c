@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "pyheapdiff/census.h"
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/paths.h"
 #include "pyheapdiff/output.h"
 
 /* (address, node) pairs of s sorted by address, as a census's arrays. */
@@ -57,6 +58,11 @@ static uint32_t find_same(const struct phd_snapshot *s, const struct phd_census 
                                                                                                           : PHD_NONE;
 }
 
+/* The chosen objects as a bitset: a byte per object was the difference
+ * between under and over 100 bytes per object on a deep heap. */
+#define MARKED(m, v) ((m)[(v) >> 3] >> ((v)&7) & 1)
+#define MARK(m, v) ((m)[(v) >> 3] |= (uint8_t)(1u << ((v)&7)))
+
 struct tgroup {
     uint32_t type;
     uint64_t count, size, retained;
@@ -73,7 +79,7 @@ static int by_tgroup(const void *a, const void *b)
 }
 
 /*
- * Reports the chosen nodes of the last snapshot (mark[v] set), grouped by
+ * Reports the chosen nodes of the last snapshot (MARKED(mark, v)), grouped by
  * type and path.  Retained sizes count each chosen object that has no
  * chosen object above it in the dominator tree.
  */
@@ -82,27 +88,26 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
 {
     size_t n = s->n_nodes;
     int rc = -1;
-    uint32_t *idom = malloc((n + 1) * sizeof *idom), *parent = malloc((n + 1) * sizeof *parent),
-             *pedge = malloc((n + 1) * sizeof *pedge);
+    uint32_t *idom = malloc((n + 1) * sizeof *idom), *parent = NULL, *pedge = NULL;
     uint64_t *ret = malloc((n + 1) * sizeof *ret);
     struct tgroup *tg = calloc((size_t)s->n_types + 1, sizeof *tg);
     uint32_t *members = malloc((n + 1) * sizeof *members);
-    struct cli_path_group *pg = NULL;
-    size_t w = 0;
-    if (!idom || !parent || !pedge || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0 ||
-        phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
+    struct phd_path_groups pg = {0};
+    char *text = NULL;
+    size_t cap = 0;
+    if (!idom || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0)
         goto out;
     uint64_t count = 0, size = 0, retained = 0;
     for (uint32_t t = 0; t < s->n_types; t++)
         tg[t].type = t;
     for (uint32_t v = 0; v < n; v++) {
-        if (!mark[v])
+        if (!MARKED(mark, v))
             continue;
         /* the total counts v unless another candidate dominates it; its
          * type's row unless a candidate of its own type does */
         int nested = 0, nested_same = 0;
         for (uint32_t d = idom[v]; d != PHD_NONE && !nested_same; d = idom[d]) {
-            if (mark[d]) {
+            if (MARKED(mark, d)) {
                 nested = 1;
                 nested_same = s->type[d] == s->type[v];
             }
@@ -117,6 +122,15 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
         if (!nested)
             retained += ret[v];
     }
+    /* the dominator tree is done with: less memory for the paths */
+    free(idom);
+    free(ret);
+    idom = NULL;
+    ret = NULL;
+    parent = malloc((n + 1) * sizeof *parent);
+    pedge = malloc((n + 1) * sizeof *pedge);
+    if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
+        goto out;
     qsort(tg, s->n_types, sizeof *tg, by_tgroup);
     uint32_t ntg = 0;
     while (ntg < s->n_types && tg[ntg].count)
@@ -125,34 +139,45 @@ static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g
     char b1[48], b2[48], b3[48];
     json_t *jt = json ? json_array() : NULL;
     if (!json)
-        printf("%s: %s object%s, %s shallow, %s retained\n", title, phd_fmt_count(count, b1, sizeof b1),
+        printf("%s: %s object%s, %s shallow, %s retained\n", cli_esc(title), phd_fmt_count(count, b1, sizeof b1),
                count == 1 ? "" : "s", phd_fmt_size(size, b2, sizeof b2), phd_fmt_size(retained, b3, sizeof b3));
     for (uint32_t k = 0; k < shown; k++) {
         uint32_t t = tg[k].type, nm = 0;
         for (uint32_t v = 0; v < n; v++)
-            if (mark[v] && s->type[v] == t)
+            if (MARKED(mark, v) && s->type[v] == t)
                 members[nm++] = v;
-        if (cli_path_groups(g, parent, pedge, members, nm, &pg, &w) < 0) {
+        if (phd_path_groups_new(&pg, g, parent, pedge, members, nm) < 0) {
             json_decref(jt);
             goto out;
         }
+        size_t w = pg.n;
         if (json) {
             json_t *paths = json_array();
-            for (uint32_t i = 0; i < w && i < 3; i++)
-                json_array_append_new(paths, json_pack("{s:I, s:s}", "count", (json_int_t)pg[i].count, "path", pg[i].text));
-            json_array_append_new(jt, json_pack("{s:s, s:I, s:I, s:I, s:o}", "type", phd_snapshot_type_name(s, t), "count",
+            for (uint32_t i = 0; i < w && i < 3; i++) {
+                if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0) {
+                    json_decref(paths);
+                    json_decref(jt);
+                    goto out;
+                }
+                json_array_append_new(paths,
+                                      json_pack("{s:I, s:o}", "count", (json_int_t)pg.groups[i].count, "path", phd_json_text(text)));
+            }
+            json_array_append_new(jt, json_pack("{s:o, s:I, s:I, s:I, s:o}", "type", phd_json_text(phd_snapshot_type_name(s, t)), "count",
                                                 (json_int_t)tg[k].count, "size", (json_int_t)tg[k].size, "retained",
                                                 (json_int_t)tg[k].retained, "paths", paths));
         } else {
-            printf("\n%s: %s, %s shallow, %s retained\n", phd_snapshot_type_name(s, t),
+            printf("\n%s: %s, %s shallow, %s retained\n", cli_esc(phd_snapshot_type_name(s, t)),
                    phd_fmt_count(tg[k].count, b1, sizeof b1), phd_fmt_size(tg[k].size, b2, sizeof b2),
                    phd_fmt_size(tg[k].retained, b3, sizeof b3));
-            for (uint32_t i = 0; i < w && i < 3; i++)
-                printf("  %6u × %s\n", pg[i].count, pg[i].text);
+            for (uint32_t i = 0; i < w && i < 3; i++) {
+                if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0)
+                    goto out;
+                printf("  %6u × %s\n", pg.groups[i].count, cli_esc(text));
+            }
             if (w > 3)
                 printf("  (%zu more paths)\n", w - 3);
         }
-        cli_path_groups_free(&pg, w);
+        phd_path_groups_free(&pg);
     }
     if (json) {
         json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "snapshot", s->path, "objects", (json_int_t)count, "size",
@@ -172,7 +197,8 @@ out:
     free(ret);
     free(tg);
     free(members);
-    cli_path_groups_free(&pg, w);
+    phd_path_groups_free(&pg);
+    free(text);
     return rc;
 }
 
@@ -209,7 +235,7 @@ int cmd_leaks(int argc, char **argv)
     ia = by_address(s[0]);
     ic = ns == 3 ? by_address(s[1]) : NULL;
     struct phd_snapshot *last = s[ns - 1];
-    mark = calloc((size_t)last->n_nodes + 1, 1);
+    mark = calloc((size_t)last->n_nodes / 8 + 1, 1);
     if (!ia || (ns == 3 && !ic) || !mark) {
         cli_fail("leaks: out of memory");
         goto out;
@@ -219,7 +245,7 @@ int cmd_leaks(int argc, char **argv)
     if (ns == 2) {
         for (uint32_t v = 0; v < last->n_nodes; v++)
             if (find_same(s[0], ia, last, v) == PHD_NONE) {
-                mark[v] = 1;
+                MARK(mark, v);
                 new_in_b++;
             }
     } else {
@@ -228,7 +254,7 @@ int cmd_leaks(int argc, char **argv)
         for (uint32_t v = 0; v < last->n_nodes; v++) {
             uint32_t b = find_same(s[1], ic, last, v);
             if (b != PHD_NONE && find_same(s[0], ia, s[1], b) == PHD_NONE)
-                mark[v] = 1;
+                MARK(mark, v);
         }
         for (uint32_t v = 0; v < s[1]->n_nodes; v++)
             new_in_b += find_same(s[0], ia, s[1], v) == PHD_NONE;
@@ -236,6 +262,11 @@ int cmd_leaks(int argc, char **argv)
     char title[256];
     snprintf(title, sizeof title, ns == 3 ? "new in %s and still alive in %s" : "new in %s%s", s[1]->path,
              ns == 3 ? last->path : "");
+    /* only the last snapshot is needed from here on */
+    phd_census_free(&ia);
+    phd_census_free(&ic);
+    for (int i = 0; i < ns - 1; i++)
+        phd_snapshot_free(&s[i]);
     json_t *extra = json ? json_pack("{s:I, s:s}", "new_in_after", (json_int_t)new_in_b, "technique",
                                      ns == 3 ? "three snapshots" : "two snapshots")
                          : NULL;
@@ -269,13 +300,16 @@ int cmd_orphans(int argc, char **argv)
         return PHD_EXIT_USAGE;
     int status = PHD_EXIT_USAGE;
     uint32_t *dist = malloc(((size_t)s->n_nodes + 1) * sizeof *dist);
-    uint8_t *mark = calloc((size_t)s->n_nodes + 1, 1);
+    uint8_t *mark = calloc((size_t)s->n_nodes / 8 + 1, 1);
     if (!dist || !mark || phd_graph_bfs(g, 1, NULL, dist) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
     for (uint32_t v = 0; v < s->n_nodes; v++)
-        mark[v] = g->root_kind[v] == PHD_ROOT_UNKNOWN && dist[v] == UINT32_MAX;
+        if (g->root_kind[v] == PHD_ROOT_UNKNOWN && dist[v] == UINT32_MAX)
+            MARK(mark, v);
+    free(dist);
+    dist = NULL;
     if (report("held only by unknown holders (C code or the C stack)", s, g, mark, top, json, NULL) == 0)
         status = PHD_EXIT_OK;
     else

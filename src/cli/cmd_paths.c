@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/output.h"
+#include "pyheapdiff/paths.h"
 
 #define MAX_IDS 64
 
@@ -59,9 +60,9 @@ int cmd_paths(int argc, char **argv)
         return PHD_EXIT_USAGE;
     int status = PHD_EXIT_USAGE;
     uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL, *chosen = NULL;
-    struct cli_path_group *groups = NULL;
-    size_t nchosen = 0, ngroups = 0, unreachable = 0;
-    char *bytype = NULL;
+    struct phd_path_groups pg = {0};
+    size_t nchosen = 0, unreachable = 0, cap = 0;
+    char *bytype = NULL, *text = NULL, *exact = NULL;
 
     if (type && cli_match_type(s, type, &tids, &ntids) < 0)
         goto out;
@@ -93,22 +94,26 @@ int cmd_paths(int argc, char **argv)
         cli_fail("%s: no object at %s%" PRIx64 "%s", s->path, "0x", ids[0], nids > 1 ? " (or the other --id)" : "");
         goto out;
     }
-    if (cli_path_groups(g, parent, pedge, chosen, nchosen, &groups, &ngroups) < 0) {
+    if (phd_path_groups_new(&pg, g, parent, pedge, chosen, nchosen) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
-    size_t shown = limit && (size_t)limit < ngroups ? (size_t)limit : ngroups;
+    size_t ngroups = pg.n, shown = limit && (size_t)limit < ngroups ? (size_t)limit : ngroups, xcap = 0;
 
     if (json) {
         json_t *arr = json_array();
         for (size_t k = 0; k < shown; k++) {
             char addr[32];
-            snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[groups[k].example]);
-            char *exact = cli_path_text(g, parent, pedge, groups[k].example, 0);
-            json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}", "count", (json_int_t)groups[k].count,
-                                                 "path", groups[k].text, "example", addr, "example_path",
-                                                 exact ? exact : ""));
-            free(exact);
+            snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[pg.groups[k].example]);
+            if (phd_path_groups_text(&pg, k, 0, &text, &cap) < 0 ||
+                phd_path_groups_text(&pg, k, 1, &exact, &xcap) < 0) {
+                json_decref(arr);
+                cli_fail("%s: out of memory", s->path);
+                goto out;
+            }
+            json_array_append_new(arr, json_pack("{s:I, s:o, s:s, s:o}", "count", (json_int_t)pg.groups[k].count,
+                                                 "path", phd_json_text(text), "example", addr, "example_path",
+                                                 phd_json_text(exact)));
         }
         phd_json_print(json_pack("{s:s, s:s?, s:I, s:I, s:I, s:o}", "snapshot", s->path, "type", type, "objects",
                                  (json_int_t)(nchosen + unreachable), "unreachable", (json_int_t)unreachable,
@@ -116,12 +121,16 @@ int cmd_paths(int argc, char **argv)
                        stdout);
     } else {
         printf("%zu object%s%s%s: %zu path group%s%s\n", nchosen + unreachable, nchosen + unreachable == 1 ? "" : "s",
-               type ? " of type " : "", type ? type : "", ngroups, ngroups == 1 ? "" : "s",
+               type ? " of type " : "", type ? cli_esc(type) : "", ngroups, ngroups == 1 ? "" : "s",
                unreachable ? "" : "");
         for (size_t k = 0; k < shown; k++) {
             char addr[32];
-            snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[groups[k].example]);
-            printf("%6u × %s\n", groups[k].count, groups[k].text);
+            snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[pg.groups[k].example]);
+            if (phd_path_groups_text(&pg, k, 0, &text, &cap) < 0) {
+                cli_fail("%s: out of memory", s->path);
+                goto out;
+            }
+            printf("%6u × %s\n", pg.groups[k].count, cli_esc(text));
             printf("         e.g. %s\n", addr);
         }
         if (shown < ngroups)
@@ -132,7 +141,9 @@ int cmd_paths(int argc, char **argv)
     }
     status = PHD_EXIT_OK;
 out:
-    cli_path_groups_free(&groups, ngroups);
+    phd_path_groups_free(&pg);
+    free(text);
+    free(exact);
     free(chosen);
     free(parent);
     free(pedge);

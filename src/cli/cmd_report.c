@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "pyheapdiff/census.h"
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/paths.h"
 #include "pyheapdiff/html.h"
 #include "pyheapdiff/output.h"
 #include "pyheapdiff/render.h"
@@ -68,8 +69,7 @@ struct gather {
     struct phd_report rep;
     struct phd_report_why why[WHY_TYPES];
     struct phd_report_path paths[WHY_TYPES][WHY_PATHS];
-    struct cli_path_group *groups[WHY_TYPES];
-    size_t ngroups[WHY_TYPES];
+    char *texts[WHY_TYPES][WHY_PATHS]; /* malloc'd */
     struct phd_report_retainer ret[RETAINERS];
     char desc[RETAINERS][300];
     struct phd_report_type types[RETAINERS];
@@ -79,17 +79,18 @@ struct gather {
 static void gather_free(struct gather *x)
 {
     for (size_t k = 0; k < WHY_TYPES; k++)
-        cli_path_groups_free(&x->groups[k], x->ngroups[k]);
+        for (size_t i = 0; i < WHY_PATHS; i++)
+            free(x->texts[k][i]);
     for (size_t k = 0; k < RETAINERS; k++)
         free((char *)x->ret[k].path);
     free(x->svg);
 }
 
 /* "Why they are alive": the path groups of the first WHY_TYPES grown
- * types, the graph's type among them.  parent/pedge/dist from
+ * types, the graph's type among them.  parent/pedge from
  * phd_graph_bfs_edges. */
 static int gather_why(struct gather *x, const struct phd_graph *g, const struct phd_diff *d, const char *gtype,
-                      const uint32_t *parent, const uint32_t *pedge, const uint32_t *dist)
+                      const uint32_t *parent, const uint32_t *pedge)
 {
     const struct phd_snapshot *s = g->s;
     const char *names[WHY_TYPES];
@@ -119,17 +120,25 @@ static int gather_why(struct gather *x, const struct phd_graph *g, const struct 
             if (!mark[s->type[v]])
                 continue;
             all++;
-            if (dist[v] != UINT32_MAX)
+            if (parent[v] != PHD_NONE || g->root_kind[v]) /* reachable */
                 nodes[m++] = v;
         }
-        if (cli_path_groups(g, parent, pedge, nodes, m, &x->groups[k], &x->ngroups[k]) < 0)
+        struct phd_path_groups pg;
+        if (phd_path_groups_new(&pg, g, parent, pedge, nodes, m) < 0)
             goto out;
         w->type = names[k];
         w->objects = all;
-        w->n_paths = x->ngroups[k] < WHY_PATHS ? x->ngroups[k] : WHY_PATHS;
-        w->more_paths = x->ngroups[k] - w->n_paths;
-        for (size_t i = 0; i < w->n_paths; i++)
-            x->paths[k][i] = (struct phd_report_path){x->groups[k][i].count, x->groups[k][i].text};
+        w->n_paths = pg.n < WHY_PATHS ? pg.n : WHY_PATHS;
+        w->more_paths = pg.n - w->n_paths;
+        for (size_t i = 0; i < w->n_paths; i++) {
+            size_t cap = 0;
+            if (phd_path_groups_text(&pg, i, 0, &x->texts[k][i], &cap) < 0) {
+                phd_path_groups_free(&pg);
+                goto out;
+            }
+            x->paths[k][i] = (struct phd_report_path){pg.groups[i].count, x->texts[k][i]};
+        }
+        phd_path_groups_free(&pg);
         w->paths = x->paths[k];
     }
     x->rep.why = x->why;
@@ -154,7 +163,7 @@ static void gather_graph(struct gather *x, const struct phd_graph *g, const uint
         x->rep.graph_note = "No instance of this type in the after snapshot.";
         return;
     }
-    struct phd_render_opts ro = {chosen, n, 0, 1, 3, 10, 1, NULL, NULL};
+    struct phd_render_opts ro = {chosen, n, 0, 1, 3, 10, 1, NULL, NULL, 0, 0, NULL};
     size_t len;
     if (phd_render_graph_data(g, &ro, "svg", &x->svg, &len, err) < 0) {
         x->rep.graph_note = err->msg; /* the page says why; err outlives the page */
@@ -209,7 +218,7 @@ int cmd_report(int argc, char **argv)
     struct cli_retainers rt = {0};
     struct gather *x = calloc(1, sizeof *x);
     size_t *keep = NULL;
-    uint32_t *parent = NULL, *pedge = NULL, *dist = NULL, *tids = NULL, ntids = 0;
+    uint32_t *parent = NULL, *pedge = NULL, *tids = NULL, ntids = 0;
     uint8_t *want = NULL;
     char deftitle[600];
     if (!x)
@@ -230,6 +239,8 @@ int cmd_report(int argc, char **argv)
         goto out;
     }
     phd_diff_sort(d, PHD_SORT_SIZE);
+    phd_census_drop_objects(cs[0]);
+    phd_census_drop_objects(cs[1]);
     keep = malloc((d->n + 1) * sizeof *keep);
     want = calloc((size_t)s->n_types + 1, 1);
     if (!keep || !want) {
@@ -256,19 +267,27 @@ int cmd_report(int argc, char **argv)
      * less memory at the peak) */
     if (cli_retainers_compute(g, NULL, &rt) < 0)
         goto out;
+    uint32_t top_nodes[RETAINERS];
+    size_t n_top = 0;
+    for (size_t k = 0; k < rt.n_order && k < RETAINERS; k++) {
+        uint32_t v = top_nodes[n_top++] = rt.order[k];
+        phd_graph_describe(s, v, x->desc[k], sizeof x->desc[k]);
+        x->ret[k] = (struct phd_report_retainer){x->desc[k], NULL, s->addr[v], s->size[v], rt.ret[v]};
+    }
+    /* the per-object arrays are done with: less memory for the paths */
+    free(rt.ret);
+    free(rt.order);
+    rt.ret = NULL;
+    rt.order = NULL;
     size_t n = s->n_nodes;
     parent = malloc((n + 1) * sizeof *parent);
     pedge = malloc((n + 1) * sizeof *pedge);
-    dist = malloc((n + 1) * sizeof *dist);
-    if (!parent || !pedge || !dist || phd_graph_bfs_edges(g, 0, parent, pedge, dist) < 0) {
+    if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
-    for (size_t k = 0; k < rt.n_order && k < RETAINERS; k++) {
-        uint32_t v = rt.order[k];
-        phd_graph_describe(s, v, x->desc[k], sizeof x->desc[k]);
-        x->ret[k] = (struct phd_report_retainer){x->desc[k], cli_path_text(g, parent, pedge, v, 0), s->addr[v],
-                                                 s->size[v], rt.ret[v]};
+    for (size_t k = 0; k < n_top; k++) {
+        x->ret[k].path = phd_path_text(g, parent, pedge, top_nodes[k], 0);
         x->rep.n_retainers++;
         if (!x->ret[k].path) {
             cli_fail("%s: out of memory", s->path);
@@ -284,12 +303,13 @@ int cmd_report(int argc, char **argv)
     x->rep.n_types = rt.n_tord < RETAINERS ? rt.n_tord : RETAINERS;
 
     /* why they are alive, as 'paths --type' */
-    if (gather_why(x, g, d, gtype, parent, pedge, dist) < 0) {
+    if (gather_why(x, g, d, gtype, parent, pedge) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
-    free(dist);
-    dist = NULL;
+    free(parent);
+    free(pedge);
+    parent = pedge = NULL;
 
     /* the leak graph */
     x->rep.graph_type = gtype;
@@ -309,7 +329,8 @@ int cmd_report(int argc, char **argv)
         cli_fail("%s", err.msg);
         goto out;
     }
-    fprintf(stderr, "pyheapdiff: wrote %s\n", out);
+    if (strcmp(out, "-") != 0)
+        fprintf(stderr, "pyheapdiff: wrote %s\n", out);
     status = PHD_EXIT_OK;
 out:
     gather_free(x);
@@ -319,7 +340,6 @@ out:
     free(tids);
     free(parent);
     free(pedge);
-    free(dist);
     cli_retainers_free(&rt);
     phd_diff_free(&d);
     phd_census_free(&cs[0]);

@@ -103,8 +103,8 @@ int cmd_top(int argc, char **argv)
         json_t *rows = json_array();
         for (uint32_t k = 0; k < shown; k++) {
             uint32_t t = order[k];
-            json_array_append_new(rows, json_pack("{s:s, s:s, s:I, s:I, s:I}", "type", cs->names[t], "origin",
-                                                  phd_origin_name(cs->origin[t]), "count",
+            json_array_append_new(rows, json_pack("{s:o, s:s, s:I, s:I, s:I}", "type", phd_json_text(cs->names[t]),
+                                                  "origin", phd_origin_name(cs->origin[t]), "count",
                                                   (json_int_t)cs->count[t], "size", (json_int_t)cs->size[t],
                                                   "average_size", (json_int_t)(cs->size[t] / cs->count[t])));
         }
@@ -114,7 +114,7 @@ int cmd_top(int argc, char **argv)
         phd_json_print(doc, stdout);
     } else {
         char b[4][48];
-        printf("%s: %s objects, %s\n", cs->label, phd_fmt_count(cs->objects, b[0], sizeof b[0]),
+        printf("%s: %s objects, %s\n", cli_esc(cs->label), phd_fmt_count(cs->objects, b[0], sizeof b[0]),
                phd_fmt_size(cs->total_size, b[1], sizeof b[1]));
         struct phd_table *t = phd_table_new(5);
         if (t) {
@@ -134,7 +134,7 @@ int cmd_top(int argc, char **argv)
                                      : 100.0 * (double)cs->count[ty] / (double)(cs->objects ? cs->objects : 1);
                 phd_table_cell(t, 4, "%.1f%%", pct);
             }
-            phd_table_print(t, stdout, 100);
+            phd_table_print(t, stdout, cli_output_width());
             phd_table_free(&t);
         }
         if (shown < n)

@@ -5,13 +5,18 @@
  * status (0 ok, 1 a finding asked for by a flag, 2 bad usage or input).
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "pyheapdiff/text.h"
 #include "pyheapdiff/types.h"
 
 const struct cli_command cli_commands[] = {
@@ -76,19 +81,22 @@ const struct cli_command cli_commands[] = {
      "Loads snapshots into DB (default: the first snapshot's name with .db),\n"
      "creating it when missing; docs/sqlite-schema.md describes the tables.\n"
      "A snapshot already in DB (same checksum) is not loaded again.  A failed\n"
-     "load leaves DB as it was.\n"
+     "load leaves DB as it was.  A new DB gets mode 0600 (its previews may\n"
+     "hold secrets).\n"
      "\n"
      "options:\n"
      "  -o, --output DB  the database file\n"
      "  --json           print JSON (see docs/cli.md)\n"
      "  -h, --help       show this help\n"},
     {"sql", cmd_sql, "run a read-only SQL query on a database or on snapshots",
-     "usage: pyheapdiff sql [--json] DB QUERY\n"
-     "       pyheapdiff sql [--json] SNAPSHOT... QUERY\n"
+     "usage: pyheapdiff sql [--json] [--timeout SECONDS] DB QUERY\n"
+     "       pyheapdiff sql [--json] [--timeout SECONDS] SNAPSHOT... QUERY\n"
      "\n"
      "Runs one read-only statement on a database made by 'pyheapdiff load' and\n"
-     "prints the rows as an aligned table, or as a JSON array of objects.\n"
-     "Statements that would write are refused.\n"
+     "prints the rows as an aligned table, or as a JSON array of objects\n"
+     "(infinite reals as the strings \"Infinity\" and \"-Infinity\").\n"
+     "Statements that would write are refused; a PRAGMA that only reads a\n"
+     "setting (no value) is allowed.\n"
      "\n"
      "Given snapshot files instead, the query sees the same tables, views and\n"
      "ids as in a database that 'pyheapdiff load SNAPSHOT...' would make (the\n"
@@ -100,8 +108,9 @@ const struct cli_command cli_commands[] = {
      "  pyheapdiff sql a.snap b.snap \"SELECT * FROM objects_v WHERE snapshot = 2 AND type = 'app.Widget'\"\n"
      "\n"
      "options:\n"
-     "  --json      print JSON\n"
-     "  -h, --help  show this help\n"},
+     "  --json               print JSON\n"
+     "  --timeout SECONDS    stop the query after SECONDS (exit status 2)\n"
+     "  -h, --help           show this help\n"},
     {"paths", cmd_paths, "why objects are alive: grouped shortest paths from the roots",
      "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--limit N] [--json] SNAPSHOT\n"
      "\n"
@@ -173,7 +182,10 @@ const struct cli_command cli_commands[] = {
      "Draws the objects that refer to the chosen ones, and what refers to\n"
      "those, up to --max-depth hops (objgraph's show_backrefs), from a\n"
      "snapshot.  OUT's extension picks the format: .svg, .png, .pdf (when\n"
-     "Graphviz has the plugin) or .dot; '-o -' writes DOT to stdout.\n"
+     "Graphviz has the plugin) or .dot; '-o -' writes DOT to stdout.  A new\n"
+     "file gets mode 0600 and replaces OUT (a symbolic link is replaced, not\n"
+     "followed); a character device or FIFO is written in place (DOT unless\n"
+     "its name ends in one of the extensions).\n"
      "\n"
      "options:\n"
      "  --type T            up to --max-objects instances of T\n"
@@ -197,10 +209,12 @@ const struct cli_command cli_commands[] = {
      "grew most are alive (as 'paths'), the biggest retainers of AFTER (as\n"
      "'dominators') and the leak graph of the top grown type (as 'graph\n"
      "--path'), drawn by Graphviz as inline SVG.  BEFORE and AFTER are\n"
-     "snapshot files.\n"
+     "snapshot files.  FILE gets mode 0600 and replaces what is there (a\n"
+     "symbolic link is replaced, not followed); a character device or FIFO is\n"
+     "written in place; '-o -' writes the page to stdout.\n"
      "\n"
      "options:\n"
-     "  -o, --output FILE  the HTML file to write (default report.html)\n"
+     "  -o, --output FILE  the HTML file to write (default report.html; - for stdout)\n"
      "  --top N            rows of the growth table (default 20; 0: all)\n"
      "  --title TEXT       the page title (default 'BEFORE → AFTER')\n"
      "  --type T           the leak graph's type (default: the first grown type\n"
@@ -209,14 +223,34 @@ const struct cli_command cli_commands[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+const char *cli_esc(const char *text)
+{
+    /* the CLI is single-threaded; the buffers live until exit */
+    static char *ring[4];
+    static size_t cap[4];
+    static unsigned next;
+    unsigned k = next++ % 4;
+    size_t n = phd_text_escape(text, NULL, 0);
+    if (n + 1 > cap[k]) {
+        char *b = realloc(ring[k], n + 1);
+        if (!b)
+            return "?";
+        ring[k] = b;
+        cap[k] = n + 1;
+    }
+    phd_text_escape(text, ring[k], cap[k]);
+    return ring[k];
+}
+
 int cli_fail(const char *fmt, ...)
 {
+    /* one line whatever the file and type names in it hold */
+    char msg[2048];
     va_list ap;
-    fputs("pyheapdiff: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "pyheapdiff: %s\n", cli_esc(msg));
     return PHD_EXIT_USAGE;
 }
 
@@ -256,6 +290,18 @@ int cli_parse_only(const struct cli_command *cmd, const char *val, unsigned *mas
     return 0;
 }
 
+int cli_output_width(void)
+{
+    if (!isatty(STDOUT_FILENO))
+        return 0;
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *cols = getenv("COLUMNS");
+    long n = cols ? strtol(cols, NULL, 10) : 0;
+    return n > 20 && n < 10000 ? (int)n : 100;
+}
+
 int cli_help(const struct cli_command *cmd)
 {
     fputs(cmd->usage, stdout);
@@ -279,12 +325,50 @@ static void usage(FILE *out)
         fprintf(out, "  %-12s %s\n", c->name, c->summary);
     fprintf(out, "\n'pyheapdiff COMMAND --help' describes a command's options.\n"
                  "Exit status: 0 success, 1 a finding asked for by a flag, 2 bad usage or input.\n"
+                 "Text output shows control characters in names as escapes (\\x1b, \\n, \\0).\n"
+                 "Files written (load's database, report, graph) get mode 0600.\n"
                  "Environment: PYHEAPDIFF_LOCK_TIMEOUT, the seconds to wait for a database that\n"
                  "another process has locked (default 60).\n");
 }
 
+/* Other tools' words for what a command does (objgraph, guppy/heapy,
+ * pympler), then the nearest command name by edit distance. */
+static const char *suggest_command(const char *name)
+{
+    static const char *const aliases[][2] = {
+        {"backrefs", "paths"},          {"show_backrefs", "graph"},     {"find_backref_chain", "paths"},
+        {"show_chain", "paths"},        {"chain", "paths"},             {"refs", "graph"},
+        {"show_refs", "graph"},         {"show_growth", "diff"},        {"growth", "diff"},
+        {"get_new_ids", "leaks"},       {"new", "leaks"},               {"show_most_common_types", "top"},
+        {"most_common_types", "top"},   {"typestats", "top"},           {"summary", "top"},
+        {"heap", "top"},                {"get_leaking_objects", "orphans"}, {"leaking", "orphans"},
+        {"retainers", "dominators"},    {"retained", "dominators"},     {"compare", "diff"},
+        {"query", "sql"},               {"html", "report"},             {"dot", "graph"},
+    };
+    for (size_t k = 0; k < sizeof aliases / sizeof aliases[0]; k++)
+        if (strcmp(name, aliases[k][0]) == 0)
+            return aliases[k][1];
+    const char *best = NULL;
+    size_t best_d = 3; /* at most two edits away */
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        size_t d = phd_text_distance(name, c->name);
+        if (d < best_d && d * 3 <= strlen(c->name)) {
+            best = c->name;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
 int main(int argc, char **argv)
 {
+#ifdef __GLIBC__
+    /* Per-object arrays (megabytes) always from mmap, returned when freed:
+     * glibc otherwise raises its mmap threshold to the size of the first
+     * such array freed, and the next ones come from the heap, whose holes
+     * stay resident (about 10 bytes per object at the peak of leaks). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
     if (argc < 2) {
         usage(stderr);
         return PHD_EXIT_USAGE;
@@ -293,6 +377,9 @@ int main(int argc, char **argv)
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         if (argc > 2 && strcmp(name, "help") == 0) {
             const struct cli_command *c = cli_find(argv[2]);
+            if (!c && suggest_command(argv[2]))
+                return cli_fail("unknown command '%s'; did you mean '%s'? (see 'pyheapdiff --help')", argv[2],
+                                suggest_command(argv[2]));
             if (!c)
                 return cli_fail("unknown command '%s' (see 'pyheapdiff --help')", argv[2]);
             return cli_help(c);
@@ -311,6 +398,9 @@ int main(int argc, char **argv)
         /* "pyheapdiff A B" is "pyheapdiff diff A B" */
         if (name[0] != '-' && access(name, F_OK) == 0)
             return cmd_diff(argc, argv);
+        const char *near = suggest_command(name);
+        if (near)
+            return cli_fail("unknown command '%s'; did you mean '%s'? (see 'pyheapdiff --help')", name, near);
         return cli_fail("unknown command '%s' (see 'pyheapdiff --help')", name);
     }
     return c->run(argc - 1, argv + 1);

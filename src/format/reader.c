@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
+#include "pyheapdiff/text.h"
 
 static uint16_t get_u16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t get_u32(const unsigned char *p)
@@ -122,6 +123,9 @@ static int parse_header(struct parse *ps)
     if (nodes > PHD_MAX_NODES || nodes * 4 > len || edges > len || (uint64_t)s->n_strings > len ||
         (uint64_t)s->n_types * 3 > len || (uint64_t)s->n_roots * 4 > len)
         return CORRUPT(ps, len - PHD_FOOTER_SIZE, "footer counts too large for a %zu-byte file", len);
+    if (s->total_size > PHD_SIZE_MAX)
+        return CORRUPT(ps, len - PHD_FOOTER_SIZE, "footer's total size %llu is past 2^63 - 1 bytes",
+                       (unsigned long long)s->total_size);
     if (edges >= UINT32_MAX)
         return phd_error_set(ps->err, "%s: %llu references: more than this pyheapdiff handles (2^32 - 1)", ps->name,
                              (unsigned long long)edges);
@@ -175,12 +179,14 @@ static int parse_strings(struct parse *ps)
     s->str_len = calloc((size_t)s->n_strings + 1, sizeof *s->str_len);
     if (!s->str || !s->str_len)
         return phd_error_set(ps->err, "%s: out of memory", ps->name);
-    /* Strings are copied NUL-terminated into one arena: at most the file size. */
+    /* Strings are copied NUL-terminated into one arena, repaired as they go
+     * (phd_utf8_repair: invalid UTF-8 becomes U+FFFD, three bytes for one,
+     * and a NUL C0 80): at most three times the string chunks. */
     size_t total = 0;
     for (size_t c = 0; c < ps->n_chunks; c++)
         if (ps->chunks[c].kind == PHD_CHUNK_STRINGS)
             total += ps->chunks[c].len + 1;
-    char *arena = malloc(total + s->n_strings + 1);
+    char *arena = malloc(3 * total + s->n_strings + 1);
     if (!arena)
         return phd_error_set(ps->err, "%s: out of memory", ps->name);
     s->str_arena = arena;
@@ -196,11 +202,13 @@ static int parse_strings(struct parse *ps)
                                (unsigned long long)l);
             if (n >= s->n_strings)
                 return CORRUPT(ps, p - s->map, "more strings than the footer's %u", s->n_strings);
-            memcpy(arena, p, l);
-            arena[l] = 0;
+            size_t bad = 0;
+            size_t ol = phd_utf8_repair(p, (size_t)l, (unsigned char *)arena, &bad);
+            arena[ol] = 0;
             s->str[n] = arena;
-            s->str_len[n] = (uint32_t)l;
-            arena += l + 1;
+            s->str_len[n] = (uint32_t)ol;
+            s->n_repaired_strings += bad != 0;
+            arena += ol + 1;
             p += l;
             n++;
         }
@@ -386,6 +394,9 @@ static int parse_nodes(struct parse *ps)
             s->size[i] = size;
             s->refcnt[i] = refcnt > UINT32_MAX ? UINT32_MAX : (uint32_t)refcnt;
             s->edge_start[i] = (uint32_t)e;
+            if (size > PHD_SIZE_MAX - total)
+                return CORRUPT(ps, at - s->map, "node %llu: sizes add up past 2^63 - 1 bytes",
+                               (unsigned long long)i);
             total += size;
             uint64_t next_index = 0;
             cur.n = 0;
@@ -480,6 +491,42 @@ static int parse_nodes(struct parse *ps)
     return 0;
 }
 
+/*
+ * Two nodes at one address: a real heap never has two live objects at one
+ * address, and every command that finds objects by address (diff's
+ * matching, --id) relies on it, so the snapshot is corrupt.  Open
+ * addressing over node indices (uint32, table of 2^k >= 1.5 n slots: 6 to
+ * 12 bytes per node, freed before returning), O(n) expected.
+ */
+static int check_unique_addresses(struct parse *ps)
+{
+    const struct phd_snapshot *s = ps->s;
+    size_t nn = s->n_nodes, tsize = 16;
+    while (tsize < nn + nn / 2)
+        tsize *= 2;
+    uint32_t *slot = malloc(tsize * sizeof *slot);
+    if (!slot)
+        return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name, s->n_nodes);
+    memset(slot, 0xff, tsize * sizeof *slot);
+    for (size_t i = 0; i < nn; i++) {
+        uint64_t a = s->addr[i];
+        size_t h = (size_t)(((a >> 3) ^ (a >> 29)) * 0x9e3779b97f4a7c15u >> 20) & (tsize - 1);
+        while (slot[h] != UINT32_MAX) {
+            if (s->addr[slot[h]] == a) {
+                int rc = phd_error_set(ps->err,
+                                       "%s: corrupt snapshot: nodes %u and %zu have the same address 0x%llx",
+                                       ps->name, slot[h], i, (unsigned long long)a);
+                free(slot);
+                return rc;
+            }
+            h = (h + 1) & (tsize - 1);
+        }
+        slot[h] = (uint32_t)i;
+    }
+    free(slot);
+    return 0;
+}
+
 int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *data, size_t len,
                        unsigned flags, struct phd_error *err)
 {
@@ -498,7 +545,8 @@ int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *
     if (parse_header(&ps) < 0)
         goto fail;
     if (!(flags & PHD_OPEN_HEADER_ONLY)) {
-        if (parse_strings(&ps) < 0 || parse_types(&ps) < 0 || parse_origins(&ps) < 0 || parse_nodes(&ps) < 0 || parse_roots(&ps) < 0)
+        if (parse_strings(&ps) < 0 || parse_types(&ps) < 0 || parse_origins(&ps) < 0 || parse_nodes(&ps) < 0 ||
+            check_unique_addresses(&ps) < 0 || parse_roots(&ps) < 0)
             goto fail;
     }
     free(ps.chunks);

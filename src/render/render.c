@@ -4,8 +4,12 @@
  * A breadth-first walk from the chosen objects over referrers (or, with
  * refs, references) up to max_depth hops, stopping at roots; a node with
  * more than too_many neighbours draws the first too_many (in node order)
- * and one "N more" node.  With path_only, the union of the chosen
- * objects' shortest retention paths.  Nodes and edges are added to a
+ * and one "N more" node.  Parallel references (a list holding one object
+ * N times) are one edge labelled with the first labels and the count
+ * ("[0], [3], … ×5000"); too_many counts distinct objects.  With
+ * path_only, the union of the chosen objects' shortest retention paths.
+ * At most max_nodes objects and max_edges references reach the layout
+ * (PHD_RENDER_MAX_*), whatever the options and the heap.  Nodes and edges are added to a
  * cgraph graph in a fixed order (walk order, node order within a step), so
  * the same snapshot and options give the same picture.  Colours follow
  * objgraph: chosen objects red, the rest graded by distance, roots boxed.
@@ -19,6 +23,7 @@
 #include <gvc.h>
 
 #include "pyheapdiff/render.h"
+#include "pyheapdiff/outfile.h"
 #include "pyheapdiff/text.h"
 
 #define LABEL_MAX 48
@@ -32,28 +37,36 @@ struct walk {
     uint32_t *queue;
     size_t head, tail;
     int drawn, more_id;
+    /* caps: every node and edge given to cgraph counts */
+    size_t nodes, edges, max_nodes, max_edges;
+    int truncated;
+    /* refs: per node, its index in targets while expanding (PHD_NONE else) */
+    uint32_t *slot;
+    struct target {
+        uint32_t node, count;
+        uint64_t first, second;
+    } *targets;
+    size_t tcap;
 };
 
-/* Text safe for a Graphviz label: printable, backslashes doubled (the only
- * escape character in plain labels), cut to LABEL_MAX characters. */
+/* Text safe for a Graphviz label: control characters and invalid bytes
+ * escaped as on a terminal (phd_text_escape, so the SVG stays well-formed
+ * XML), then backslashes doubled (the only escape character in plain
+ * labels), cut to LABEL_MAX characters. */
 static void label_text(const char *in, char *out, size_t cap)
 {
+    char esc[LABEL_MAX * 6 + 8];
+    phd_text_escape(in, esc, sizeof esc);
     size_t o = 0, chars = 0;
-    int valid = phd_utf8_valid((const unsigned char *)in, strlen(in));
-    for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < cap; p++) {
+    for (const unsigned char *p = (const unsigned char *)esc; *p && o + 5 < cap; p++) {
         if ((*p & 0xC0) != 0x80 && ++chars > LABEL_MAX) {
             memcpy(out + o, "...", 3);
             o += 3;
             break;
         }
-        if (*p == '\\') {
+        if (*p == '\\')
             out[o++] = '\\';
-            out[o++] = '\\';
-        } else if (*p < 0x20 || *p == 0x7f || (!valid && *p >= 0x80)) {
-            out[o++] = '?';
-        } else {
-            out[o++] = (char)*p;
-        }
+        out[o++] = (char)*p;
     }
     out[o] = 0;
 }
@@ -63,10 +76,23 @@ static void set(void *obj, const char *name, const char *value)
     agsafeset(obj, (char *)name, (char *)value, "");
 }
 
+/* Room for one more node (or edge) under the caps? */
+static int room(struct walk *w, int edge)
+{
+    if (edge ? w->edges < w->max_edges : w->nodes < w->max_nodes)
+        return 1;
+    w->truncated = 1;
+    return 0;
+}
+
+/* The drawn node of v, drawn now if need be; NULL at the node cap. */
 static Agnode_t *draw_node(struct walk *w, uint32_t v, uint32_t depth)
 {
     if (w->an[v])
         return w->an[v];
+    if (!room(w, 0))
+        return NULL;
+    w->nodes++;
     const struct phd_snapshot *s = w->g->s;
     char name[32], desc[300], text[600], line[700], sz[48];
     snprintf(name, sizeof name, "n%u", v);
@@ -118,18 +144,33 @@ static Agnode_t *draw_node(struct walk *w, uint32_t v, uint32_t depth)
     return an;
 }
 
-static void draw_edge(struct walk *w, uint32_t from, uint32_t to, uint64_t e)
+/* The edge from -> to, edge e (UINT64_MAX: the first between them), one
+ * of count parallel ones (second: the next one's edge, or UINT64_MAX). */
+static void draw_edge(struct walk *w, uint32_t from, uint32_t to, uint64_t e, uint64_t second, uint32_t count)
 {
     const struct phd_snapshot *s = w->g->s;
-    char lab[200] = "", text[300];
+    char lab[200] = "", lab2[200] = "", text[300], all[440];
+    if (!w->an[from] || !w->an[to] || !room(w, 1))
+        return;
     if (e == UINT64_MAX)
         e = phd_graph_edge_between(s, from, to);
     if (e != UINT64_MAX)
         phd_graph_label(s, e, 0, lab, sizeof lab);
+    if (second != UINT64_MAX)
+        phd_graph_label(s, second, 0, lab2, sizeof lab2);
+    if (count <= 1)
+        snprintf(all, sizeof all, "%s", lab);
+    else if (count == 2 && second != UINT64_MAX)
+        snprintf(all, sizeof all, "%s, %s", lab, lab2);
+    else if (second != UINT64_MAX)
+        snprintf(all, sizeof all, "%s, %s, … ×%u", lab, lab2, count);
+    else
+        snprintf(all, sizeof all, "%s%s×%u", lab, lab[0] ? " … " : "", count);
     Agedge_t *ae = agedge(w->ag, w->an[from], w->an[to], NULL, 1);
     if (!ae)
         return;
-    label_text(lab, text, sizeof text);
+    w->edges++;
+    label_text(all, text, sizeof text);
     if (text[0])
         set(ae, "label", text);
     if (e != UINT64_MAX && !phd_edge_retains(s, e))
@@ -139,6 +180,10 @@ static void draw_edge(struct walk *w, uint32_t from, uint32_t to, uint64_t e)
 static void draw_more(struct walk *w, uint32_t v, size_t more, int refs)
 {
     char name[32], label[64];
+    if (!room(w, 0) || !room(w, 1))
+        return;
+    w->nodes++;
+    w->edges++;
     snprintf(name, sizeof name, "more%d", w->more_id++);
     snprintf(label, sizeof label, "%zu more %s", more, refs ? "references" : "referrers");
     Agnode_t *m = agnode(w->ag, name, 1);
@@ -166,39 +211,73 @@ static void expand(struct walk *w, uint32_t u)
     size_t shown = 0, more = 0;
     uint32_t prev = PHD_NONE;
     if (w->o->refs) {
+        /* the distinct targets in order of their first reference, parallel
+         * references counted: O(references of u) */
+        size_t nt = 0;
         for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
             uint32_t t = s->edge_target[e];
             if (!type_ok(w, t))
                 continue;
+            if (w->slot[t] != PHD_NONE) {
+                struct target *x = &w->targets[w->slot[t]];
+                if (x->count++ == 1)
+                    x->second = e;
+                continue;
+            }
+            if (nt == w->tcap) {
+                size_t nc = w->tcap ? 2 * w->tcap : 64;
+                struct target *bigger = realloc(w->targets, nc * sizeof *bigger);
+                if (!bigger) {
+                    w->truncated = 1; /* out of memory: draw what is gathered */
+                    break;
+                }
+                w->targets = bigger;
+                w->tcap = nc;
+            }
+            w->slot[t] = (uint32_t)nt;
+            w->targets[nt++] = (struct target){t, 1, e, UINT64_MAX};
+        }
+        for (size_t k = 0; k < nt; k++) {
+            const struct target *x = &w->targets[k];
+            uint32_t t = x->node;
+            w->slot[t] = PHD_NONE;
             if (shown == w->o->too_many && !w->an[t]) {
                 more++;
                 continue;
             }
             if (!w->an[t]) {
+                if (!draw_node(w, t, d + 1))
+                    continue;
                 w->depth[t] = d + 1;
-                draw_node(w, t, d + 1);
                 w->queue[w->tail++] = t;
                 shown++;
             }
-            draw_edge(w, u, t, e);
+            draw_edge(w, u, t, x->first, x->second, x->count);
         }
     } else {
         for (uint64_t k = g->rev_start[u]; k < g->rev_start[u + 1]; k++) {
-            uint32_t r = g->rev_src[k];
+            uint32_t r = g->rev_src[k], count = 1;
+            /* a referrer with several references is one edge (they are
+             * adjacent: referrers come in source order) */
+            while (k + 1 < g->rev_start[u + 1] && g->rev_src[k + 1] == r) {
+                k++;
+                count++;
+            }
             if (r == prev || !type_ok(w, r))
-                continue; /* a referrer with two references is drawn once */
+                continue;
             prev = r;
             if (shown == w->o->too_many && !w->an[r]) {
                 more++;
                 continue;
             }
             if (!w->an[r]) {
+                if (!draw_node(w, r, d + 1))
+                    continue;
                 w->depth[r] = d + 1;
-                draw_node(w, r, d + 1);
                 w->queue[w->tail++] = r;
                 shown++;
             }
-            draw_edge(w, r, u, UINT64_MAX);
+            draw_edge(w, r, u, UINT64_MAX, UINT64_MAX, count);
         }
     }
     if (more)
@@ -215,10 +294,14 @@ static int walk_build(struct walk *w, const struct phd_graph *g, const struct ph
     const struct phd_snapshot *s = g->s;
     size_t n = s->n_nodes;
     *w = (struct walk){.g = g, .o = o};
+    w->max_nodes = o->max_nodes && o->max_nodes < PHD_RENDER_MAX_NODES ? o->max_nodes : PHD_RENDER_MAX_NODES;
+    w->max_edges = o->max_edges && o->max_edges < PHD_RENDER_MAX_EDGES ? o->max_edges : PHD_RENDER_MAX_EDGES;
     w->an = calloc(n + 1, sizeof *w->an);
     w->depth = malloc((n + 1) * sizeof *w->depth);
     w->queue = malloc((n + 1) * sizeof *w->queue);
-    if (!w->an || !w->depth || !w->queue)
+    if (o->refs && (w->slot = malloc((n + 1) * sizeof *w->slot)))
+        memset(w->slot, 0xff, (n + 1) * sizeof *w->slot);
+    if (!w->an || !w->depth || !w->queue || (o->refs && !w->slot))
         return phd_error_set(err, "%s: out of memory", s->path);
     w->ag = agopen((char *)"pyheapdiff", Agdirected, NULL);
     if (!w->ag)
@@ -230,10 +313,9 @@ static int walk_build(struct walk *w, const struct phd_graph *g, const struct ph
     agattr(w->ag, AGEDGE, (char *)"fontsize", (char *)"9");
     for (size_t k = 0; k < o->n_chosen; k++) {
         uint32_t v = o->chosen[k];
-        if (w->an[v])
+        if (w->an[v] || !draw_node(w, v, 0))
             continue;
         w->depth[v] = 0;
-        draw_node(w, v, 0);
         w->queue[w->tail++] = v;
     }
     if (o->path_only) {
@@ -245,12 +327,13 @@ static int walk_build(struct walk *w, const struct phd_graph *g, const struct ph
         }
         for (size_t k = 0; k < o->n_chosen; k++) {
             uint32_t d = 1;
-            for (uint32_t v = o->chosen[k]; parent[v] != PHD_NONE; v = parent[v], d++) {
+            for (uint32_t v = o->chosen[k]; w->an[v] && parent[v] != PHD_NONE; v = parent[v], d++) {
                 uint32_t p = parent[v];
                 int fresh = !w->an[p];
-                draw_node(w, p, d);
+                if (!draw_node(w, p, d))
+                    break; /* the cap: the rest of this path is left out */
                 if (fresh || !agedge(w->ag, w->an[p], w->an[v], NULL, 0))
-                    draw_edge(w, p, v, pedge[v]);
+                    draw_edge(w, p, v, pedge[v], UINT64_MAX, 1);
                 if (!fresh)
                     break; /* the rest of this path is drawn already */
             }
@@ -277,6 +360,8 @@ static void walk_free(struct walk *w)
     free(w->an);
     free(w->depth);
     free(w->queue);
+    free(w->slot);
+    free(w->targets);
     *w = (struct walk){0};
 }
 
@@ -298,61 +383,40 @@ int phd_render_graph(const struct phd_graph *g, const struct phd_render_opts *o,
 {
     struct walk w;
     GVC_t *gvc = NULL;
-    char tmp[4200] = "";
+    struct phd_outfile of = {.fd = -1};
     int rc = -1;
     if (walk_build(&w, g, o, err) < 0)
         goto out;
+    if (o->truncated)
+        *o->truncated = w.truncated;
 
-    if (strcmp(out_path, "-") == 0) {
-        if (agwrite(w.ag, stdout) != 0 || fflush(stdout) != 0) {
-            phd_error_set(err, "-: cannot write DOT to standard output");
+    /* opened here, not by Graphviz, so that an unwritable place is one
+     * error of ours instead of Graphviz's messages; "-" is stdout */
+    if (phd_outfile_open(&of, out_path, PHD_OUTFILE_STDOUT, err) < 0)
+        goto out;
+    FILE *f = phd_outfile_stream(&of, err);
+    if (!f)
+        goto out;
+    if (strcmp(format, "dot") == 0) {
+        if (agwrite(w.ag, f) != 0) {
+            phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno ? errno : EIO));
             goto out;
         }
-        rc = w.drawn;
-        goto out;
-    }
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out_path, (long)getpid()) >= (int)sizeof tmp) {
-        tmp[0] = 0;
-        phd_error_set(err, "%s: path too long", out_path);
-        goto out;
-    }
-    /* the file is opened here, not by Graphviz, so that an unwritable
-     * place is one error of ours instead of Graphviz's messages */
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
-        tmp[0] = 0;
-        goto out;
-    }
-    int bad = 0;
-    if (strcmp(format, "dot") == 0) {
-        bad = agwrite(w.ag, f) != 0;
     } else if (!(gvc = layout(&w, out_path, err))) {
-        fclose(f);
         goto out;
     } else {
         int r = gvRender(gvc, w.ag, format, f);
         gvFreeLayout(gvc, w.ag);
         if (r != 0) {
-            fclose(f);
             phd_error_set(err, "%s: Graphviz cannot render %s here (a plugin is missing?)", out_path, format);
             goto out;
         }
     }
-    bad |= fclose(f) != 0;
-    if (bad) {
-        phd_error_set(err, "%s: cannot write: %s", out_path, strerror(errno));
+    if (phd_outfile_commit(&of, err) < 0)
         goto out;
-    }
-    if (rename(tmp, out_path) != 0) {
-        phd_error_set(err, "%s: cannot rename into place: %s", out_path, strerror(errno));
-        goto out;
-    }
-    tmp[0] = 0;
     rc = w.drawn;
 out:
-    if (tmp[0])
-        unlink(tmp);
+    phd_outfile_abort(&of);
     walk_free(&w);
     if (gvc)
         gvFreeContext(gvc);
@@ -369,7 +433,11 @@ int phd_render_graph_data(const struct phd_graph *g, const struct phd_render_opt
     int rc = -1;
     *data = NULL;
     *len = 0;
-    if (walk_build(&w, g, o, err) < 0 || !(gvc = layout(&w, g->s->path, err)))
+    if (walk_build(&w, g, o, err) < 0)
+        goto out;
+    if (o->truncated)
+        *o->truncated = w.truncated;
+    if (!(gvc = layout(&w, g->s->path, err)))
         goto out;
     int r = gvRenderData(gvc, w.ag, format, &buf, &n);
     gvFreeLayout(gvc, w.ag);

@@ -20,6 +20,7 @@
 
 #include "pyheapdiff/html.h"
 #include "pyheapdiff/output.h"
+#include "pyheapdiff/outfile.h"
 #include "pyheapdiff/text.h"
 
 void phd_html_raw(struct phd_html *h, const char *markup)
@@ -40,10 +41,24 @@ void phd_html_rawf(struct phd_html *h, const char *fmt, ...)
 void phd_html_text(struct phd_html *h, const char *text)
 {
     const unsigned char *p = (const unsigned char *)text;
-    int valid = phd_utf8_valid(p, strlen(text));
-    for (; *p && !h->failed; p++) {
+    size_t n = strlen(text);
+    for (size_t k; *p && !h->failed; p += k) {
         const char *rep = NULL;
-        switch (*p) {
+        /* one character at a time, strictly: an invalid byte, the reader's
+         * NUL (C0 80) and controls HTML does not allow become U+FFFD */
+        k = phd_utf8_char(p, n - (size_t)(p - (const unsigned char *)text));
+        if (!k) {
+            rep = "\xEF\xBF\xBD";
+            k = p[0] == 0xC0 && p[1] == 0x80 ? 2 : 1;
+        } else if (k == 2 && p[0] == 0xC2 && p[1] < 0xA0) {
+            rep = "\xEF\xBF\xBD"; /* C1 controls */
+        } else if (k > 1) {
+            if (fwrite(p, 1, k, h->f) != k)
+                h->failed = 1;
+            continue;
+        }
+        if (!rep)
+            switch (*p) {
         case '&':
             rep = "&amp;";
             break;
@@ -60,7 +75,7 @@ void phd_html_text(struct phd_html *h, const char *text)
             rep = "&#39;";
             break;
         default:
-            if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f || (!valid && *p >= 0x80))
+            if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
                 rep = "\xEF\xBF\xBD";
         }
         if (rep ? fputs(rep, h->f) == EOF : fputc(*p, h->f) == EOF)
@@ -374,11 +389,13 @@ static void summary(struct phd_html *h, const struct phd_report *r)
     phd_html_raw(h, "</div>\n</section>\n");
 }
 
-static void diff_row(struct phd_html *h, const struct phd_diff_row *w, int matched, uint64_t max, const char *cell)
+/* A row of the growth table; its first cell is a row header (<th
+ * scope="row">) or, in the total row, a plain cell. */
+static void diff_row(struct phd_html *h, const struct phd_diff_row *w, int matched, uint64_t max, int row_header)
 {
-    phd_html_rawf(h, "<%s class=\"type\">", cell);
+    phd_html_raw(h, row_header ? "<th scope=\"row\" class=\"type\">" : "<td class=\"type\">");
     type_name(h, w->name);
-    phd_html_rawf(h, "</%s>", cell);
+    phd_html_raw(h, row_header ? "</th>" : "</td>");
     td_count(h, w->count_a);
     td_count(h, w->count_b);
     td_delta_count(h, (int64_t)(w->count_b - w->count_a));
@@ -417,11 +434,11 @@ static void growth(struct phd_html *h, const struct phd_report *r)
     table_open(h, "diff-table", "sticky", cols, ncols, 6);
     for (size_t k = 0; k < r->n_rows; k++) {
         phd_html_rawf(h, "<tr data-i=\"%zu\">", k);
-        diff_row(h, &d->rows[r->rows[k]], d->matched, max, "th scope=\"row\"");
+        diff_row(h, &d->rows[r->rows[k]], d->matched, max, 1);
         phd_html_raw(h, "</tr>\n");
     }
     phd_html_raw(h, "</tbody>\n<tfoot><tr>");
-    diff_row(h, &d->total, d->matched, 0, "td");
+    diff_row(h, &d->total, d->matched, 0, 0);
     phd_html_raw(h, "</tr></tfoot>\n</table>\n</div>\n");
     if (r->omitted_rows)
         phd_html_rawf(h, "<p class=\"more\">%zu more changed type%s not shown (<code>--top 0</code> shows all); the "
@@ -579,26 +596,18 @@ int phd_report_html(const struct phd_report *r, FILE *f)
 
 int phd_report_html_file(const struct phd_report *r, const char *path, struct phd_error *err)
 {
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return phd_error_set(err, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return phd_error_set(err, "%s: cannot write: %s", path, strerror(errno));
-    int bad = phd_report_html(r, f) < 0;
-    int saved = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        saved = errno;
+    struct phd_outfile of;
+    if (phd_outfile_open(&of, path, PHD_OUTFILE_STDOUT, err) < 0)
+        return -1;
+    FILE *f = phd_outfile_stream(&of, err);
+    if (!f) {
+        phd_outfile_abort(&of);
+        return -1;
     }
-    if (bad) {
-        unlink(tmp);
-        return phd_error_set(err, "%s: cannot write: %s", path, strerror(saved));
+    if (phd_report_html(r, f) < 0) {
+        int e = errno ? errno : EIO;
+        phd_outfile_abort(&of);
+        return phd_error_set(err, "%s: cannot write: %s", path, strerror(e));
     }
-    if (rename(tmp, path) != 0) {
-        saved = errno;
-        unlink(tmp);
-        return phd_error_set(err, "%s: cannot rename into place: %s", path, strerror(saved));
-    }
-    return 0;
+    return phd_outfile_commit(&of, err) < 0 ? -1 : 0;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "pyheapdiff/output.h"
+#include "pyheapdiff/text.h"
 
 const char *phd_fmt_size(uint64_t bytes, char *buf, size_t cap)
 {
@@ -52,6 +53,37 @@ const char *phd_fmt_time(uint64_t ns, char *buf, size_t cap)
     gmtime_r(&t, &tm);
     strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
     return buf;
+}
+
+json_t *phd_json_text(const char *text)
+{
+    size_t n = strlen(text);
+    const unsigned char *s = (const unsigned char *)text;
+    if (phd_utf8_valid(s, n))
+        return json_stringn(text, n);
+    /* at most three bytes out (U+FFFD) for each byte in */
+    char *buf = malloc(3 * n + 1);
+    if (!buf)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = phd_utf8_char(s + i, n - i);
+        if (!k && s[i] == 0xC0 && i + 1 < n && s[i + 1] == 0x80) {
+            buf[o++] = 0; /* the reader's NUL */
+            k = 2;
+        } else if (!k) {
+            memcpy(buf + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            k = 1;
+        } else {
+            memcpy(buf + o, s + i, k);
+            o += k;
+        }
+        i += k;
+    }
+    json_t *j = json_stringn(buf, o);
+    free(buf);
+    return j;
 }
 
 int phd_json_print(json_t *doc, FILE *out)
@@ -162,7 +194,8 @@ int phd_table_cell(struct phd_table *t, int col, const char *fmt, ...)
     va_end(ap);
     char **cell = &t->cells[(t->nrows - 1) * (size_t)t->ncols + (size_t)col];
     free(*cell);
-    *cell = strdup(buf);
+    /* one line per row, nothing a terminal would act on */
+    *cell = phd_text_escape_dup(buf);
     return *cell ? 0 : -1;
 }
 
@@ -203,6 +236,11 @@ static void put_cell(FILE *out, const char *s, int width, enum phd_align align, 
 
 void phd_table_print(const struct phd_table *t, FILE *out, int max_width)
 {
+    phd_table_print_indented(t, out, max_width, 0);
+}
+
+void phd_table_print_indented(const struct phd_table *t, FILE *out, int max_width, int indent)
+{
     int *width = calloc((size_t)t->ncols, sizeof *width);
     if (!width)
         return;
@@ -214,7 +252,7 @@ void phd_table_print(const struct phd_table *t, FILE *out, int max_width)
                 width[c] = w;
         }
     }
-    int total = 0;
+    int total = indent;
     for (int c = 0; c < t->ncols; c++)
         total += width[c] + (c ? 2 : 0);
     if (max_width > 0 && total > max_width && width[0] > 12) {
@@ -222,6 +260,7 @@ void phd_table_print(const struct phd_table *t, FILE *out, int max_width)
         width[0] = width[0] - cut < 12 ? 12 : width[0] - cut;
         total = max_width;
     }
+    fprintf(out, "%*s", indent, "");
     for (int c = 0; c < t->ncols; c++) {
         if (c)
             fputs("  ", out);
@@ -233,10 +272,12 @@ void phd_table_print(const struct phd_table *t, FILE *out, int max_width)
             int len = 0;
             for (int c = 0; c < t->ncols; c++)
                 len += width[c] + (c ? 2 : 0);
+            fprintf(out, "%*s", indent, "");
             for (int i = 0; i < len; i++)
                 fputc('-', out);
             fputc('\n', out);
         }
+        fprintf(out, "%*s", indent, "");
         for (int c = 0; c < t->ncols; c++) {
             if (c)
                 fputs("  ", out);

@@ -1321,6 +1321,9 @@ int phd_snapset_db_open(sqlite3 **out, struct phd_snapset *set, struct phd_error
         return -1;
     }
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
+    /* an in-memory database may create files: no ATTACH at all, whatever
+     * authorizer a caller installs instead of ours */
+    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
     sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
     if (phd_snapvtab_create(db, set, "main", "", err) < 0)
         goto fail;

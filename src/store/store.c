@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pyheapdiff/outfile.h"
 #include "pyheapdiff/snapvtab.h"
 #include "pyheapdiff/store.h"
 #include "pyheapdiff/types.h"
@@ -511,6 +512,8 @@ int phd_store_load_files(const char *db_path, const char *const *snap_paths, int
     int rc = load_attempt(db_path, snap_paths, n, results, progress, arg, err, &raced);
     if (rc < 0 && raced)
         rc = load_attempt(db_path, snap_paths, n, results, progress, arg, err, &raced);
+    if (rc < 0 && raced) /* published twice by others under our feet: never leave err empty */
+        phd_error_set(err, "%s: another process keeps creating it; try again", db_path);
     return rc;
 }
 
@@ -531,14 +534,23 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
     L->arg = arg;
     char tmp[4096] = "";
     int fresh = access(db_path, F_OK) != 0, rc = -1;
+    struct stat lst;
+    if (fresh && lstat(db_path, &lst) == 0) {
+        /* a symbolic link to nothing: link() would never replace it */
+        phd_error_set(err, "%s: a symbolic link to a missing file; not loading through it", db_path);
+        goto out;
+    }
 
     if (fresh) {
-        if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", db_path, (long)getpid()) >= (int)sizeof tmp) {
-            phd_error_set(err, "%s: path too long", db_path);
-            tmp[0] = 0;
+        /* an empty file of mode 0600 (whatever the umask) that SQLite then
+         * opens as a new database: its previews can hold secrets */
+        int fd = phd_tmpfile_create(db_path, tmp, sizeof tmp);
+        if (fd < 0) {
+            phd_error_set(err, "%s: cannot create database: %s", db_path,
+                          fd == -ENAMETOOLONG ? "path too long" : strerror(-fd));
             goto out;
         }
-        unlink(tmp);
+        close(fd);
         if (sqlite3_open_v2(tmp, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
             db_fail(err, db_path, L->db, "cannot create database");
             goto out;

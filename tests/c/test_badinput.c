@@ -319,8 +319,9 @@ static void write_std_node(struct phd_writer *w, struct phd_encoder *enc, uint64
     phd_encoder_end(enc);
 }
 
-/* The same snapshot through the writer API. */
-static int write_std(const char *path_tag, char *path)
+/* The same snapshot through the writer API; with dup_addr, N3 at N1's
+ * address (of another type). */
+static int write_std(const char *path_tag, char *path, int dup_addr)
 {
     int fd = t_mkstemp(path, path_tag);
     if (fd < 0)
@@ -355,8 +356,8 @@ static int write_std(const char *path_tag, char *path)
     discovered++; /* N3 is a seed */
     static const struct wedge e3[] = {
         {1, 0, PHD_LABEL_NONE, 0}, {2, 0, PHD_LABEL_VALUE, 1}, {0, 0, PHD_LABEL_TYPE, 0}};
-    struct phd_node_out n3 = {.type = 0, .flags = PHD_NODE_PREVIEW, .addr = 0x1040, .size = 16, .refcnt = 4,
-                              .preview_sid = 0, .nedges = 3};
+    struct phd_node_out n3 = {.type = 0, .flags = PHD_NODE_PREVIEW, .addr = dup_addr ? 0x1010 : 0x1040,
+                              .size = 16, .refcnt = 4, .preview_sid = 0, .nedges = 3};
     write_std_node(&w, &enc, &discovered, &n3, e3);
     phd_writer_chunk_begin(&w, PHD_CHUNK_ROOTS);
     phd_writer_root(&w, PHD_ROOT_MODULES, 0, 0, UINT32_MAX);
@@ -455,7 +456,7 @@ static void test_valid(struct img *good)
     parts_free(&d);
 
     char path[256];
-    CHECK(write_std("std", path) == 0);
+    CHECK(write_std("std", path, 0) == 0);
     size_t wlen = 0;
     unsigned char *w = t_read_file(path, &wlen);
     CHECK(w != NULL);
@@ -504,6 +505,22 @@ static void test_valid(struct img *good)
     }
     unlink(path);
     EXPECT_LOAD("the builder's snapshot", good);
+}
+
+/* Two nodes at one address (issue 15: graph --id overflowed its array):
+ * a corrupt snapshot, rejected with a message naming the file.  The same
+ * bytes are tests/fuzz/regressions/dup-address.bin. */
+static void test_duplicate_address(void)
+{
+    char path[256];
+    CHECK(write_std("dup", path, 1) == 0);
+    size_t len = 0;
+    unsigned char *b = t_read_file(path, &len);
+    unlink(path);
+    CHECK(b != NULL);
+    if (b)
+        expect_fail_flags("two nodes at one address", b, len, "have the same address 0x1010", 0, __LINE__);
+    free(b);
 }
 
 static void test_open_errors(void)
@@ -1478,16 +1495,96 @@ static void test_fuzz(const struct img *good)
     printf("fuzz: %lu damaged variants with valid CRCs, %lu still loaded (consistently)\n", n, loaded);
 }
 
+/* Sizes must add up to at most PHD_SIZE_MAX (2^63 - 1): sizes that wrap
+ * past 2^64 once matched a crafted footer, and a total past 2^63 - 1 was
+ * printed negative in JSON (issue 15, item 10). */
+static void test_size_limits(void)
+{
+    struct img n = {0}, m = {0};
+    static const struct {
+        uint64_t a, b, total;
+        const char *phrase; /* NULL: loads */
+    } cases[] = {
+        {UINT64_C(1) << 63, UINT64_C(1) << 63, 0, "sizes add up past 2^63 - 1"},
+        {UINT64_MAX, 2, 1, "sizes add up past 2^63 - 1"},
+        {(uint64_t)INT64_MAX - 8, 16, (uint64_t)INT64_MAX + 8, "past 2^63 - 1 bytes"},
+        {(uint64_t)INT64_MAX - 8, 8, (uint64_t)INT64_MAX, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        n.len = 0;
+        node_head(&n, 1, PHD_NODE_SIZE, 0x200); /* N0 (T1, seed), explicit size */
+        img_varint(&n, cases[c].a);
+        img_varint(&n, 1);
+        img_varint(&n, 0);
+        node_head(&n, 1, PHD_NODE_SIZE, 1); /* N1 (T1, seed) */
+        img_varint(&n, cases[c].b);
+        img_varint(&n, 1);
+        img_varint(&n, 0);
+        nodes_image(&m, &n, 2, 0, cases[c].total);
+        if (cases[c].phrase) {
+            expect_parse_fail(&m, "sizes", cases[c].phrase);
+        } else {
+            struct phd_snapshot *s = load_ok(&m, "sizes at the limit");
+            CHECK(s && s->total_size == (uint64_t)INT64_MAX);
+            phd_snapshot_free(&s);
+        }
+    }
+    img_free(&n);
+    img_free(&m);
+}
+
+/* Strings are repaired to strict UTF-8 at read time and a NUL is kept
+ * (as C0 80), so names stay whole (issue 15, items 8 and 9). */
+static void test_string_repair(void)
+{
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *out;
+        int repaired;
+    } cases[] = {
+        {"ok", 2, "ok", 0},
+        {"caf\xc3\xa9", 5, "caf\xc3\xa9", 0},
+        {"o\xc0\xaf", 3, "o\xef\xbf\xbd\xef\xbf\xbd", 1},             /* overlong '/' */
+        {"s\xed\xa0\x80", 4, "s\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 1}, /* a surrogate */
+        {"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 1}, /* past U+10FFFF */
+        {"W\0A", 3, "W\xc0\x80" "A", 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct parts d;
+        struct img m = {0};
+        parts_init(&d);
+        img_free(&d.strings);
+        img_varint(&d.strings, cases[c].n);
+        img_put(&d.strings, cases[c].in, cases[c].n);
+        img_varint(&d.strings, 4);
+        img_put(&d.strings, "attr", 4);
+        build(&m, &d);
+        struct phd_snapshot *s = load_ok(&m, "string repair");
+        if (s) {
+            CHECKF(strcmp(s->str[0], cases[c].out) == 0 && s->str_len[0] == strlen(cases[c].out) &&
+                       s->n_repaired_strings == (uint32_t)cases[c].repaired,
+                   "case %zu: '%s' (%u bytes), %u repaired", c, s->str[0], s->str_len[0], s->n_repaired_strings);
+            phd_snapshot_free(&s);
+        }
+        parts_free(&d);
+        img_free(&m);
+    }
+}
+
 int main(void)
 {
     struct img good = {0};
     test_valid(&good);
+    test_duplicate_address();
     test_open_errors();
     test_header(&good);
     test_truncation(&good);
     test_flips(&good);
     test_structure(&good);
     test_sibling_rules();
+    test_size_limits();
+    test_string_repair();
     test_fuzz(&good);
     printf("%lu hand-made bad or odd inputs\n", n_cases);
     img_free(&good);

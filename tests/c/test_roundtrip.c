@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
+#include "pyheapdiff/text.h"
 #include "testutil.h"
 
 #define NONE32 UINT32_MAX
@@ -146,24 +147,27 @@ static void gen_strings(struct graph *g, struct rng *r, int big)
     }
 }
 
-static uint64_t gen_addr(struct rng *r, unsigned shift)
+/* Object i's address: bits shift .. shift+30 hold i, so addresses are
+ * unique (a reader rejects two nodes at one address); the other bits say
+ * where in the address space it lies. */
+static uint64_t gen_addr(struct rng *r, unsigned shift, uint32_t i)
 {
-    uint64_t a;
+    uint64_t a, field = ((1ull << 30) - 1) << shift;
     switch (rng_below(r, 10)) {
     case 0:
         a = 0;
         break;
     case 1:
-        a = UINT64_MAX - rng_below(r, 1u << 12); /* top of the address space */
+        a = UINT64_MAX; /* top of the address space */
         break;
     case 2:
         a = rng_next(r); /* anywhere */
         break;
     default:
-        a = 0x7f0000000000ull + rng_below(r, 1ull << 32);
+        a = 0x7f0000000000ull + (rng_below(r, 1ull << 12) << (shift + 30));
         break;
     }
-    return a & ~((1ull << shift) - 1);
+    return ((a & ~field) | ((uint64_t)i << shift)) & ~((1ull << shift) - 1);
 }
 
 /* A type's usual first references. */
@@ -265,7 +269,8 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
     for (uint32_t t = 0; t < g->ntypes; t++) {
         g->types[t].name = (uint32_t)rng_below(r, g->nstr);
         g->types[t].obj = NONE32;
-        g->types[t].dsize = rng_chance(r, 1, 10) ? rng_bits(r) : 16 + 8 * rng_below(r, 20);
+        /* huge sizes, but 301 of them add up to less than 2^63 (PHD_SIZE_MAX) */
+        g->types[t].dsize = rng_chance(r, 1, 10) ? rng_bits(r) >> 10 : 16 + 8 * rng_below(r, 20);
     }
     /* distinct type objects for some types */
     for (uint32_t t = 0; t < g->ntypes && g->nobj; t++) {
@@ -303,14 +308,14 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
                 o->flags |= PHD_NODE_SIZE;
             break;
         default:
-            o->size = rng_chance(r, 1, 20) ? rng_next(r) : rng_below(r, 100000);
+            o->size = rng_chance(r, 1, 20) ? rng_next(r) >> 10 : rng_below(r, 100000);
             if (o->size == dsize)
                 o->size++;
             o->flags |= PHD_NODE_SIZE;
             break;
         }
         o->refcnt = rng_chance(r, 1, 10) ? rng_bits(r) : rng_below(r, 50);
-        o->addr = gen_addr(r, g->hdr.addr_shift);
+        o->addr = gen_addr(r, g->hdr.addr_shift, i);
         o->psid = NONE32;
         if (rng_chance(r, 1, 6)) {
             o->psid = (uint32_t)rng_below(r, g->nstr); /* a name preview by string id */
@@ -741,18 +746,26 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
     if (t_failed != before)
         return; /* the arrays cannot be compared */
 
+    /* the reader repairs strings (pyheapdiff/text.h): compare with the
+     * repaired bytes, and count the strings that needed it */
     int ok = 1;
-    for (uint32_t i = 0; i < g->nstr; i++)
-        ok &= s->str_len[i] == g->slen[i] && memcmp(s->str[i], g->str[i], g->slen[i]) == 0 &&
-              s->str[i][g->slen[i]] == 0;
-    CHECKF(ok, "run %d %s: strings differ", run, what);
+    uint32_t repaired = 0;
+    for (uint32_t i = 0; i < g->nstr; i++) {
+        unsigned char *want = xcalloc(3 * (size_t)g->slen[i] + 1, 1);
+        size_t bad = 0, n = phd_utf8_repair(g->str[i], g->slen[i], want, &bad);
+        repaired += bad != 0;
+        ok &= s->str_len[i] == n && memcmp(s->str[i], want, n) == 0 && s->str[i][n] == 0 &&
+              strlen(s->str[i]) == n;
+        free(want);
+    }
+    CHECKF(ok && repaired == s->n_repaired_strings, "run %d %s: strings differ", run, what);
 
     ok = 1;
     for (uint32_t t = 0; t < g->ntypes; t++) {
         const struct gtype *gt = &g->types[t];
         uint32_t node = gt->obj == NONE32 ? UINT32_MAX : g->node_of[gt->obj];
         ok &= s->types[t].name == gt->name && s->types[t].node == node && s->types[t].default_size == gt->dsize;
-        ok &= strcmp(phd_snapshot_type_name(s, t), (const char *)g->str[gt->name]) == 0;
+        ok &= phd_snapshot_type_name(s, t) == s->str[gt->name];
     }
     CHECKF(ok, "run %d %s: types differ", run, what);
     CHECK(strcmp(phd_snapshot_type_name(s, g->ntypes), "?") == 0);
@@ -771,8 +784,15 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
         int nok = s->addr[i] == o->addr && s->size[i] == o->size && s->refcnt[i] == (o->refcnt > UINT32_MAX ? UINT32_MAX : o->refcnt) &&
                   s->type[i] == o->type && s->flags[i] == (o->flags & 7) &&
                   s->edge_start[i] == g->edge_start[i] && s->edge_start[i + 1] == g->edge_start[i + 1];
-        const unsigned char *want = o->psid == NONE32 ? o->preview : g->str[o->psid];
-        size_t wlen = o->psid == NONE32 ? o->plen : g->slen[o->psid];
+        /* a preview by string id is the repaired string */
+        unsigned char *rep = NULL;
+        const unsigned char *want = o->preview;
+        size_t wlen = o->plen;
+        if (o->psid != NONE32) {
+            rep = xcalloc(3 * (size_t)g->slen[o->psid] + 1, 1);
+            wlen = phd_utf8_repair(g->str[o->psid], g->slen[o->psid], rep, NULL);
+            want = rep;
+        }
         char *buf = xcalloc(wlen + 8, 1);
         int pl = phd_snapshot_preview(s, i, buf, wlen + 8);
         if (o->flags & PHD_NODE_PREVIEW) {
@@ -786,6 +806,7 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
             nok &= s->preview[i] == 0 && pl == -1;
         }
         free(buf);
+        free(rep);
         if (!nok)
             bad_node = i;
     }

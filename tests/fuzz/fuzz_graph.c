@@ -1,7 +1,7 @@
 /*
  * fuzz_graph.c - fuzz target: a snapshot into the analysis graph and
  * every algorithm over it (roots, BFS paths, SCC, dominators, labels and
- * descriptions), and into a census and a diff.
+ * descriptions, path groups and their texts), and into a census and a diff.
  *
  * The results are checked against the properties the commands rely on:
  * a BFS parent is one step closer to the roots over a real retaining edge,
@@ -14,6 +14,7 @@
 #include "fuzz.h"
 #include "pyheapdiff/census.h"
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/paths.h"
 
 static void check_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *pedge, uint32_t *dist)
 {
@@ -103,6 +104,28 @@ static void analyse(const struct phd_snapshot *s)
             FZ_CHECK(idom[v] < g->n && dist[idom[v]] < dist[v], "immediate dominator not above the node");
         }
     }
+
+    /* path groups of every node (ascending): every node in one group */
+    uint32_t *nodes = comp; /* done with */
+    for (uint32_t v = 0; v < g->n; v++)
+        nodes[v] = v;
+    struct phd_path_groups pg;
+    FZ_CHECK(phd_path_groups_new(&pg, g, parent, pedge, nodes, g->n) == 0, "path groups out of memory");
+    uint64_t total = 0;
+    char *text = NULL;
+    size_t cap = 0;
+    for (size_t k = 0; k < pg.n; k++) {
+        FZ_CHECK(pg.groups[k].count > 0 && pg.groups[k].example < g->n, "bad path group");
+        FZ_CHECK(k == 0 || pg.groups[k - 1].count >= pg.groups[k].count, "path groups out of order");
+        total += pg.groups[k].count;
+        if (k < 16) {
+            FZ_CHECK(phd_path_groups_text(&pg, k, k & 1, &text, &cap) >= 0, "path text out of memory");
+            FZ_CHECK(strlen(text) < 16 * 1024, "a path text not elided");
+        }
+    }
+    FZ_CHECK(total == g->n, "path groups lost objects");
+    free(text);
+    phd_path_groups_free(&pg);
 
     char buf[256];
     uint64_t ne = s->n_edges < 4096 ? s->n_edges : 4096;

@@ -6,8 +6,15 @@
  * from an accepted snapshot is read: every preview, type name and label.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz.h"
+
+static int by_addr(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,6 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(phd_label_kind_name(PHD_LABEL_KIND(s->edge_label[e])) != NULL, NULL);
     for (uint32_t r = 0; r < s->n_roots; r++)
         FZ_CHECK(phd_root_kind_name(s->roots[r].kind) != NULL, NULL);
+    /* an accepted snapshot has one node per address (docs/format.md) */
+    uint64_t *addr = malloc(((size_t)s->n_nodes + 1) * sizeof *addr);
+    FZ_CHECK(addr != NULL, "out of memory");
+    memcpy(addr, s->addr, (size_t)s->n_nodes * sizeof *addr);
+    qsort(addr, s->n_nodes, sizeof *addr, by_addr);
+    for (uint32_t i = 1; i < s->n_nodes; i++)
+        FZ_CHECK(addr[i] != addr[i - 1], "two nodes at one address accepted");
+    free(addr);
     fz_release(&s, &image);
     return 0;
 }

@@ -212,6 +212,35 @@ def cli(exe, *args, cwd=None, timeout=60, env=None, wrapper=(), **kw):
     return p
 
 
+def cli_tty(exe, *args, cwd=None, cols=100, timeout=60):
+    """Runs the analyzer with its standard output on a terminal (a pty) of
+    cols columns; returns (exit status, stdout text, stderr text)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.Popen([exe, *map(str, args)], stdin=subprocess.DEVNULL, stdout=slave,
+                            stderr=subprocess.PIPE, cwd=cwd, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    err = proc.stderr.read().decode("utf-8", "replace")
+    proc.stderr.close()
+    proc.wait(timeout)
+    return proc.returncode, out.decode("utf-8", "replace").replace("\r\n", "\n"), err
+
+
 def cli_ok(exe, *args, cwd=None):
     p = cli(exe, *args, cwd=cwd)
     assert p.returncode == 0, (args, p.returncode, p.stderr)

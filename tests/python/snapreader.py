@@ -506,6 +506,8 @@ def parse(data, path="<snapshot>", verify_crc=True):
         _fail(path, f"{edges_total} edges, footer says {n_edges}")
     if size_total != total_size:
         _fail(path, f"total size {size_total}, footer says {total_size}")
+    if len({n.addr for n in nodes}) != len(nodes):
+        _fail(path, "two nodes have the same address")
     snap.nodes = nodes
     snap.n_edges = edges_total
     snap.total_size = size_total

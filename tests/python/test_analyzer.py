@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 import snapreader
-from conftest import REPO, assert_usage_error, cli, cli_json, cli_ok, dump_in_subprocess, subprocess_env
+from conftest import REPO, assert_usage_error, cli, cli_json, cli_ok, cli_tty, dump_in_subprocess, subprocess_env
 
 FIXTURES = REPO / "fixtures"
 APPLICATION_ID = 0x50484453  # "PHDS"
@@ -411,7 +411,13 @@ def test_top_limits_and_text(world, pyheapdiff_bin):
     lines = p.stdout.splitlines()
     assert lines[0].startswith(f"{world.b.name}: ")
     assert lines[0].startswith(f"{world.b.name}: {len(snap.nodes):,} objects")
-    assert all(width(line) <= MAX_COLUMNS for line in lines), max(lines, key=width)
+    # not a terminal: full names; a terminal: its width
+    assert any(line.startswith("__main__.LongNNN") and "..." not in line for line in lines)
+    status, out, _ = cli_tty(pyheapdiff_bin, "top", "--top", "0", world.b.name, cwd=world.dir, cols=MAX_COLUMNS)
+    assert status == 0
+    tty_lines = out.splitlines()
+    assert all(width(line) <= MAX_COLUMNS for line in tty_lines), max(tty_lines, key=width)
+    assert any(line.startswith("__main__.LongNNN") and "..." in line for line in tty_lines)
     # the Small row of the text table
     small = [line for line in lines if line.startswith("__main__.Small ")]
     assert len(small) == 1
@@ -1125,24 +1131,30 @@ def test_diff_text(world, pyheapdiff_bin, diff_ab):
     total = [line for line in lines if line.startswith("total ")]
     assert len(total) == 1
     assert f"{diff_ab['total']['count_after']:,}" in total[0].split()
-    # the long class name is cut with "..." to keep the table in 100 columns
-    assert any(line.startswith("__main__.LongNNN") and "..." in line for line in rows)
-    assert all(width(line) <= MAX_COLUMNS for line in lines), max(lines, key=width)
+    # not a terminal: the long class name is whole
+    assert any(line.startswith("__main__.LongNNN") and "..." not in line for line in rows)
 
 
 @pytest.mark.parametrize("args", [
     ["diff"], ["diff", "--all"], ["diff", "--sort", "count", "--top", "3"], ["plain"],
     ["diff", "--min-delta", "100000"],
 ])
-def test_text_output_fits_100_columns(world, other, pyheapdiff_bin, args, tmp_path):
+def test_text_output_fits_the_terminal(world, other, pyheapdiff_bin, args, tmp_path):
+    """On a terminal of 100 columns the tables fit it (the long class name
+    cut with "..."); on a wide one nothing is cut."""
     shutil.copy(other, tmp_path / "o.snap")
     shutil.copy(world.a, tmp_path / "a.snap")
     shutil.copy(world.b, tmp_path / "b.snap")
     cmd = args[1:] if args[0] == "plain" else args
     for pair in (["a.snap", "b.snap"], ["a.snap", "o.snap"]):
-        p = cli_ok(pyheapdiff_bin, *cmd, *pair, cwd=tmp_path)
-        lines = p.stdout.splitlines()
+        status, out, err = cli_tty(pyheapdiff_bin, *cmd, *pair, cwd=tmp_path, cols=MAX_COLUMNS)
+        assert status == 0 and err == "", err
+        lines = out.splitlines()
         assert all(width(line) <= MAX_COLUMNS for line in lines), max(lines, key=width)
+        if "--all" in args and pair[1] == "b.snap":
+            assert any(line.startswith("__main__.LongNNN") and "..." in line for line in lines)
+            _, wide, _ = cli_tty(pyheapdiff_bin, *cmd, *pair, cwd=tmp_path, cols=300)
+            assert any(line.startswith("__main__.LongNNN") and "..." not in line for line in wide.splitlines())
         if "--min-delta" in args:
             assert "(no type changed)" in lines
         if "--top" in args:

@@ -12,6 +12,7 @@ stderr naming the file and what is wrong, nothing on stdout, and no output
 file (-o, a new database) left behind.
 """
 
+import pathlib
 import struct
 
 import pytest
@@ -232,3 +233,25 @@ def test_independent_reader_rejects_them_too(damaged):
     for name, (path, _needle) in damaged.items():
         with pytest.raises(snapreader.SnapshotError):
             snapreader.read(path)
+
+
+DUP_ADDRESS = pathlib.Path(__file__).parent.parent / "fuzz" / "regressions" / "dup-address.bin"
+
+
+@pytest.mark.parametrize("command", ["info", "paths", "graph-id", "graph"])
+def test_two_nodes_at_one_address(pyheapdiff_bin, tmp_path, command):
+    """Issue 15: a crafted snapshot with two nodes at one address made
+    ``graph --id`` overflow its array of chosen objects (glibc abort).  Such
+    a snapshot is corrupt: every command rejects it at read time, exit 2,
+    one line naming the file, nothing written."""
+    bad = tmp_path / "dup.snap"
+    bad.write_bytes(DUP_ADDRESS.read_bytes())
+    args = {
+        "info": ["info", "{bad}"],
+        "paths": ["paths", "--id", "0x1010", "{bad}"],
+        "graph-id": ["graph", "--id", "0x1010", "--id", "0x1010", "{bad}", "-o", "{out}"],
+        "graph": COMMANDS["graph"],
+    }[command]
+    check_rejected(pyheapdiff_bin, args, bad, "have the same address 0x1010", bad, tmp_path)
+    with pytest.raises(snapreader.SnapshotError, match="same address"):
+        snapreader.read(bad)

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 import snapreader
-from conftest import dump_in_subprocess
+from conftest import assert_usage_error, cli, dump_in_subprocess
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +251,19 @@ def test_info_relative_path_named_in_error(pyheapdiff_bin, damaged_files):
     p = info(pyheapdiff_bin, path.name, cwd=path.parent)
     assert p.returncode == 2
     assert path.name in p.stderr and len(p.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("word, command", [
+    ("backrefs", "paths"), ("show_growth", "diff"), ("show_most_common_types", "top"),
+    ("get_leaking_objects", "orphans"), ("find_backref_chain", "paths"), ("show_refs", "graph"),
+    ("dominator", "dominators"), ("reprot", "report"), ("lead", "load"),
+])
+def test_unknown_commands_suggest_the_nearest(pyheapdiff_bin, word, command):
+    """objgraph's and heapy's words, and typos, name the command that does it."""
+    for args in ([word], ["help", word]):
+        assert_usage_error(cli(pyheapdiff_bin, *args), f"unknown command '{word}'; did you mean '{command}'?")
+
+
+def test_unknown_commands_far_from_any_get_no_suggestion(pyheapdiff_bin):
+    line = assert_usage_error(cli(pyheapdiff_bin, "xyzzy"), "unknown command 'xyzzy'")
+    assert "did you mean" not in line

@@ -7,6 +7,7 @@ plugins off, and TMPDIR inside the pytester folder to see that no snapshot
 folder is left behind.
 """
 
+import importlib.util
 import re
 
 import pytest
@@ -74,16 +75,18 @@ def test_hire():
 """)
     assert outcomes == {"test_staff.py::test_hire": "FAILED"}, result.stdout.str()
     out = result.stdout.str()
-    # the table row: type, count before (the warm-up's employee), after, growth
-    assert re.search(r"^  test_staff\.Employee +1 +2 +\+1 +\+\d+ B$", out, re.M), out
+    # the table row: type, one new employee alive at the end per run, their size
+    assert re.search(r"^  test_staff\.Employee +1 +1 +1 +\d+ B$", out, re.M), out
+    assert "each of 3 runs (1 warm-up run before them) left more than 0 new objects of 1 type alive" in out
     assert "module test_staff ['STAFF'] → list [*] → test_staff.Employee" in out
     assert "snapshots kept in .pyheapdiff/test_staff.py__test_hire/" in out
-    assert kept(pytester) == [".gitignore", "test_staff.py__test_hire", "test_staff.py__test_hire/after.snap",
-                              "test_staff.py__test_hire/before.snap"]
-    # they are the measured run's snapshots
-    folder = pytester.path / ".pyheapdiff" / "test_staff.py__test_hire"
-    rows = _cli.run_json(["diff", folder / "before.snap", folder / "after.snap"])["rows"]
-    assert [r["count_delta"] for r in rows if r["type"] == "test_staff.Employee"] == [1]
+    folder = "test_staff.py__test_hire"
+    assert kept(pytester) == [".gitignore", folder, f"{folder}/after.snap", f"{folder}/before.snap",
+                              f"{folder}/round1.snap", f"{folder}/round2.snap"]
+    # they are the measured runs' snapshots: three employees more at the end
+    path = pytester.path / ".pyheapdiff" / folder
+    rows = _cli.run_json(["diff", path / "before.snap", path / "after.snap"])["rows"]
+    assert [r["count_delta"] for r in rows if r["type"] == "test_staff.Employee"] == [3]
 
 
 def test_a_clean_test_passes_and_keeps_nothing(inner, pytester):
@@ -99,17 +102,24 @@ def test_clean(crew):
 
 
 def test_warm_up_runs_fill_caches_first(inner, pytester):
+    """With types, one measured run: a cache filled in it is growth unless
+    a warm-up run filled it first.  The bare marker needs no warm-up for
+    that: a cache filled once does not grow with the runs."""
     result, outcomes = inner("""
-@pytest.mark.no_leaks(warmup=0)
+@pytest.mark.no_leaks(types=["Employee"], warmup=0)
 def test_cold():
     lookup("a")
 
-@pytest.mark.no_leaks(warmup=1)
+@pytest.mark.no_leaks(types=["Employee"], warmup=1)
 def test_warm():
     lookup("b")
+
+@pytest.mark.no_leaks(warmup=0)
+def test_cold_bare():
+    lookup("c")
 """)
-    assert outcomes == {"test_staff.py::test_cold": "FAILED", "test_staff.py::test_warm": "PASSED"}, \
-        result.stdout.str()
+    assert outcomes == {"test_staff.py::test_cold": "FAILED", "test_staff.py::test_warm": "PASSED",
+                        "test_staff.py::test_cold_bare": "PASSED"}, result.stdout.str()
     assert "no warm-up run" in result.stdout.str()
     assert "module test_staff ['_DIRECTORY'] → dict ['a'] → test_staff.Employee" in result.stdout.str()
     assert "test_staff.py__test_warm" not in kept(pytester)
@@ -156,7 +166,7 @@ def test_builtin_named():
     BADGES.append({"n": 1})
 
 @pytest.mark.no_leaks
-def test_builtin_not_checked_by_default():
+def test_builtin_checked_by_default():
     BADGES.append({"n": 1})
 
 @pytest.mark.no_leaks(max_growth=2)
@@ -172,11 +182,13 @@ def test_two_too_many():
         "test_staff.py::test_bare_name": "FAILED",
         "test_staff.py::test_qualified_name": "FAILED",
         "test_staff.py::test_builtin_named": "FAILED",
-        "test_staff.py::test_builtin_not_checked_by_default": "PASSED",
+        "test_staff.py::test_builtin_checked_by_default": "FAILED",
         "test_staff.py::test_two_allowed": "PASSED",
         "test_staff.py::test_two_too_many": "FAILED",
     }, result.stdout.str()
-    assert "grew by more than 1 object during" in result.stdout.str()
+    assert "grew by more than 0 objects during" in result.stdout.str()
+    assert "left more than 1 new object of 1 type alive" in result.stdout.str()
+    assert "module test_staff ['BADGES'] → list [*] → dict" in result.stdout.str()
 
 
 def test_failing_tests_fail_as_usual(inner, pytester):
@@ -213,3 +225,83 @@ def test_a_fixed_test_drops_its_old_snapshots(inner, pytester):
     _, outcomes = inner(test.format("Employee()"))
     assert outcomes == {"test_staff.py::test_hire": "PASSED"}
     assert kept(pytester) == [".gitignore"]
+
+
+LIBRARY_LEAKS = """
+import logging
+
+import numpy
+
+LOG = logging.getLogger("staff")
+FRAMES = {}
+
+
+@pytest.mark.no_leaks
+def test_array_per_call_in_a_module_dict():
+    FRAMES[len(FRAMES)] = numpy.zeros(64)
+
+
+@pytest.mark.no_leaks
+def test_handler_per_call():
+    LOG.addHandler(logging.StreamHandler())
+"""
+
+CLEAN_WITH_LIBRARIES = """
+import functools
+import logging
+import re
+import typing
+
+import numpy
+
+LOG = logging.getLogger("staff.clean")
+
+
+@functools.lru_cache(maxsize=32)
+def parse(text):
+    return re.compile(text)
+
+
+@pytest.mark.no_leaks
+def test_caches_warm_but_do_not_grow():
+    parse(r"\\d+-\\w+")
+    re.match(r"[a-z]+\\d", "abc1")
+    typing.Optional[typing.List[int]]
+    logging.getLogger("staff.clean.sub").info("hello %s", 1)
+    LOG.warning("logged, and kept by pytest for the report")
+    assert numpy.arange(10).sum() == 45
+
+
+@pytest.mark.no_leaks
+def test_import_time_state():
+    import json.decoder
+    import decimal
+    assert decimal.Decimal("1.5") + 1 == decimal.Decimal("2.5")
+    assert json.decoder.JSONDecoder().decode("[1]") == [1]
+"""
+
+
+# find_spec, not import: pytester restores sys.modules after each test,
+# and numpy cannot be imported twice into one process
+needs_numpy = pytest.mark.skipif(importlib.util.find_spec("numpy") is None,
+                                 reason="numpy is not installed (scripts/setup.sh installs it)")
+
+
+@needs_numpy
+def test_the_bare_marker_catches_leaks_of_library_types(inner, pytester):
+    result, outcomes = inner(LIBRARY_LEAKS)
+    assert outcomes == {"test_staff.py::test_array_per_call_in_a_module_dict": "FAILED",
+                        "test_staff.py::test_handler_per_call": "FAILED"}, result.stdout.str()
+    out = result.stdout.str()
+    assert re.search(r"^  numpy\.ndarray +1 +1 +1 ", out, re.M), out
+    assert re.search(r"^  logging\.StreamHandler +1 +1 +1 ", out, re.M), out
+    assert "module test_staff ['FRAMES'] → dict [" in out
+    assert "logging.Logger .handlers → list [*] → logging.StreamHandler" in out
+
+
+@needs_numpy
+def test_the_bare_marker_passes_clean_tests_that_warm_caches(inner, pytester):
+    result, outcomes = inner(CLEAN_WITH_LIBRARIES)
+    assert outcomes == {"test_staff.py::test_caches_warm_but_do_not_grow": "PASSED",
+                        "test_staff.py::test_import_time_state": "PASSED"}, result.stdout.str()
+    assert kept(pytester) == []

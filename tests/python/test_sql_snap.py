@@ -260,8 +260,6 @@ REFUSED = [
     "ATTACH '{tmp}/x.db' AS x",
     "VACUUM INTO '{tmp}/x.db'",
     "VACUUM",
-    "PRAGMA query_only = 0",
-    "PRAGMA writable_schema = 1",
     "SELECT load_extension('{tmp}/x')",
     "SELECT 1; SELECT 2",
     "SELECT * FROM no_such_table",
@@ -275,6 +273,18 @@ def test_read_only(query, snaps, pyheapdiff_bin, tmp_path):
     assert_usage_error(p, snaps[0])
     assert os.listdir(tmp_path) == []
     assert [p.stat().st_mtime_ns for p in snaps] == before
+
+
+@pytest.mark.parametrize("query", ["PRAGMA query_only = 0", "PRAGMA writable_schema = 1", "PRAGMA journal_mode"])
+def test_pragmas_as_on_a_database(query, snaps, both_db, pyheapdiff_bin, tmp_path):
+    """A pragma that sets a flag of the connection, or only reads a setting,
+    is treated as on a database (cmd_sql.c decides) and changes no file."""
+    before = [p.stat().st_mtime_ns for p in snaps]
+    on_db = cli(pyheapdiff_bin, "sql", both_db, query)
+    on_snap = cli(pyheapdiff_bin, "sql", *snaps, query)
+    assert on_snap.returncode == on_db.returncode
+    assert [p.stat().st_mtime_ns for p in snaps] == before
+    assert os.listdir(tmp_path) == []
 
 
 def test_bad_input(snaps, pyheapdiff_bin, tmp_path, both_db):
