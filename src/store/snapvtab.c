@@ -870,9 +870,8 @@ static int enter(struct cursor *c)
         if (r == UINT32_MAX)
             return 0;
         if (v->t == T_TYPE_STATS) {
-            c->pos = r;
+            c->pos = r; /* the stats row itself, no list */
             c->end = (uint64_t)r + 1;
-            c->mode = M_TYPE;
             break;
         }
         if (need_by_type(e) < 0)
@@ -929,14 +928,12 @@ static int enter(struct cursor *c)
 /* Makes c->pos of entry c->k the current row. */
 static void set_row(struct cursor *c)
 {
-    const struct phd_snapshot *s = c->tab->set->e[c->k].s;
-    if (c->mode == M_TYPE && c->tab->t == T_TYPE_STATS)
-        c->row = c->pos;
-    else
-        c->row = c->list ? c->list[c->pos] : c->pos;
+    const struct entry *e = &c->tab->set->e[c->k];
+    const struct phd_snapshot *s = e->s;
+    c->row = c->list ? c->list[c->pos] : c->pos;
     if (c->tab->t == T_EDGES) {
-        if (c->list)
-            c->node = c->tab->set->e[c->k].rev_src[c->list - c->tab->set->e[c->k].rev_edge + c->pos];
+        if (c->list) /* a stretch of the reverse index: its sources beside it */
+            c->node = e->rev_src[(c->list - e->rev_edge) + c->pos];
         else
             while (s->edge_start[c->node + 1] <= c->row)
                 c->node++;
