@@ -47,3 +47,7 @@ build/pyheapdiff load "$out/before.snap" "$out/after.snap" -o "$out/demo.db"
 echo
 echo "\$ pyheapdiff sql $out/demo.db \"SELECT type, count(*) FROM objects_v WHERE snapshot = 2 AND type LIKE '__main__.%' GROUP BY 1\""
 build/pyheapdiff sql "$out/demo.db" "SELECT type, count(*) FROM objects_v WHERE snapshot = 2 AND type LIKE '__main__.%' GROUP BY 1"
+echo
+q="SELECT p.type, e.label FROM edges_v e JOIN objects_v p ON p.id = e.src WHERE e.dst = (SELECT src FROM edges e JOIN objects_v m ON m.id = e.dst WHERE m.snapshot = 2 AND m.type = 'method' GROUP BY src ORDER BY count(*) DESC LIMIT 1)"
+echo "\$ pyheapdiff sql $out/before.snap $out/after.snap \"$q\""
+build/pyheapdiff sql "$out/before.snap" "$out/after.snap" "$q"

@@ -23,6 +23,10 @@ enum phd_store_mode { PHD_STORE_READ, PHD_STORE_WRITE };
 /* Opens an existing pyheapdiff database, checking its application id and
  * schema version.  PHD_STORE_READ opens it read-only. */
 int phd_store_open(struct phd_store **out, const char *path, enum phd_store_mode mode, struct phd_error *err);
+/* An in-memory, read-only database over snapshot files, numbered 1, 2, ...
+ * as a load into a fresh database would (include/pyheapdiff/snapvtab.h):
+ * the same tables, views and ids, no rows copied. */
+int phd_store_open_snapshots(struct phd_store **out, const char *const *paths, int n, struct phd_error *err);
 void phd_store_close(struct phd_store **st);
 sqlite3 *phd_store_db(struct phd_store *st);
 const char *phd_store_path(const struct phd_store *st);

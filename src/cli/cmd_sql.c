@@ -2,7 +2,8 @@
  * cmd_sql.c - pyheapdiff sql DB "SELECT ...": a read-only query of a
  * database made by 'pyheapdiff load', printed as a table or JSON.  The
  * database is opened read-only and a statement that would write is refused
- * before it runs.
+ * before it runs.  'pyheapdiff sql a.snap b.snap "SELECT ..."' queries the
+ * same tables straight from snapshot files (phd_store_open_snapshots).
  */
 #include <errno.h>
 #include <math.h>
@@ -152,17 +153,21 @@ int cmd_sql(int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    if (argc - optind != 2)
-        return cli_fail("sql: expected a database and one query (see 'pyheapdiff sql --help')");
-    const char *path = argv[optind], *sql = argv[optind + 1];
+    int nfiles = argc - optind - 1;
+    if (nfiles < 1)
+        return cli_fail("sql: expected a database (or snapshots) and one query (see 'pyheapdiff sql --help')");
+    const char *path = argv[optind], *sql = argv[argc - 1];
     struct phd_error err;
     int kind = phd_file_kind(path, &err);
     if (kind == PHD_FILE_ERROR)
         return cli_fail("%s", err.msg);
-    if (kind == PHD_FILE_SNAPSHOT)
-        return cli_fail("%s: a snapshot, not a database; load it first: pyheapdiff load %s", path, path);
+    if (kind != PHD_FILE_SNAPSHOT && nfiles != 1)
+        return cli_fail("sql: expected one database or snapshot files, then one query (see 'pyheapdiff sql --help')");
     struct phd_store *st = NULL;
-    if (phd_store_open(&st, path, PHD_STORE_READ, &err) < 0)
+    /* snapshot files: an in-memory database of virtual tables over them */
+    if ((kind == PHD_FILE_SNAPSHOT
+             ? phd_store_open_snapshots(&st, (const char *const *)&argv[optind], nfiles, &err)
+             : phd_store_open(&st, path, PHD_STORE_READ, &err)) < 0)
         return cli_fail("%s", err.msg);
     sqlite3 *db = phd_store_db(st);
     sqlite3_stmt *q = NULL;

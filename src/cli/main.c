@@ -88,8 +88,9 @@ const struct cli_command cli_commands[] = {
      "  -o, --output DB  the database file\n"
      "  --json           print JSON (see docs/cli.md)\n"
      "  -h, --help       show this help\n"},
-    {"sql", cmd_sql, "run a read-only SQL query on a database",
+    {"sql", cmd_sql, "run a read-only SQL query on a database or on snapshots",
      "usage: pyheapdiff sql [--json] [--timeout SECONDS] DB QUERY\n"
+     "       pyheapdiff sql [--json] [--timeout SECONDS] SNAPSHOT... QUERY\n"
      "\n"
      "Runs one read-only statement on a database made by 'pyheapdiff load' and\n"
      "prints the rows as an aligned table, or as a JSON array of objects\n"
@@ -97,8 +98,14 @@ const struct cli_command cli_commands[] = {
      "Statements that would write are refused; a PRAGMA that only reads a\n"
      "setting (no value) is allowed.\n"
      "\n"
-     "example:\n"
+     "Given snapshot files instead, the query sees the same tables, views and\n"
+     "ids as in a database that 'pyheapdiff load SNAPSHOT...' would make (the\n"
+     "first file is snapshot 1), read straight from the files: nothing is\n"
+     "loaded and no file is written.\n"
+     "\n"
+     "examples:\n"
      "  pyheapdiff sql a.db \"SELECT type, count(*) FROM objects_v GROUP BY 1 ORDER BY 2 DESC LIMIT 5\"\n"
+     "  pyheapdiff sql a.snap b.snap \"SELECT * FROM objects_v WHERE snapshot = 2 AND type = 'app.Widget'\"\n"
      "\n"
      "options:\n"
      "  --json               print JSON\n"

@@ -24,13 +24,16 @@
 #include <unistd.h>
 
 #include "pyheapdiff/outfile.h"
+#include "pyheapdiff/snapvtab.h"
 #include "pyheapdiff/store.h"
 #include "pyheapdiff/types.h"
 #include "pyheapdiff/text.h"
+#include "schema.h"
 
 struct phd_store {
     sqlite3 *db;
     char *path;
+    struct phd_snapset *set; /* the snapshots behind an in-memory database, or NULL */
 };
 
 static const char schema_sql[] =
@@ -92,32 +95,36 @@ static const char schema_sql[] =
     "  snapshot INTEGER PRIMARY KEY,\n"
     "  count INTEGER NOT NULL,\n"
     "  data BLOB NOT NULL);\n"
-    "CREATE TABLE label_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
-    "INSERT INTO label_kinds VALUES (0,'none'),(1,'index'),(2,'key'),(3,'value'),(4,'name'),(5,'weak'),"
-    "(6,'type');\n"
-    "CREATE TABLE root_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
-    "INSERT INTO root_kinds VALUES (1,'modules'),(2,'sys'),(3,'builtins'),(4,'interpreter'),(5,'thread'),"
-    "(6,'frame');\n"
-    "CREATE VIEW objects_v AS\n"
-    "  SELECT o.id, o.snapshot, o.id & 4294967295 AS node, printf('0x%x', o.address) AS address,\n"
-    "         s.text AS type, o.size, o.refcount, (o.flags & 1) AS gc_tracked, o.preview\n"
-    "  FROM objects o JOIN strings s ON s.id = o.type;\n"
-    "CREATE VIEW edges_v AS\n"
-    "  SELECT e.src, e.seq, e.dst, k.name AS kind,\n"
-    "         CASE e.kind WHEN 1 THEN '[' || e.label || ']'\n"
-    "                     WHEN 2 THEN '<key>'\n"
-    "                     WHEN 3 THEN '[' || coalesce(quote(ko.preview), '?') || ']'\n"
-    "                     WHEN 4 THEN '.' || ls.text\n"
-    "                     WHEN 5 THEN '<weak>'\n"
-    "                     WHEN 6 THEN '.__class__' END AS label\n"
-    "  FROM edges e JOIN label_kinds k ON k.kind = e.kind\n"
-    "  LEFT JOIN objects ko ON e.kind = 3 AND ko.id = e.label\n"
-    "  LEFT JOIN strings ls ON e.kind = 4 AND ls.id = e.label;\n";
+    PHD_SCHEMA_KINDS_SQL
+    PHD_SCHEMA_VIEWS_SQL;
 
 static const char index_sql[] =
     "CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst);\n"
     "CREATE INDEX IF NOT EXISTS objects_address ON objects(snapshot, address);\n"
     "CREATE INDEX IF NOT EXISTS roots_snapshot ON roots(snapshot);\n";
+
+/*
+ * A new database gets its two big indexes without CREATE INDEX, whose sort
+ * took 40 % of a load: their b-trees are filled in index order, appended
+ * like the tables, from the virtual tables' scans in that order (the
+ * reverse CSR, the nodes by address), as WITHOUT ROWID tables whose rows
+ * are exactly the index's records (the key, then the table's primary
+ * key), which sqlite_master then declares to be the indexes.  Same rows,
+ * same pages as CREATE INDEX would make (PRAGMA integrity_check agrees,
+ * tests/python/test_sql_snap.py); an existing database takes the rows
+ * through its indexes as before.
+ */
+static const char build_sql[] =
+    "CREATE TABLE " "phd_build_edges_dst(dst, src, seq, PRIMARY KEY(dst, src, seq)) WITHOUT ROWID;\n"
+    "CREATE TABLE " "phd_build_objects_address(snapshot, address, id, PRIMARY KEY(snapshot, address, id)) "
+    "WITHOUT ROWID;\n";
+static const char build_done_sql[] =
+    "PRAGMA writable_schema=ON;\n"
+    "UPDATE sqlite_master SET type='index', name='edges_dst', tbl_name='edges', "
+    "sql='CREATE INDEX edges_dst ON edges(dst)' WHERE name='phd_build_edges_dst';\n"
+    "UPDATE sqlite_master SET type='index', name='objects_address', tbl_name='objects', "
+    "sql='CREATE INDEX objects_address ON objects(snapshot, address)' WHERE name='phd_build_objects_address';\n"
+    "PRAGMA writable_schema=OFF;\n";
 
 /*
  * How long a command waits for a database another process has locked
@@ -222,12 +229,40 @@ int phd_store_open(struct phd_store **out, const char *path, enum phd_store_mode
     return 0;
 }
 
+int phd_store_open_snapshots(struct phd_store **out, const char *const *paths, int n, struct phd_error *err)
+{
+    *out = NULL;
+    struct phd_store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(paths[0]))) {
+        free(st);
+        return phd_error_set(err, "%s: out of memory", paths[0]);
+    }
+    for (int i = 0; i < n; i++) {
+        int kind = phd_file_kind(paths[i], err);
+        if (kind == PHD_FILE_ERROR)
+            goto fail;
+        if (kind != PHD_FILE_SNAPSHOT) {
+            phd_error_set(err, "%s: not a pyheapdiff snapshot%s", paths[i],
+                          kind == PHD_FILE_DATABASE ? " (a database: query it alone)" : "");
+            goto fail;
+        }
+    }
+    if (phd_snapset_open_files(&st->set, paths, n, err) < 0 || phd_snapset_db_open(&st->db, st->set, err) < 0)
+        goto fail;
+    *out = st;
+    return 0;
+fail:
+    phd_store_close(&st);
+    return -1;
+}
+
 void phd_store_close(struct phd_store **stp)
 {
     struct phd_store *st = *stp;
     if (!st)
         return;
     sqlite3_close(st->db);
+    phd_snapset_free(&st->set);
     free(st->path);
     free(st);
     *stp = NULL;
@@ -238,15 +273,20 @@ const char *phd_store_path(const struct phd_store *st) { return st->path; }
 
 /* ---- loading ---------------------------------------------------------- */
 
-/* Objects and edges go in by multi-row INSERTs of this many rows, which
- * halves SQLite's per-row cost; the remainder row by row. */
-#define OBJ_BATCH 16
-#define EDGE_BATCH 32
-
+/*
+ * Rows go in from the virtual tables of snapvtab.c over the snapshot being
+ * loaded (temp.phd_src_objects, ...): one INSERT ... SELECT per table, so
+ * SQLite builds each row straight from the snapshot's arrays, with no
+ * binding and no statement per row.  The strings the rows refer to are
+ * inserted first, in the order the rows meet them (type names, reference
+ * names, root names), and handed to the virtual tables as a map.
+ */
 enum {
-    S_SNAP, S_FIND, S_STR_INS, S_STR_GET, S_TYPE, S_OBJ, S_OBJ_N, S_EDGE, S_EDGE_N, S_ROOT, S_STAT, S_ADDR,
-    S_COUNT
+    S_SNAP, S_FIND, S_STR_INS, S_STR_GET, S_TYPE, S_OBJ, S_EDGE, S_ROOT, S_STAT, S_ADDR, S_BUILD_DST,
+    S_BUILD_ADDR, S_COUNT
 };
+
+#define SRC_PREFIX "phd_src_"
 
 static const char *const load_sql[S_COUNT] = {
     [S_SNAP] = "INSERT INTO snapshots(path, crc, file_size, format_version, python, pointer_size, pid, "
@@ -255,36 +295,25 @@ static const char *const load_sql[S_COUNT] = {
     [S_FIND] = "SELECT id FROM snapshots WHERE crc=? AND file_size=? AND timestamp_ns=? AND pid=?",
     [S_STR_INS] = "INSERT OR IGNORE INTO strings(text) VALUES(?)",
     [S_STR_GET] = "SELECT id FROM strings WHERE text=?",
-    [S_TYPE] = "INSERT INTO types(snapshot, id, name, object) VALUES(?,?,?,?)",
-    [S_OBJ] = "INSERT INTO objects(id, snapshot, address, type, size, refcount, flags, preview) "
-              "VALUES(?,?,?,?,?,?,?,?)",
-    [S_OBJ_N] = NULL, /* built by multi_insert() */
-    [S_EDGE] = "INSERT INTO edges(src, seq, dst, kind, label) VALUES(?,?,?,?,?)",
-    [S_EDGE_N] = NULL,
-    [S_ROOT] = "INSERT INTO roots(snapshot, object, kind, thread_id, name) VALUES(?,?,?,?,?)",
-    [S_STAT] = "INSERT INTO type_stats(snapshot, type, count, size, origin) VALUES(?,?,?,?,?)",
-    [S_ADDR] = "INSERT INTO address_index(snapshot, count, data) VALUES(?,?,?)",
-};
-
-struct obj_row {
-    int64_t v[7];      /* id, snapshot, address, type, size, refcount, flags */
-    int pv_kind;       /* 0 none, 1 text, 2 blob */
-    int pv_len;
-    char pv[PHD_PREVIEW_MAX];
-};
-
-struct edge_row {
-    int64_t v[5];      /* src, seq, dst, kind, label */
-    int label_null;
+    [S_TYPE] = "INSERT INTO main.types SELECT * FROM temp." SRC_PREFIX "types",
+    [S_OBJ] = "INSERT INTO main.objects SELECT * FROM temp." SRC_PREFIX "objects",
+    [S_EDGE] = "INSERT INTO main.edges SELECT * FROM temp." SRC_PREFIX "edges",
+    [S_ROOT] = "INSERT INTO main.roots SELECT * FROM temp." SRC_PREFIX "roots",
+    [S_STAT] = "INSERT INTO main.type_stats SELECT * FROM temp." SRC_PREFIX "type_stats",
+    [S_ADDR] = "INSERT INTO main.address_index SELECT * FROM temp." SRC_PREFIX "address_index",
+    /* a new database only: the indexes' records, in index order */
+    [S_BUILD_DST] = "INSERT INTO main.phd_build_edges_dst SELECT dst, src, seq FROM temp." SRC_PREFIX "edges "
+                    "ORDER BY dst, src, seq",
+    [S_BUILD_ADDR] = "INSERT INTO main.phd_build_objects_address SELECT snapshot, address, id FROM temp." SRC_PREFIX
+                     "objects ORDER BY snapshot, address, id",
 };
 
 struct loader {
-    struct obj_row obj[OBJ_BATCH];
-    struct edge_row edge[EDGE_BATCH];
-    int nobj, nedge;
     sqlite3 *db;
     const char *db_path;
     sqlite3_stmt *st[S_COUNT];
+    struct phd_snapset *set; /* the snapshot being loaded, behind temp.phd_src_* */
+    int fresh;               /* a new database: indexes built in order (build_sql) */
     struct phd_error *err;
     phd_progress_fn progress;
     void *arg;
@@ -315,158 +344,12 @@ static int string_id(struct loader *l, const char *text, size_t len, int64_t *id
     return 0;
 }
 
-
-static void bind_obj(sqlite3_stmt *q, int base, const struct obj_row *o)
-{
-    for (int c = 0; c < 7; c++)
-        sqlite3_bind_int64(q, base + c + 1, o->v[c]);
-    if (o->pv_kind == 1)
-        sqlite3_bind_text(q, base + 8, o->pv, o->pv_len, SQLITE_STATIC);
-    else if (o->pv_kind == 2)
-        sqlite3_bind_blob(q, base + 8, o->pv, o->pv_len, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, base + 8);
-}
-
-static void bind_edge(sqlite3_stmt *q, int base, const struct edge_row *r)
-{
-    for (int c = 0; c < 4; c++)
-        sqlite3_bind_int64(q, base + c + 1, r->v[c]);
-    if (r->label_null)
-        sqlite3_bind_null(q, base + 5);
-    else
-        sqlite3_bind_int64(q, base + 5, r->v[4]);
-}
-
-/* Inserts the buffered rows: one multi-row statement when the buffer is
- * full, else row by row. */
-static int flush_objects(struct loader *l)
-{
-    if (l->nobj == OBJ_BATCH) {
-        for (int k = 0; k < OBJ_BATCH; k++)
-            bind_obj(l->st[S_OBJ_N], 8 * k, &l->obj[k]);
-        l->nobj = 0;
-        return step_done(l, l->st[S_OBJ_N], "inserting objects");
-    }
-    for (int k = 0; k < l->nobj; k++) {
-        bind_obj(l->st[S_OBJ], 0, &l->obj[k]);
-        if (step_done(l, l->st[S_OBJ], "inserting objects") < 0)
-            return -1;
-    }
-    l->nobj = 0;
-    return 0;
-}
-
-static int flush_edges(struct loader *l)
-{
-    if (l->nedge == EDGE_BATCH) {
-        for (int k = 0; k < EDGE_BATCH; k++)
-            bind_edge(l->st[S_EDGE_N], 5 * k, &l->edge[k]);
-        l->nedge = 0;
-        return step_done(l, l->st[S_EDGE_N], "inserting edges");
-    }
-    for (int k = 0; k < l->nedge; k++) {
-        bind_edge(l->st[S_EDGE], 0, &l->edge[k]);
-        if (step_done(l, l->st[S_EDGE], "inserting edges") < 0)
-            return -1;
-    }
-    l->nedge = 0;
-    return 0;
-}
-
-/* "INSERT ... VALUES(?,..),(?,..)..." with rows copies of the one-row
- * statement's tuple; malloc'd. */
-static char *multi_insert(const char *one, int rows)
-{
-    const char *values = strstr(one, "VALUES");
-    if (!values)
-        return NULL;
-    const char *tuple = values + 6;
-    size_t head = (size_t)(tuple - one), tl = strlen(tuple);
-    char *sql = malloc(head + (tl + 1) * (size_t)rows + 1);
-    if (!sql)
-        return NULL;
-    memcpy(sql, one, head);
-    char *p = sql + head;
-    for (int r = 0; r < rows; r++) {
-        if (r)
-            *p++ = ',';
-        memcpy(p, tuple, tl);
-        p += tl;
-    }
-    *p = 0;
-    return sql;
-}
-
-static int by_int64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/*
- * address_index: the snapshot's objects sorted by address, as varint
- * address deltas and varint type ranks (the position of the object's type
- * among the snapshot's type_stats rows ordered by type id), so that 'diff'
- * of two loaded snapshots matches objects without reading every row.
- * tcount must already be merged by name (zero for duplicates).
- */
-static int write_address_index(struct loader *l, const struct phd_snapshot *s, int64_t id, const int64_t *tname,
-                               const uint64_t *tcount)
-{
-    int rc = -1;
-    uint32_t nd = 0;
-    int64_t *sids = malloc(((size_t)s->n_types + 1) * sizeof *sids);
-    uint32_t *rank = malloc(((size_t)s->n_types + 1) * sizeof *rank);
-    struct phd_census *c = phd_census_new(s->path, 0, s->n_nodes);
-    unsigned char *blob = NULL;
-    if (!sids || !rank || (!c && s->n_nodes))
-        goto nomem;
-    for (uint32_t t = 0; t < s->n_types; t++)
-        if (tcount[t])
-            sids[nd++] = tname[t];
-    qsort(sids, nd, sizeof *sids, by_int64);
-    for (uint32_t t = 0; t < s->n_types; t++) {
-        int64_t *hit = bsearch(&tname[t], sids, nd, sizeof *sids, by_int64);
-        rank[t] = hit ? (uint32_t)(hit - sids) : 0;
-    }
-    if (s->n_nodes) {
-        memcpy(c->addr, s->addr, (size_t)s->n_nodes * sizeof *c->addr);
-        for (uint32_t i = 0; i < s->n_nodes; i++)
-            c->otype[i] = rank[s->type[i]];
-        if (phd_census_sort_objects(c) < 0)
-            goto nomem;
-    }
-    blob = malloc((size_t)s->n_nodes * 15 + 1);
-    if (!blob)
-        goto nomem;
-    unsigned char *p = blob;
-    uint64_t prev = 0;
-    for (uint32_t i = 0; i < s->n_nodes; i++) {
-        p = phd_varint_put(p, c->addr[i] - prev);
-        prev = c->addr[i];
-        p = phd_varint_put(p, c->otype[i]);
-    }
-    sqlite3_bind_int64(l->st[S_ADDR], 1, id);
-    sqlite3_bind_int64(l->st[S_ADDR], 2, s->n_nodes);
-    sqlite3_bind_blob64(l->st[S_ADDR], 3, blob, (sqlite3_uint64)(p - blob), SQLITE_STATIC);
-    rc = step_done(l, l->st[S_ADDR], "inserting the address index");
-    goto out;
-nomem:
-    phd_error_set(l->err, "%s: out of memory", l->db_path);
-out:
-    free(blob);
-    free(sids);
-    free(rank);
-    phd_census_free(&c);
-    return rc;
-}
-
-static int load_one(struct loader *l, const struct phd_snapshot *s, struct phd_load_result *res)
+/* Takes *sp (NULL afterwards). */
+static int load_one(struct loader *l, struct phd_snapshot **sp, struct phd_load_result *res)
 {
     sqlite3_stmt **st = l->st;
-    int64_t *sid = NULL, *tname = NULL;
-    uint64_t *tcount = NULL, *tsize = NULL;
+    struct phd_snapshot *s = *sp;
+    int64_t *sid = NULL;
     int rc = -1;
 
     /* already loaded? */
@@ -478,6 +361,7 @@ static int load_one(struct loader *l, const struct phd_snapshot *s, struct phd_l
         res->id = sqlite3_column_int64(st[S_FIND], 0);
         res->already = 1;
         sqlite3_reset(st[S_FIND]);
+        phd_snapshot_free(sp);
         return 0;
     }
     sqlite3_reset(st[S_FIND]);
@@ -505,141 +389,62 @@ static int load_one(struct loader *l, const struct phd_snapshot *s, struct phd_l
     sqlite3_bind_int64(ss, 14, (int64_t)s->total_size);
     sqlite3_bind_text(ss, 15, when, -1, SQLITE_TRANSIENT);
     if (step_done(l, ss, "recording the snapshot") < 0)
-        return -1;
+        goto out;
     int64_t id = sqlite3_last_insert_rowid(l->db);
-    const int64_t base = id << 32;
     res->id = id;
     res->already = 0;
 
-    /* strings: only those the rows refer to (type names, names, roots) */
+    /* strings: only those the rows refer to (type names, names, roots),
+     * in the order the rows meet them */
     sid = malloc(((size_t)s->n_strings + 1) * sizeof *sid);
-    tname = malloc(((size_t)s->n_types + 1) * sizeof *tname);
-    tcount = calloc((size_t)s->n_types + 1, sizeof *tcount);
-    tsize = calloc((size_t)s->n_types + 1, sizeof *tsize);
-    if (!sid || !tname || !tcount || !tsize) {
+    if (!sid) {
         phd_error_set(l->err, "%s: out of memory", l->db_path);
         goto out;
     }
     for (uint32_t i = 0; i < s->n_strings; i++)
         sid[i] = -1;
-#define SID(x, out_)                                                                                  \
+#define SID(x)                                                                                        \
     do {                                                                                              \
         if (sid[(x)] < 0 && string_id(l, s->str[(x)], s->str_len[(x)], &sid[(x)]) < 0)               \
             goto out;                                                                                 \
-        (out_) = sid[(x)];                                                                            \
     } while (0)
+    for (uint32_t t = 0; t < s->n_types; t++)
+        SID(s->types[t].name);
+    for (uint64_t e = 0; e < s->n_edges; e++)
+        if (PHD_LABEL_KIND(s->edge_label[e]) == PHD_LABEL_NAME)
+            SID(PHD_LABEL_PAYLOAD(s->edge_label[e]));
+    for (uint32_t r = 0; r < s->n_roots; r++)
+        if (s->roots[r].name != UINT32_MAX)
+            SID(s->roots[r].name);
+#undef SID
 
-    for (uint32_t t = 0; t < s->n_types; t++) {
-        SID(s->types[t].name, tname[t]);
-        sqlite3_bind_int64(st[S_TYPE], 1, id);
-        sqlite3_bind_int64(st[S_TYPE], 2, t);
-        sqlite3_bind_int64(st[S_TYPE], 3, tname[t]);
-        if (s->types[t].node == UINT32_MAX)
-            sqlite3_bind_null(st[S_TYPE], 4);
-        else
-            sqlite3_bind_int64(st[S_TYPE], 4, base | s->types[t].node);
-        if (step_done(l, st[S_TYPE], "inserting types") < 0)
-            goto out;
-    }
-
-    const uint64_t step = 1u << 16;
-    for (uint32_t i = 0; i < s->n_nodes; i++) {
-        if (l->progress && i % step == 0)
-            l->progress(l->arg, s->path, i, s->n_nodes);
-        uint32_t t = s->type[i];
-        tcount[t]++;
-        tsize[t] += s->size[i];
-        struct obj_row *o = &l->obj[l->nobj];
-        o->v[0] = base | i;
-        o->v[1] = id;
-        o->v[2] = (int64_t)s->addr[i];
-        o->v[3] = tname[t];
-        o->v[4] = (int64_t)s->size[i];
-        o->v[5] = (int64_t)s->refcnt[i];
-        o->v[6] = s->flags[i] & PHD_NODE_GC_TRACKED;
-        o->pv_len = phd_snapshot_preview(s, i, o->pv, sizeof o->pv);
-        o->pv_kind = o->pv_len < 0 ? 0 : phd_utf8_valid((const unsigned char *)o->pv, (size_t)o->pv_len) ? 1 : 2;
-        if (++l->nobj == OBJ_BATCH && flush_objects(l) < 0)
-            goto out;
-        for (uint64_t e = s->edge_start[i]; e < s->edge_start[i + 1]; e++) {
-            uint32_t lab = s->edge_label[e], kind = PHD_LABEL_KIND(lab), pay = PHD_LABEL_PAYLOAD(lab);
-            struct edge_row *r = &l->edge[l->nedge];
-            r->v[0] = base | i;
-            r->v[1] = (int64_t)(e - s->edge_start[i]);
-            r->v[2] = base | s->edge_target[e];
-            r->v[3] = kind;
-            r->label_null = 0;
-            switch (kind) {
-            case PHD_LABEL_INDEX:
-                r->v[4] = pay;
-                break;
-            case PHD_LABEL_VALUE:
-                r->v[4] = base | pay;
-                break;
-            case PHD_LABEL_NAME:
-                SID(pay, r->v[4]);
-                break;
-            default:
-                r->label_null = 1;
-            }
-            if (++l->nedge == EDGE_BATCH && flush_edges(l) < 0)
-                goto out;
-        }
-    }
-    if (flush_objects(l) < 0 || flush_edges(l) < 0)
+    /* the rows, table by table, from the virtual tables over s */
+    const char *path = s->path;
+    int added;
+    phd_snapset_clear(l->set);
+    if (phd_snapset_add(l->set, sp, id, sid, &added, l->err) < 0)
         goto out;
     if (l->progress)
-        l->progress(l->arg, s->path, s->n_nodes, s->n_nodes);
-
-    for (uint32_t r = 0; r < s->n_roots; r++) {
-        const struct phd_root *rt = &s->roots[r];
-        sqlite3_stmt *sr = st[S_ROOT];
-        sqlite3_bind_int64(sr, 1, id);
-        sqlite3_bind_int64(sr, 2, base | rt->node);
-        sqlite3_bind_int(sr, 3, (int)rt->kind);
-        sqlite3_bind_int64(sr, 4, (int64_t)rt->thread_id);
-        if (rt->name == UINT32_MAX) {
-            sqlite3_bind_null(sr, 5);
-        } else {
-            int64_t nid;
-            SID(rt->name, nid);
-            sqlite3_bind_int64(sr, 5, nid);
-        }
-        if (step_done(l, sr, "inserting roots") < 0)
+        l->progress(l->arg, path, 0, 1);
+    static const struct {
+        int stmt;
+        const char *what;
+    } copy[] = {{S_TYPE, "inserting types"}, {S_OBJ, "inserting objects"}, {S_EDGE, "inserting edges"},
+                {S_ROOT, "inserting roots"}, {S_ADDR, "inserting the address index"},
+                {S_STAT, "inserting type statistics"}};
+    for (size_t k = 0; k < sizeof copy / sizeof copy[0]; k++)
+        if (step_done(l, st[copy[k].stmt], copy[k].what) < 0)
             goto out;
-    }
-    /* per-type totals, merged by name (two types may share a name) */
-    for (uint32_t t = 0; t < s->n_types; t++) {
-        if (!tcount[t])
-            continue;
-        for (uint32_t u = t + 1; u < s->n_types; u++) {
-            if (tname[u] == tname[t] && tcount[u]) {
-                tcount[t] += tcount[u];
-                tsize[t] += tsize[u];
-                tcount[u] = 0;
-            }
-        }
-    }
-    if (write_address_index(l, s, id, tname, tcount) < 0)
+    if (l->fresh && (step_done(l, st[S_BUILD_DST], "indexing edges") < 0 ||
+                     step_done(l, st[S_BUILD_ADDR], "indexing objects") < 0))
         goto out;
-    for (uint32_t t = 0; t < s->n_types; t++) {
-        if (!tcount[t])
-            continue;
-        sqlite3_bind_int64(st[S_STAT], 1, id);
-        sqlite3_bind_int64(st[S_STAT], 2, tname[t]);
-        sqlite3_bind_int64(st[S_STAT], 3, (int64_t)tcount[t]);
-        sqlite3_bind_int64(st[S_STAT], 4, (int64_t)tsize[t]);
-        sqlite3_bind_int(st[S_STAT], 5, (int)phd_snapshot_type_origin(s, t));
-        if (step_done(l, st[S_STAT], "inserting type statistics") < 0)
-            goto out;
-    }
+    if (l->progress)
+        l->progress(l->arg, path, 1, 1);
     rc = 0;
-#undef SID
 out:
+    phd_snapset_clear(l->set);
+    phd_snapshot_free(sp);
     free(sid);
-    free(tname);
-    free(tcount);
-    free(tsize);
     return rc;
 }
 
@@ -697,7 +502,6 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
     /* no memory statistics: they take a global mutex on every malloc (a
      * no-op once SQLite is initialised, which is fine) */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    /* the row buffers make the loader large: not on the stack */
     struct loader *L = calloc(1, sizeof *L);
     if (!L)
         return phd_error_set(err, "%s: out of memory", db_path);
@@ -733,7 +537,8 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
                  "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
                  "PRAGMA locking_mode=EXCLUSIVE; PRAGMA application_id=%d; PRAGMA user_version=%d;",
                  PHD_APPLICATION_ID, PHD_SCHEMA_VERSION);
-        if (exec(L->db, db_path, pragmas, err) < 0 || exec(L->db, db_path, schema_sql, err) < 0)
+        if (exec(L->db, db_path, pragmas, err) < 0 || exec(L->db, db_path, schema_sql, err) < 0 ||
+            exec(L->db, db_path, build_sql, err) < 0)
             goto out;
     } else {
         int kind = phd_file_kind(db_path, err);
@@ -758,16 +563,18 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
     }
     if (exec(L->db, db_path, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA threads=2;", err) < 0)
         goto out;
+    if (!(L->set = phd_snapset_new())) {
+        phd_error_set(err, "%s: out of memory", db_path);
+        goto out;
+    }
+    phd_snapset_progress(L->set, progress, arg);
+    if (phd_snapvtab_create(L->db, L->set, "temp", SRC_PREFIX, err) < 0)
+        goto out;
+    L->fresh = fresh;
     for (int i = 0; i < S_COUNT; i++) {
-        char *multi = NULL;
-        const char *sql = load_sql[i];
-        if (i == S_OBJ_N)
-            sql = multi = multi_insert(load_sql[S_OBJ], OBJ_BATCH);
-        else if (i == S_EDGE_N)
-            sql = multi = multi_insert(load_sql[S_EDGE], EDGE_BATCH);
-        int prc = sql ? sqlite3_prepare_v3(L->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &L->st[i], NULL) : SQLITE_NOMEM;
-        free(multi);
-        if (prc != SQLITE_OK) {
+        if (!fresh && (i == S_BUILD_DST || i == S_BUILD_ADDR))
+            continue;
+        if (sqlite3_prepare_v3(L->db, load_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &L->st[i], NULL) != SQLITE_OK) {
             db_fail(err, db_path, L->db, "preparing the load");
             goto out;
         }
@@ -780,7 +587,7 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
         struct phd_snapshot *s = NULL;
         int r = phd_snapshot_open(&s, snap_paths[k], 0, err);
         if (r == 0)
-            r = load_one(L, s, &results[k]);
+            r = load_one(L, &s, &results[k]);
         phd_snapshot_free(&s);
         if (r < 0) {
             sqlite3_exec(L->db, "ROLLBACK;", NULL, NULL, NULL);
@@ -791,7 +598,10 @@ static int load_attempt(const char *db_path, const char *const *snap_paths, int 
         goto out;
     if (progress)
         progress(arg, "indexes", 0, 0);
-    if (exec(L->db, db_path, index_sql, err) < 0)
+    if (exec(L->db, db_path, fresh ? "CREATE INDEX roots_snapshot ON roots(snapshot);" : index_sql, err) < 0)
+        goto out;
+    finalize_all(L);
+    if (fresh && exec(L->db, db_path, build_done_sql, err) < 0)
         goto out;
     finalize_all(L);
     if (sqlite3_close(L->db) != SQLITE_OK) {
@@ -813,6 +623,7 @@ out:
     finalize_all(L);
     if (L->db)
         sqlite3_close(L->db);
+    phd_snapset_free(&L->set);
     if (fresh && tmp[0])
         unlink(tmp);
     free(L);

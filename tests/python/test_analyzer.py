@@ -871,7 +871,8 @@ ERROR_CASES = {
     "sql_pragma_application_id": (["sql", "{db}", "PRAGMA application_id=7"], ["{db}", "read-only"]),
     "sql_pragma_journal_mode": (["sql", "{db}", "PRAGMA journal_mode=WAL"], ["{db}"]),
     "sql_vacuum": (["sql", "{db}", "VACUUM"], ["{db}"]),
-    "sql_given_snap": (["sql", "{a}", "SELECT 1"], ["{a}", "snapshot", "load"]),
+    # a snapshot is queried directly (test_sql_snap.py); a database among snapshots is not
+    "sql_snap_then_db": (["sql", "{a}", "{db}", "SELECT 1"], ["{db}", "not a pyheapdiff snapshot"]),
     "sql_one_arg": (["sql", "{db}"], ["sql"]),
     "sql_three_args": (["sql", "{db}", "SELECT 1", "SELECT 2"], ["sql"]),
     "diff_unknown_option": (["diff", "--jsonn", "{a}", "{b}"], ["--jsonn", "pyheapdiff diff --help"]),
