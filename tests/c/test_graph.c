@@ -12,6 +12,7 @@
  *
  *   1. root set and reverse (referrer) rows        phd_graph_build
  *   2. three-phase BFS, named_only 0 and 1          phd_graph_bfs(_edges)
+ *      the user's modules preferred, --from first  phd_graph_bfs_from
  *   3. strongly connected components                phd_graph_scc
  *   4. dominators and retained sizes                phd_graph_dominators
  *   5. a 1,000,000-node chain and a 200,000-node cycle (no recursion)
@@ -445,6 +446,118 @@ static void check_bfs(const struct phd_graph *g, const struct phd_snapshot *s, c
     }
 }
 
+/* Property 2b: the user's modules preferred (PHD_BFS_USER_BONUS), and
+ * `--from` modules first.  root_origin is set at random on the built
+ * graph; the reference is one plain BFS per module root (never entering
+ * another module), a path's cost its hops plus the bonus for a module
+ * that is not the user's.  Every node the modules reach must get a path
+ * of least cost, from a user's module when one has that cost; with a
+ * from-set F, a node F reaches gets a shortest path from F. */
+static unsigned long cov_pref_longer, cov_from;
+
+static uint32_t path_root(const uint32_t *parent, uint32_t v, uint32_t n)
+{
+    for (uint32_t k = 0; k <= n && parent[v] != PHD_NONE; k++)
+        v = parent[v];
+    return parent[v] == PHD_NONE ? v : PHD_NONE;
+}
+
+static void check_bfs_pref(struct phd_graph *g, const struct phd_snapshot *s, const struct ref *R, struct rng *r,
+                           unsigned long id)
+{
+    uint32_t n = s->n_nodes;
+    static uint32_t hop[MAXN][MAXN]; /* hop[m][v]: hops from module m, UINT32_MAX: none */
+    int user[MAXN] = {0}, is_mod[MAXN] = {0}, in_from[MAXN] = {0};
+    uint32_t from[MAXN], nfrom = 0;
+    for (uint32_t i = 0; i < g->n_roots; i++) {
+        uint32_t v = g->roots[i];
+        if (g->root_kind[v] != PHD_ROOT_MODULE)
+            continue;
+        g->root_origin[i] = rng_chance(r, 1, 2) ? PHD_ORIGIN_USER : PHD_ORIGIN_STDLIB;
+        user[v] = g->root_origin[i] == PHD_ORIGIN_USER;
+        is_mod[v] = 1;
+        if (rng_chance(r, 1, 4)) {
+            from[nfrom++] = v;
+            in_from[v] = 1;
+        }
+    }
+    for (uint32_t m = 0; m < n; m++) {
+        for (uint32_t v = 0; v < n; v++)
+            hop[m][v] = UINT32_MAX;
+        if (!is_mod[m])
+            continue;
+        bits seen = BIT(m), cur = BIT(m);
+        for (uint32_t d = 0; cur; d++) {
+            bits next = 0;
+            for (uint32_t v = 0; v < n; v++)
+                if (cur & BIT(v)) {
+                    hop[m][v] = d;
+                    next |= R->adj[v];
+                }
+            for (uint32_t v = 0; v < n; v++)
+                if (is_mod[v])
+                    next &= ~BIT(v);
+            cur = next & ~seen;
+            seen |= next;
+        }
+    }
+    for (int use_from = 0; use_from <= 1; use_from++) {
+        uint32_t parent[MAXN], pedge[MAXN], dist[MAXN], edist[MAXN];
+        int phase[MAXN];
+        ref_bfs(R, 0, edist, phase);
+        CHECK(phd_graph_bfs_from(g, 0, from, use_from ? nfrom : 0, parent, pedge, dist) == 0);
+        for (uint32_t v = 0; v < n; v++) {
+            uint32_t eff = UINT32_MAX, effF = UINT32_MAX, hmin = UINT32_MAX;
+            int user_best = 0;
+            for (uint32_t m = 0; m < n; m++) {
+                if (!is_mod[m] || hop[m][v] == UINT32_MAX)
+                    continue;
+                uint32_t c = hop[m][v] + (user[m] ? 0 : PHD_BFS_USER_BONUS);
+                if (c < eff)
+                    eff = c;
+                if (hop[m][v] < hmin)
+                    hmin = hop[m][v];
+                if (use_from && in_from[m] && hop[m][v] < effF)
+                    effF = hop[m][v];
+            }
+            for (uint32_t m = 0; m < n; m++)
+                user_best |= is_mod[m] && user[m] && hop[m][v] == eff;
+            CHECKF((dist[v] == UINT32_MAX) == (edist[v] == UINT32_MAX), "graph %lu: node %u reached %d, expected %d",
+                   id, v, dist[v] != UINT32_MAX, edist[v] != UINT32_MAX);
+            if (dist[v] == UINT32_MAX)
+                continue;
+            uint32_t root = path_root(parent, v, n);
+            CHECKF(root != PHD_NONE, "graph %lu: node %u: its parents do not end at a root", id, v);
+            if (root == PHD_NONE)
+                continue;
+            if (eff == UINT32_MAX) {
+                CHECKF(!is_mod[root] && dist[v] == edist[v], "graph %lu: node %u: no module reaches it, yet root %u dist %u",
+                       id, v, root, dist[v]);
+            } else if (effF != UINT32_MAX) {
+                cov_from += dist[v] > 0 && hmin < effF;
+                CHECKF(in_from[root] && dist[v] == effF, "graph %lu: node %u: --from path from %u of %u hops, expected %u",
+                       id, v, root, dist[v], effF);
+            } else {
+                uint32_t cost = dist[v] + (user[root] ? 0 : PHD_BFS_USER_BONUS);
+                CHECKF(is_mod[root] && cost == eff && (user[root] || !user_best),
+                       "graph %lu%s: node %u: path from %u (%s) of %u hops, expected cost %u%s", id,
+                       use_from ? " with --from" : "", v, root, user[root] ? "user" : "other", dist[v], eff,
+                       user_best ? " from a user's module" : "");
+                cov_pref_longer += user[root] && dist[v] > hmin;
+            }
+            if (parent[v] != PHD_NONE) {
+                uint32_t p = parent[v], e = pedge[v];
+                CHECKF((R->adj[p] & BIT(v)) && dist[p] + 1 == dist[v] && e < s->n_edges && s->edge_target[e] == v &&
+                           s->edge_start[p] <= e && e < s->edge_start[p + 1] && phd_edge_retains(s, e),
+                       "graph %lu: node %u: parent %u / edge %u inconsistent", id, v, p, e);
+            } else {
+                CHECKF(dist[v] == 0 && g->root_kind[v], "graph %lu: node %u: no parent but dist %u", id, v, dist[v]);
+            }
+        }
+    }
+    memset(g->root_origin, 0, g->n_roots);
+}
+
 /* Property 3: SCCs against the transitive closure. */
 static void check_scc(const struct phd_graph *g, const struct ref *R, unsigned long id)
 {
@@ -581,6 +694,7 @@ static void test_random(unsigned ngraphs, uint64_t seed)
         ref_build(&R, s);
         check_build(g, s, &R, id);
         check_bfs(g, s, &R, id);
+        check_bfs_pref(g, s, &R, &r, id);
         check_scc(g, &R, id);
         check_dominators(g, s, &R, id);
 
@@ -613,6 +727,9 @@ static void test_random(unsigned ngraphs, uint64_t seed)
     printf("  nodes first reached at distance > 0 in phase modules/named/unknown: %lu/%lu/%lu; "
            "nodes in a cycle: %lu; with a non-root immediate dominator: %lu; retaining more than themselves: %lu\n",
            cov_phase_dist[0], cov_phase_dist[1], cov_phase_dist[2], cov_big_scc, cov_idom, cov_ret_nontrivial);
+    printf("  user's module chosen over a shorter path: %lu nodes; --from over a shorter path: %lu\n", cov_pref_longer,
+           cov_from);
+    CHECK(cov_pref_longer > ngraphs / 20 && cov_from > ngraphs / 20);
     CHECK(with_unknown > ngraphs / 4 && with_modules > ngraphs / 4 && with_weak > ngraphs / 4 &&
           unreachable_named > ngraphs / 8);
     CHECK(cov_phase_dist[0] > ngraphs && cov_phase_dist[1] > ngraphs && cov_phase_dist[2] > ngraphs &&
