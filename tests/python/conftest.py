@@ -263,3 +263,8 @@ def assert_usage_error(p, *needles):
     for n in needles:
         assert str(n) in lines[0], (n, lines[0])
     return lines[0]
+
+
+def pytest_configure(config):
+    # registered here too in case the suite's own registration is missing
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")
