@@ -46,8 +46,10 @@ unsigned phd_origin_guess(const char *name);
  * preview: snapshots with values): under site-packages or dist-packages is
  * third-party, in the folder the standard library's modules (by their
  * types) were loaded from is stdlib, elsewhere the user's; a module
- * without __file__ is one compiled into the interpreter (stdlib).  What
- * cannot be told is unknown.  O(types + modules' globals).  Returns 0, or
+ * without __file__ is stdlib when Python's builtin or frozen importer
+ * loaded it, else one made at run time (types.ModuleType): the user's.
+ * pyheapdiff's own modules are third-party, as the agent has them.  What
+ * cannot be told (no values recorded) is unknown.  O(types + modules' globals).  Returns 0, or
  * -1 when out of memory.
  */
 int phd_module_origins(const struct phd_snapshot *s, const uint32_t *modules, size_t n, uint8_t *origins);

@@ -65,7 +65,8 @@ unsigned phd_snapshot_type_origin(const struct phd_snapshot *s, uint32_t t)
 /* ---- module origins ------------------------------------------------------ */
 
 #define ORIGIN_MIXED 0xff /* a package whose types have different origins */
-#define NO_FILE -2        /* the module has no __file__ */
+#define NO_FILE -2        /* no __file__, loaded by Python's builtin or frozen importer */
+#define MADE -3           /* no __file__ nor importer: made at run time (types.ModuleType) */
 #define MAX_STDLIB_DIRS 8
 
 /* The origins of the types under each dotted prefix of their names
@@ -103,8 +104,21 @@ static int preview_str(const struct phd_snapshot *s, uint32_t v, char *buf, size
     return l;
 }
 
-/* The module's __file__ into buf: its length, NO_FILE when the module's
- * globals have none, -1 when it cannot be told (no dict, no preview). */
+/* Is v the class BuiltinImporter or FrozenImporter (a module's
+ * __loader__: one compiled into the interpreter)? */
+static int builtin_loader(const struct phd_snapshot *s, uint32_t v)
+{
+    char q[32];
+    int l = phd_snapshot_preview(s, v, q, sizeof q - 1);
+    if (l < 0 || !phd_snapshot_preview_is_name(s, v))
+        return 0;
+    q[l] = 0;
+    return strcmp(q, "BuiltinImporter") == 0 || strcmp(q, "FrozenImporter") == 0;
+}
+
+/* The module's __file__ into buf: its length; without one, NO_FILE for a
+ * module the builtin or frozen importer loaded, MADE for one without an
+ * importer; -1 when it cannot be told (no dict, no previews). */
 static int module_file(const struct phd_snapshot *s, uint32_t m, char *buf, size_t cap)
 {
     uint32_t dict = UINT32_MAX;
@@ -115,12 +129,15 @@ static int module_file(const struct phd_snapshot *s, uint32_t m, char *buf, size
     }
     if (dict == UINT32_MAX)
         return -1;
+    int builtin = 0;
     for (uint64_t e = s->edge_start[dict]; e < s->edge_start[dict + 1]; e++) {
         uint32_t lab = s->edge_label[e];
         char key[16];
         if (PHD_LABEL_KIND(lab) != PHD_LABEL_VALUE)
             continue;
         int kl = phd_snapshot_preview(s, PHD_LABEL_PAYLOAD(lab), key, sizeof key);
+        if (kl == 10 && memcmp(key, "__loader__", 10) == 0)
+            builtin |= builtin_loader(s, s->edge_target[e]);
         if (kl != 8 || memcmp(key, "__file__", 8) != 0)
             continue;
         uint32_t f = s->edge_target[e];
@@ -128,7 +145,9 @@ static int module_file(const struct phd_snapshot *s, uint32_t m, char *buf, size
             return -1; /* None: a namespace package */
         return preview_str(s, f, buf, cap);
     }
-    return (s->hdr.flags & PHD_HDR_VALUES) ? NO_FILE : -1;
+    if (!(s->hdr.flags & PHD_HDR_VALUES))
+        return -1;
+    return builtin ? NO_FILE : MADE;
 }
 
 static int has(const char *s, const char *needle)
@@ -177,6 +196,10 @@ int phd_module_origins(const struct phd_snapshot *s, const uint32_t *modules, si
             origins[k] = PHD_ORIGIN_USER;
             continue;
         }
+        if (strncmp(name, "pyheapdiff", 10) == 0 && (name[10] == 0 || name[10] == '.')) {
+            origins[k] = PHD_ORIGIN_THIRD_PARTY; /* the tool, not the program (as the agent has it) */
+            continue;
+        }
         for (size_t len = (size_t)l; len > 0;) {
             struct prefix *x = prefix_slot(tab, cap, name, len);
             if (x->p) {
@@ -215,8 +238,11 @@ int phd_module_origins(const struct phd_snapshot *s, const uint32_t *modules, si
         if (origins[k] != PHD_ORIGIN_UNKNOWN || preview_str(s, modules[k], name, sizeof name) < 0)
             continue;
         int l = module_file(s, modules[k], file, sizeof file);
-        if (l == NO_FILE) {
-            origins[k] = PHD_ORIGIN_STDLIB;
+        if (l == NO_FILE || l == MADE) {
+            /* Cython-compiled extensions make "cython_runtime" and
+             * "_cython_3_x_y" at import: a library's, not the program's */
+            int cython = strcmp(name, "cython_runtime") == 0 || strncmp(name, "_cython_", 8) == 0;
+            origins[k] = l == NO_FILE ? PHD_ORIGIN_STDLIB : cython ? PHD_ORIGIN_THIRD_PARTY : PHD_ORIGIN_USER;
             continue;
         }
         if (l <= 0)
