@@ -35,6 +35,23 @@ def make_listener_with_a_long_qualified_name_for_the_test():
     return wrap_before_cursor_execute_and_a_few_more_words
 hooks = [make_listener_with_a_long_qualified_name_for_the_test()]
 
+# a module of the program's own that defines no class: its origin comes
+# from its file (outside site-packages and the standard library's folder)
+sys.path.insert(0, os.path.dirname(SNAP))
+with open(os.path.join(os.path.dirname(SNAP), "userstate.py"), "w") as f:
+    f.write("held = []\\ndeep = []\\n")
+import userstate
+class Near:
+    pass
+class Far:
+    pass
+near, far = Near(), Far()
+userstate.held.append(near)          # 3 hops: module userstate, its dict, list
+logging._phd_near = near             # 2 hops from the standard library: the user's wins
+userstate.deep.append([[[far]]])     # 6 hops
+logging._phd_far = far               # 2 hops: shorter by more than 2, the standard library's wins
+del near, far
+
 ready, done = threading.Event(), threading.Event()
 def worker():
     backlog = [Listener()]
@@ -95,3 +112,12 @@ def test_graph_without_o_writes_a_default_file_and_never_replaces_one(pyheapdiff
     p = cli(pyheapdiff_bin, "graph", "--type", "NoSuchType", snap, cwd=tmp_path)
     assert p.returncode == 2
     assert sorted(os.listdir(tmp_path)) == ["pyheapdiff-Listener-2.svg", "pyheapdiff-Listener.svg"]
+
+
+def test_the_preference_holds_within_two_hops(pyheapdiff_bin, snap):
+    near = cli_json(pyheapdiff_bin, "paths", "--type", "Near", snap)["groups"]
+    far = cli_json(pyheapdiff_bin, "paths", "--type", "Far", snap)["groups"]
+    assert [g["path"] for g in near] == ["module userstate ['held'] → list [*] → __main__.Near"]
+    assert [g["path"] for g in far] == ["module logging ['_phd_far'] → __main__.Far"]
+    # --from a module that does not reach them leaves their paths as they were
+    assert cli_json(pyheapdiff_bin, "paths", "--type", "Near", "--from", "json", snap)["groups"] == near
