@@ -42,7 +42,7 @@ unsigned phd_origin_guess(const char *name);
  * into origins[k] (enum phd_origin), from what the snapshot records:
  * __main__ is the user's; else the origin the agent recorded for the types
  * of the module, or of its closest enclosing package that has types
- * (TYPE_ORIGINS); else, for a module without types, its __file__ (a value
+ * (TYPE_ORIGINS), when they agree; else its __file__ (a value
  * preview: snapshots with values): under site-packages or dist-packages is
  * third-party, in the folder the standard library's modules (by their
  * types) were loaded from is stdlib, elsewhere the user's; a module

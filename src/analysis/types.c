@@ -127,8 +127,8 @@ static int module_file(const struct phd_snapshot *s, uint32_t m, char *buf, size
         if (PHD_LABEL_KIND(lab) == PHD_LABEL_NAME && strcmp(s->str[PHD_LABEL_PAYLOAD(lab)], "__dict__") == 0)
             dict = s->edge_target[e];
     }
-    if (dict == UINT32_MAX)
-        return -1;
+    if (dict == UINT32_MAX || !(s->hdr.flags & PHD_HDR_VALUES))
+        return -1; /* without values, str previews (the keys) are not recorded */
     int builtin = 0;
     for (uint64_t e = s->edge_start[dict]; e < s->edge_start[dict + 1]; e++) {
         uint32_t lab = s->edge_label[e];
@@ -145,8 +145,6 @@ static int module_file(const struct phd_snapshot *s, uint32_t m, char *buf, size
             return -1; /* None: a namespace package */
         return preview_str(s, f, buf, cap);
     }
-    if (!(s->hdr.flags & PHD_HDR_VALUES))
-        return -1;
     return builtin ? NO_FILE : MADE;
 }
 

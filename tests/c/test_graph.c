@@ -17,6 +17,7 @@
  *   4. dominators and retained sizes                phd_graph_dominators
  *   5. a 1,000,000-node chain and a 200,000-node cycle (no recursion)
  *   6. labels, descriptions and edge_between on a hand-made snapshot
+ *   7. module origins (phd_module_origins) on a hand-made snapshot
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/types.h"
 #include "testutil.h"
 
 #define MAXN 60
@@ -1010,6 +1012,114 @@ static void test_text(void)
     snap_free(s);
 }
 
+/* Property 7: where each module comes from.  A hand-made snapshot of
+ * modules, each a module node with a preview (its name), a __dict__ and
+ * in it __file__ and __loader__ when the case has them; types with
+ * recorded origins for the modules that define some. */
+static void test_module_origins(void)
+{
+    enum { MT_OBJECT, MT_MODULE, MT_DICT, MT_STR, MT_TYPE, MT_NONE, MT_USER, MT_STDLIB, MT_MIXED_A, MT_MIXED_B,
+           MT_THIRD, N_MT };
+    static const char *strs[] = {"object", "module", "dict", "str", "type", "NoneType", "app.models.User",
+                                 "logging.Logger", "mixed.A", "mixed.B", "pandas.core.frame.DataFrame",
+                                 "__dict__", "BuiltinImporter", "__main__", "app", "app.util", "logging",
+                                 "posixpath", "helpers", "six", "sys", "far", "cython_runtime", "mixed",
+                                 "pyheapdiff.track", "pandas.io"};
+    enum { N_STRS = sizeof strs / sizeof strs[0], S_DICTNAME = 11, S_BUILTIN = 12, S_MODNAMES = 13 };
+    static uint32_t lens[N_STRS];
+    static struct phd_type mtypes[N_MT];
+    static const uint8_t morigin[N_MT] = {[MT_USER] = PHD_ORIGIN_USER, [MT_STDLIB] = PHD_ORIGIN_STDLIB,
+                                          [MT_MIXED_A] = PHD_ORIGIN_USER, [MT_MIXED_B] = PHD_ORIGIN_THIRD_PARTY,
+                                          [MT_THIRD] = PHD_ORIGIN_THIRD_PARTY};
+    for (uint32_t i = 0; i < N_STRS; i++)
+        lens[i] = (uint32_t)strlen(strs[i]);
+    for (uint32_t i = 0; i < N_MT; i++)
+        mtypes[i] = (struct phd_type){.name = i, .node = UINT32_MAX, .default_size = 16, .origin = morigin[i]};
+    /* name (a string id), __file__ or NULL, loader: 0 none, 1 BuiltinImporter, 2 __file__ = None */
+    static const struct {
+        int name;
+        const char *file;
+        int loader;
+        uint8_t want, want_novalues;
+    } mods[] = {
+        {13, "/home/u/proj/main.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_USER},              /* __main__ */
+        {14, "/home/u/proj/app/__init__.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_USER},      /* types under app. */
+        {15, "/home/u/proj/app/util.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_USER},          /* its package's */
+        {16, "/usr/lib/python3.11/logging/__init__.py", 0, PHD_ORIGIN_STDLIB, PHD_ORIGIN_STDLIB},
+        {17, "/usr/lib/python3.11/posixpath.py", 0, PHD_ORIGIN_STDLIB, PHD_ORIGIN_UNKNOWN}, /* no types: file */
+        {18, "/home/u/proj/helpers.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_UNKNOWN},
+        {19, "/v/lib/python3.11/site-packages/six.py", 0, PHD_ORIGIN_THIRD_PARTY, PHD_ORIGIN_UNKNOWN},
+        {20, NULL, 1, PHD_ORIGIN_STDLIB, PHD_ORIGIN_UNKNOWN},                          /* sys: built in */
+        {21, NULL, 0, PHD_ORIGIN_USER, PHD_ORIGIN_UNKNOWN},                            /* made at run time */
+        {22, NULL, 0, PHD_ORIGIN_THIRD_PARTY, PHD_ORIGIN_UNKNOWN},                     /* Cython's */
+        {23, "/home/u/proj/mixed.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_UNKNOWN},         /* types disagree: file */
+        {24, "/home/u/proj/pyheapdiff/track.py", 0, PHD_ORIGIN_THIRD_PARTY, PHD_ORIGIN_THIRD_PARTY},
+        {25, NULL, 2, PHD_ORIGIN_THIRD_PARTY, PHD_ORIGIN_THIRD_PARTY},                 /* pandas.io: pandas's types */
+    };
+    enum { NM = sizeof mods / sizeof mods[0] };
+    /* nodes per module: module, dict, key "__file__", its value, key "__loader__", the loader */
+    enum { PER = 6, N = NM * PER + 1 };
+    uint32_t n_edges = 0;
+    static uint32_t src[N * 4], dst[N * 4], lab[N * 4];
+    struct phd_snapshot *s = snap_new("modules", N, N * 4, 0);
+    s->str = strs;
+    s->str_len = lens;
+    s->n_strings = N_STRS;
+    s->types = mtypes;
+    s->n_types = N_MT;
+    static unsigned char map[8192];
+    size_t len = 1;
+    s->preview = calloc(N, sizeof *s->preview);
+    uint32_t modnodes[NM];
+    for (uint32_t k = 0; k < NM; k++) {
+        uint32_t m = k * PER, d = m + 1, fk = m + 2, fv = m + 3, lk = m + 4, lv = m + 5;
+        modnodes[k] = m;
+        s->type[m] = MT_MODULE;
+        s->type[d] = MT_DICT;
+        s->type[fk] = s->type[lk] = MT_STR;
+        s->type[fv] = mods[k].loader == 2 ? MT_NONE : MT_STR;
+        s->type[lv] = MT_TYPE;
+        add_preview(s, map, &len, m, NULL, mods[k].name);
+        add_preview(s, map, &len, fk, "__file__", -1);
+        add_preview(s, map, &len, lk, "__loader__", -1);
+        add_preview(s, map, &len, lv, NULL, S_BUILTIN);
+        if (mods[k].file)
+            add_preview(s, map, &len, fv, mods[k].file, -1);
+        src[n_edges] = m, dst[n_edges] = d, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_NAME, S_DICTNAME);
+        if (mods[k].file || mods[k].loader == 2) {
+            src[n_edges] = d, dst[n_edges] = fk, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_KEY, 0);
+            src[n_edges] = d, dst[n_edges] = fv, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_VALUE, fk);
+        }
+        if (mods[k].loader == 1) {
+            src[n_edges] = d, dst[n_edges] = lk, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_KEY, 0);
+            src[n_edges] = d, dst[n_edges] = lv, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_VALUE, lk);
+        }
+    }
+    s->map = map;
+    s->map_len = len;
+    s->n_edges = n_edges;
+    uint32_t u = 0;
+    for (uint32_t e = 0; e < n_edges; e++) {
+        while (u <= src[e])
+            s->edge_start[u++] = e;
+        s->edge_target[e] = dst[e];
+        s->edge_label[e] = lab[e];
+    }
+    while (u <= N)
+        s->edge_start[u++] = n_edges;
+    for (int values = 1; values >= 0; values--) {
+        s->hdr.flags = values ? PHD_HDR_VALUES : 0;
+        uint8_t got[NM];
+        CHECK(phd_module_origins(s, modnodes, NM, got) == 0);
+        for (uint32_t k = 0; k < NM; k++) {
+            uint8_t want = values ? mods[k].want : mods[k].want_novalues;
+            CHECKF(got[k] == want, "module %s (values %d): origin %s, expected %s", strs[mods[k].name], values,
+                   phd_origin_name(got[k]), phd_origin_name(want));
+        }
+    }
+    snap_free(s);
+}
+
 /* test_graph [graphs [seed]]: more random graphs or another seed, for a
  * longer search; meson runs the defaults. */
 int main(int argc, char **argv)
@@ -1019,6 +1129,7 @@ int main(int argc, char **argv)
     init_tables();
     test_small_fixed();
     test_text();
+    test_module_origins();
     test_random(ngraphs, seed);
     test_long(1000000, 0);
     test_long(200000, 1);
