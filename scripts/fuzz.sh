@@ -2,7 +2,8 @@
 # Fuzzes the analyzer (docs/reliability.md, "Fuzzing"): builds the libFuzzer
 # targets of tests/fuzz/ with clang, AddressSanitizer and UBSan in
 # build-fuzz/ and runs each for 30 seconds from its seed corpus
-# (meson test --suite fuzz), then prints executions, speed and coverage.
+# (meson test --suite fuzz, one target per core at a time), then prints
+# executions, speed and coverage.
 # Installs clang and its fuzzer runtime first when they are missing.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,10 +23,7 @@ if ! can_fuzz; then
   as_root apt-get install -y -qq clang-14 libclang-rt-14-dev llvm-14 >/dev/null
 fi
 
-if [ ! -f build-fuzz/build.ninja ]; then
-  log "configuring build-fuzz/"
-  CC=clang-14 meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-fi
+CC=clang-14 phd_setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 log "building build-fuzz/"
 meson compile -C build-fuzz fuzz_reader fuzz_graph fuzz_store >/dev/null
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"

@@ -5,12 +5,13 @@
 # (with LeakSanitizer: a leak fails the command's exit status), and the
 # agent's tests with the agent built the same way and the sanitizer runtime
 # preloaded into Python.  Part of scripts/test.sh; test results go to
-# build-asan/meson-logs/testlog.json and build-asan/pytest-*.xml.
+# build-asan/meson-logs/testlog.json and build-asan/pytest-*.xml.  The
+# pytest runs use every core (pytest-xdist, -n auto --dist loadfile).
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$top/scripts/setup.sh"
 cd "$top"
-[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+phd_setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C build-asan >/dev/null
 export LSAN_OPTIONS="suppressions=$top/tests/sanitize/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
@@ -34,7 +35,7 @@ E2E="test_analyzer.py test_badinput_cli.py test_cli_info.py test_graph_cli.py te
      test_store_reliability.py test_track.py"
 e2e_rc=0
 PYHEAPDIFF_CLI="$top/build-asan/pyheapdiff" PYHEAPDIFF_SANITIZE=1 \
-  python3 -m pytest -q -p no:cacheprovider --junitxml=build-asan/pytest-e2e.xml \
+  python3 -m pytest -q -p no:cacheprovider -n auto --dist loadfile --junitxml=build-asan/pytest-e2e.xml \
   $(for f in $E2E; do echo tests/python/$f; done) || e2e_rc=$?
 [ $e2e_rc = 0 ] && echo "sanitizers: end-to-end tests clean"
 
@@ -46,7 +47,7 @@ PYHEAPDIFF_CLI="$top/build-asan/pyheapdiff" PYHEAPDIFF_SANITIZE=1 \
 LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
   ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc PYHEAPDIFF_SANITIZE=1 PYHEAPDIFF_BUILD=build-asan \
   PYTHONPATH=build-asan/python:tests/python \
-  python3 -m pytest -q -p no:cacheprovider --junitxml=build-asan/pytest-agent.xml \
+  python3 -m pytest -q -p no:cacheprovider -n auto --dist loadfile --junitxml=build-asan/pytest-agent.xml \
   tests/python/test_agent.py tests/python/test_hostile.py
 echo "sanitizers: agent tests clean"
 exit $e2e_rc

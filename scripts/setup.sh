@@ -32,7 +32,10 @@ if [ $need_apt = 1 ]; then
 fi
 
 # 2. Python build and test tools in .venv (git-ignored).
-req="meson>=1.1 ninja pytest numpy html5lib"   # numpy: the agent's tests of memory behind array views; html5lib: the report is valid HTML
+# numpy: the agent's tests of memory behind array views; html5lib: the
+# report is valid HTML; pytest-xdist: the suites run on every core
+# (scripts/test.sh)
+req="meson>=1.1 ninja pytest pytest-xdist numpy html5lib"
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.phd-req 2>/dev/null)" != "$req" ]; then
   log "creating .venv with $req"
   python3 -m venv .venv
@@ -51,10 +54,23 @@ fi
 export PATH="$top/.venv/bin:$PATH"
 
 # 3. Build (the python3 that meson finds is the venv's: same interpreter).
-if [ ! -f build/build.ninja ]; then
-  log "configuring build/"
-  meson setup build >/dev/null
-fi
+#    Every build the tests use treats warnings as errors (-Dwerror=true;
+#    `pip install .` does not, so a newer compiler cannot break an install).
+#    phd_setup DIR [OPTION...] configures DIR, or turns werror on in a DIR
+#    configured before.
+phd_setup() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    log "configuring $dir/"
+    meson setup "$dir" -Dwerror=true "$@" >/dev/null
+  elif ! python3 -c 'import json, sys
+sys.exit(not any(o["name"] == "werror" and o["value"] for o in json.load(open(sys.argv[1]))))' \
+      "$dir/meson-info/intro-buildoptions.json"; then
+    log "turning on werror in $dir/"
+    meson configure "$dir" -Dwerror=true >/dev/null
+  fi
+}
+phd_setup build
 log "building"
 meson compile -C build >/dev/null
 
@@ -67,16 +83,13 @@ for vp in $PHD_PYTHONS; do
   v=${vp%%=*} p=${vp#*=}
   [ "$v" = "$default_v" ] && continue
   if [ ! -x ".venv-$v/bin/python" ] || [ "$(cat ".venv-$v/.phd-req" 2>/dev/null)" != "$req" ]; then
-    log "creating .venv-$v with pytest and numpy ($p)"
+    log "creating .venv-$v with pytest, pytest-xdist and numpy ($p)"
     "$p" -m venv ".venv-$v"
-    ".venv-$v/bin/python" -m pip install -q --disable-pip-version-check pytest numpy
+    ".venv-$v/bin/python" -m pip install -q --disable-pip-version-check pytest pytest-xdist numpy
     echo "$req" > ".venv-$v/.phd-req"
   fi
   b="build-py${v/./}"
-  if [ ! -f "$b/build.ninja" ]; then
-    log "configuring $b/ for CPython $v"
-    meson setup "$b" -Dpython="$p" >/dev/null
-  fi
+  phd_setup "$b" -Dpython="$p"
   log "building $b/"
   meson compile -C "$b" >/dev/null
 done

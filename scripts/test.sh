@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every test suite:
-#   1. the C unit and header tests (meson test) and the Python suites (pytest),
-#      then the agent's suites under every other supported CPython found;
+#   1. the C unit and header tests (meson test) and the Python suites
+#      (pytest, spread over every core with pytest-xdist), then the agent's
+#      suites under every other supported CPython found;
 #   2. the same C tests, the analyzer's end-to-end tests and the agent's
 #      tests under AddressSanitizer + UBSan (+ LeakSanitizer for the
 #      analyzer): scripts/sanitize.sh;
 #   3. each fuzz target for 30 s with libFuzzer: scripts/fuzz.sh.
 # Ends with one line "total: N passed, M failed" and exits non-zero when
-# anything failed.  --quick runs only step 1 (a few minutes less).
+# anything failed.
+#
+# --quick, the edit-test loop (under 2 minutes): the C unit and header
+# tests and the Python tests not marked slow (tests/python/pytest.ini), on
+# the default python3 only.
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 quick=0
@@ -21,27 +26,40 @@ rm -f "${results[@]}"
 failed_steps=()
 
 meson test -C build --suite unit --suite headers --print-errorlogs || failed_steps+=("C tests")
-python -m pytest -q -p no:cacheprovider --junitxml=build/pytest.xml tests/python || failed_steps+=(pytest)
+# -n auto: one pytest worker per core (pytest-xdist); the tests keep their
+# files in their own tmp_path and share nothing else that they write.
+# --dist loadfile keeps a file on one worker, so its module fixtures (one
+# pip install for test_install.py) are made once; conftest.py puts the
+# files with slow tests first.
+pytest_args=(-q -p no:cacheprovider -n auto --dist loadfile)
+[ $quick = 1 ] && pytest_args+=(-m "not slow")
+python -m pytest "${pytest_args[@]}" --junitxml=build/pytest.xml tests/python || failed_steps+=(pytest)
 
 # The agent's suites on every other supported CPython (scripts/pythons.sh
 # found them; setup.sh built build-pyXY/ and .venv-X.Y/ for each).  In CI
 # all of them must be there: a missing one fails the run.
-agent_suites=(test_agent.py test_hostile.py test_track.py test_pytest_plugin.py test_install.py test_versions.py test_numpy.py test_origins.py)
+agent_suites=(test_agent.py test_hostile.py test_track.py test_pytest_plugin.py test_install.py test_versions.py test_numpy.py
+  test_origins.py test_version_string.py)
 default_v=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 tested=("$default_v (every suite)")
 for vp in $PHD_PYTHONS; do
   v=${vp%%=*}
   [ "$v" = "$default_v" ] && continue
+  [ $quick = 1 ] && continue
   b="build-py${v/./}"
   rm -f "$b/pytest-agent.xml"
   results+=("$b/pytest-agent.xml")
   echo "==> the agent's suites on CPython $v"
-  PYHEAPDIFF_BUILD="$b" ".venv-$v/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$b/pytest-agent.xml" \
+  PYHEAPDIFF_BUILD="$b" ".venv-$v/bin/python" -m pytest "${pytest_args[@]}" --junitxml="$b/pytest-agent.xml" \
     "${agent_suites[@]/#/tests/python/}" || failed_steps+=("agent on $v")
   tested+=("$v (the agent's suites)")
 done
-echo "CPython versions tested: ${tested[*]}"
-if [ -n "$PHD_PYTHONS_MISSING" ]; then
+if [ $quick = 1 ]; then
+  echo "CPython versions tested: $default_v (--quick: the tests not marked slow; the full run tests every CPython)"
+else
+  echo "CPython versions tested: ${tested[*]}"
+fi
+if [ $quick = 0 ] && [ -n "$PHD_PYTHONS_MISSING" ]; then
   echo "CPython versions not found, not tested: $PHD_PYTHONS_MISSING"
   [ "${CI:-}" = true ] && failed_steps+=("missing CPython $PHD_PYTHONS_MISSING")
 fi

@@ -21,11 +21,4 @@ struct phd_error {
 /* Formats the message into err (if non-NULL) and returns -1. */
 int phd_error_set(struct phd_error *err, const char *fmt, ...) PHD_PRINTF(2, 3);
 
-/* Named exit statuses of the CLI. */
-enum phd_exit {
-    PHD_EXIT_OK = 0,
-    PHD_EXIT_FINDING = 1, /* a check asked for by a flag found something */
-    PHD_EXIT_USAGE = 2,   /* bad usage or bad input */
-};
-
 #endif

@@ -351,4 +351,11 @@ const char *phd_snapshot_type_name(const struct phd_snapshot *s, uint32_t type_i
 const char *phd_root_kind_name(uint32_t kind);
 const char *phd_label_kind_name(uint32_t kind);
 
+/* What a file is, from its first bytes (src/format/filekind.c): a
+ * snapshot, a database (SQLite's header; pyheapdiff/store.h opens it) or
+ * something else. */
+enum phd_file_kind { PHD_FILE_ERROR = -1, PHD_FILE_OTHER = 0, PHD_FILE_SNAPSHOT, PHD_FILE_DATABASE };
+/* Sniffs path; PHD_FILE_ERROR with err set when it cannot be read. */
+int phd_file_kind(const char *path, struct phd_error *err);
+
 #endif

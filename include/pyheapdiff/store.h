@@ -17,11 +17,6 @@
 #define PHD_SCHEMA_VERSION 2 /* 2: type_stats.origin */
 #define PHD_APPLICATION_ID 0x50484453 /* "PHDS" */
 
-/* What a file is, from its first bytes. */
-enum phd_file_kind { PHD_FILE_ERROR = -1, PHD_FILE_OTHER = 0, PHD_FILE_SNAPSHOT, PHD_FILE_DATABASE };
-/* Sniffs path; PHD_FILE_ERROR with err set when it cannot be read. */
-int phd_file_kind(const char *path, struct phd_error *err);
-
 struct phd_store;
 
 enum phd_store_mode { PHD_STORE_READ, PHD_STORE_WRITE };

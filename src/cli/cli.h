@@ -11,7 +11,19 @@
 
 #include "pyheapdiff/error.h"
 
-#define PHD_VERSION "0.1.0"
+/* PHD_VERSION, meson.build's project version, comes from the build
+ * (-DPHD_VERSION="..."), as does the Python package's __version__. */
+#ifndef PHD_VERSION
+#error "PHD_VERSION is defined by meson.build"
+#endif
+
+/* Named exit statuses of the CLI (the library returns 0 or -1 and fills
+ * struct phd_error; only the CLI picks a status). */
+enum phd_exit {
+    PHD_EXIT_OK = 0,
+    PHD_EXIT_FINDING = 1, /* a check asked for by a flag found something */
+    PHD_EXIT_USAGE = 2,   /* bad usage or bad input */
+};
 
 struct cli_command {
     const char *name;
@@ -67,7 +79,6 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
 int cli_open_snapshot(const char *path, struct phd_snapshot **s);
 /* Appends text to a malloc'd string of *len bytes in *cap; on allocation
  * failure frees it and sets *buf to NULL (later calls do nothing). */
-void cli_put(char **buf, size_t *len, size_t *cap, const char *text);
 /* Type ids of s matching name (qualified, or a bare class name); when none
  * match, prints an error suggesting close names and returns -1.  *ids is
  * a malloc'd array of *n ids. */

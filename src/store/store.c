@@ -16,7 +16,6 @@
  * rollback journal so that a failure rolls back.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,28 +163,6 @@ static int exec(sqlite3 *db, const char *path, const char *sql, struct phd_error
         return phd_error_set(err, "%s: %s", path, db_why(db, buf, sizeof buf));
     }
     return 0;
-}
-
-int phd_file_kind(const char *path, struct phd_error *err)
-{
-    unsigned char b[16] = {0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return phd_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        return phd_error_set(err, "%s: is a directory", path);
-    }
-    ssize_t n = read(fd, b, sizeof b);
-    close(fd);
-    if (n < 0)
-        return phd_error_set(err, "%s: cannot read: %s", path, strerror(errno));
-    if (n >= 8 && memcmp(b, PHD_MAGIC, 8) == 0)
-        return PHD_FILE_SNAPSHOT;
-    if (n == 16 && memcmp(b, "SQLite format 3", 16) == 0)
-        return PHD_FILE_DATABASE;
-    return PHD_FILE_OTHER;
 }
 
 /* The value of an integer pragma; -1 with err set when it cannot be read

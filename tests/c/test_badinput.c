@@ -688,8 +688,8 @@ static void test_flips(const struct img *good)
     size_t foot = good->len - PHD_FOOTER_SIZE;
     unsigned long accepted = 0, tried = 0;
     for (size_t off = 0; off < good->len; off++) {
-        /* The footer's chunk flags (foot + 4 .. foot + 7) are not checked by
-         * the reader: see test_known_bugs.c, which covers these four bytes. */
+        /* The footer's chunk flags (foot + 4 .. foot + 7): test_regressions.c
+         * covers these four bytes. */
         if (off >= foot + 4 && off < foot + 8)
             continue;
         for (unsigned x = 1; x < 256; x++) {

@@ -143,16 +143,29 @@ def run_python(script_text, args=(), *, cwd=None, timeout=120, flags=("-S",), en
 def pyheapdiff_bin():
     # PYHEAPDIFF_CLI: another analyzer binary (scripts/sanitize.sh runs the
     # end-to-end tests with build-asan/pyheapdiff and the normal agent)
+    # a missing build fails the tests that need it: a run without the
+    # thing under test must not end green
     exe = Path(os.environ.get("PYHEAPDIFF_CLI") or BUILD / "pyheapdiff")
     if not exe.exists():
-        pytest.skip(f"{exe} is not built (ninja -C {BUILD})")
+        pytest.fail(f"{exe} is not built (meson compile -C {BUILD})", pytrace=False)
     return str(exe)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _agent_built():
     if not list((BUILD_PY / "pyheapdiff").glob("_agent*.so")):
-        pytest.skip(f"the agent is not built in {BUILD_PY} (ninja -C {BUILD})")
+        pytest.fail(f"the agent is not built in {BUILD_PY} (meson compile -C {BUILD})", pytrace=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files with more slow tests first (each file's own order kept), so
+    that the workers of scripts/test.sh's ``pytest -n auto --dist loadfile``
+    start the long files first and the short ones fill in at the end."""
+    slow = collections.Counter(item.path for item in items if item.get_closest_marker("slow"))
+    first = {}
+    for i, item in enumerate(items):
+        first.setdefault(item.path, i)
+    items.sort(key=lambda item: (-slow[item.path], first[item.path]))
 
 
 def dump_in_subprocess(code, directory, name, *, check=True, timeout=120, env=None, flags=("-S",)):
@@ -263,8 +276,3 @@ def assert_usage_error(p, *needles):
     for n in needles:
         assert str(n) in lines[0], (n, lines[0])
     return lines[0]
-
-
-def pytest_configure(config):
-    # registered here too in case the suite's own registration is missing
-    config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")

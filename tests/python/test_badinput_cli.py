@@ -226,6 +226,7 @@ def test_cut_at_every_chunk_boundary(pyheapdiff_bin, damaged, good, tmp_path, co
         check_rejected(pyheapdiff_bin, COMMANDS[command], bad, needle, good, tmp_path)
 
 
+@pytest.mark.slow
 def test_independent_reader_rejects_them_too(damaged):
     """snapreader, written from docs/format.md alone, rejects every case as
     well: the damage is damage by the specification, not a quirk of the C

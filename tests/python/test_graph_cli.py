@@ -13,8 +13,8 @@ module's or class's ``__dict__`` folded into its owner), ``.attr``,
 ``[*]`` (folded list/tuple index; ``example_path`` keeps ``[3]``),
 ``['key']``, `` → `` between hops, the last hop a bare type name.
 
-Tests named ``test_bug_*`` show bugs found while writing this file; they
-fail until the C code is fixed.
+Four tests near the end guard bugs found while writing this file, now
+fixed: each docstring says what the command must do and what it once did.
 """
 
 import json
@@ -1071,12 +1071,13 @@ T.dump(objects=False, collect=False)
 """
 
 
-def test_bug_cycles_example_truncated_for_long_type_names(pyheapdiff_bin, tmp_path):
-    """cmd_cycles.c example_cycle() sizes its buffer as 64 bytes per hop +
-    256 and stops appending once fewer than 300 bytes are left, so an
-    example cycle through classes with ~100-character qualified names loses
-    its closing hops: a two-object cycle A .partner -> B .partner -> A is
-    printed as 'A .partner → B'."""
+def test_cycles_example_keeps_every_hop_of_long_type_names(pyheapdiff_bin, tmp_path):
+    """A cycle's example spells every hop and closes on its first object,
+    however long the type names.  Was a bug: cmd_cycles.c example_cycle()
+    sized its buffer as 64 bytes per hop + 256 and stopped appending once
+    fewer than 300 bytes were left, so with ~100-character qualified names
+    a two-object cycle A .partner -> B .partner -> A was printed as
+    'A .partner → B'."""
     code = LONG_NAMES.format(classes='classes = [type("A" * 95, (), {}), type("B" * 95, (), {})]\n'
                                      'attrs = ["partner", "partner"]')
     run = dump_in_subprocess(code, tmp_path, "longnames")
@@ -1088,13 +1089,15 @@ def test_bug_cycles_example_truncated_for_long_type_names(pyheapdiff_bin, tmp_pa
         c["example"]
 
 
-def test_bug_cycles_example_writes_past_its_buffer(pyheapdiff_bin, tmp_path):
-    """The same function adds snprintf's return value (the untruncated
-    length) to its offset, so after a long hop the offset passes the end of
-    the buffer; for a cycle of more than 8 objects the ' → ... (N more) ...'
-    snprintf then writes at out + len with size cap - len wrapped around:
-    a heap buffer overflow (valgrind: 'Invalid write ... example_cycle
-    (cmd_cycles.c)').  Visible without valgrind as a truncated example."""
+def test_cycles_example_of_long_hops_stays_in_its_buffer(pyheapdiff_bin, tmp_path):
+    """A long cycle with long hops is elided (' → ... (N more) ...') and
+    closed, with no invalid write under valgrind.  Was a bug: the same
+    function added snprintf's return value (the untruncated length) to its
+    offset, so after a long hop the offset passed the end of the buffer and
+    for more than 8 objects the elision's snprintf wrote at out + len with
+    size cap - len wrapped around, a heap buffer overflow (valgrind:
+    'Invalid write ... example_cycle (cmd_cycles.c)'), visible without
+    valgrind as a truncated example."""
     code = LONG_NAMES.format(classes=(
         'names = [("C%d_" % i + "x" * 180) if i < 3 else ("D3_" + "y" * 280) if i == 3 else ("C%d" % i)'
         ' for i in range(9)]\n'
@@ -1114,13 +1117,15 @@ def test_bug_cycles_example_writes_past_its_buffer(pyheapdiff_bin, tmp_path):
     assert "more) ..." in c["example"]
 
 
-def test_bug_json_drops_paths_with_cut_utf8(pyheapdiff_bin, tmp_path):
-    """graph.c preview_text() cuts previews at 40 bytes, which can split a
-    UTF-8 character: a dict key 'x' + 'é' * 30 prints as "['xéé…\\xc3...']".
-    The text output is then not valid UTF-8, and jansson refuses the string
-    (json_pack returns NULL), so with --json the group silently disappears:
-    paths says objects 2 but lists one group (omitted_groups 0); dominators
-    loses the object's row."""
+def test_json_keeps_paths_with_long_utf8_keys(pyheapdiff_bin, tmp_path):
+    """A path through a dict key that a preview cuts in the middle of a
+    UTF-8 character is valid UTF-8, in text and in --json, where every group
+    and row is kept.  Was a bug: graph.c preview_text() cut previews at 40
+    bytes, splitting a character ('x' + 'é' * 30 printed as
+    "['xéé…\\xc3...']"), and jansson refused the string (json_pack returned
+    NULL), so with --json the group silently disappeared: paths said
+    objects 2 but listed one group (omitted_groups 0); dominators lost the
+    object's row."""
     run = dump_in_subprocess("""
         class Val:
             pass
@@ -1136,11 +1141,12 @@ def test_bug_json_drops_paths_with_cut_utf8(pyheapdiff_bin, tmp_path):
     p.stdout_bytes.decode("utf-8")  # strict: raises on a cut character
 
 
-def test_bug_leaks_database_baseline_has_no_hint(pyheapdiff_bin, leak, bad_inputs):
+def test_leaks_refuses_a_database_baseline_with_the_hint(pyheapdiff_bin, leak, bad_inputs):
     """docs/cli.md: the graph commands 'read snapshot files (a database
-    input is refused with a hint)'.  leaks opens BASELINE and AFTER with
-    phd_snapshot_open directly (not cli_open_graph), so a database there
-    gets 'not a pyheapdiff snapshot (wrong magic)' instead of the hint."""
+    input is refused with a hint)', leaks too, for BASELINE and AFTER.  Was
+    a bug: leaks opened them with phd_snapshot_open directly (not
+    cli_open_graph), so a database there got 'not a pyheapdiff snapshot
+    (wrong magic)' instead of the hint."""
     a, b, c = abc(leak)
     db = bad_inputs / "heap.db"
     assert_usage_error(cli(pyheapdiff_bin, "leaks", db, b, c), "heap.db", "a database", "give the .snap")

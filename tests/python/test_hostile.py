@@ -139,6 +139,7 @@ T.dump(objects=False)
 """
 
 
+@pytest.mark.slow
 def test_threads_mutating_containers_during_dumps(run_dump):
     r = run_dump(THREADS, timeout=180)
     x = r.truth.extra
@@ -276,6 +277,7 @@ os.close(LOG)
 
 
 @pytest.mark.parametrize("mode", ["print", "sleep", "spin"])
+@pytest.mark.slow
 def test_dunders_that_print_or_hang_are_never_called(run_dump, tmp_path, mode):
     try:
         r = run_dump(HANGING.replace("@MODE@", mode), name="hanging", timeout=60)
@@ -320,6 +322,7 @@ os._exit(0)  # skip freeing ten million ints
 
 
 @not_under_sanitizers
+@pytest.mark.slow
 def test_dict_with_ten_million_keys(tmp_path, pyheapdiff_bin):
     """Two dumps of one process, before and after building the dict: the
     analyzer's diff must show exactly the dict and its 10M int keys (new,
@@ -376,6 +379,7 @@ with open(T.TRUTH, "w") as f:
 
 
 @not_under_sanitizers
+@pytest.mark.slow
 def test_one_gib_bytes_object(run_dump):
     r = run_dump(BIG_BYTES, timeout=300)
     x = r.truth.extra
@@ -534,6 +538,7 @@ def suspended(tmp_path_factory):
     return dump_in_subprocess(SUSPENDED, tmp_path_factory.mktemp("suspended"), "suspended")
 
 
+@pytest.mark.slow
 def test_suspended_generators_coroutines_and_c_types(suspended):
     r = suspended
     x = r.truth.extra
@@ -561,6 +566,7 @@ def test_suspended_generators_coroutines_and_c_types(suspended):
     assert "outer_local" in {p for _, k, p in co.edges if k == NAME}
 
 
+@pytest.mark.slow
 def test_every_object_present_inside_a_running_event_loop(suspended):
     snap, truth = suspended.snap, suspended.truth
     missing = collections.Counter(t for a, (t, *_r) in truth.objects.items() if a not in snap.by_addr)
@@ -699,6 +705,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_signal_during_heavy_allocation(tmp_path):
     p = run_python(ALLOCATING, [tmp_path], timeout=120)
     assert p.returncode == 0, p.stderr
@@ -728,6 +735,7 @@ BLOCKING = {
 
 
 @pytest.mark.parametrize("call", sorted(BLOCKING))
+@pytest.mark.slow
 def test_signal_during_a_blocking_call(tmp_path, call):
     """The main thread blocks in a system call; a child process sends the
     signal, then (after the dump) the data the call waits for.  PEP 475
@@ -788,6 +796,7 @@ print(json.dumps({"m": list(res[:9]), "hwm": res[10] - res[9]}))
 
 
 @not_under_sanitizers
+@pytest.mark.slow
 def test_memory_returns_after_dumps(tmp_path):
     """RSS, allocated blocks and GC objects after one dump and after ten
     more: the agent frees all it took (its peak is several MiB here, so

@@ -18,6 +18,9 @@ import pytest
 
 from conftest import REPO
 
+# a build of the whole project per install: the full run only (pytest.ini)
+pytestmark = pytest.mark.slow
+
 PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
 DUMP = """\
 import json, sys
@@ -26,7 +29,7 @@ class Leak: pass
 a = pyheapdiff.dump("a.snap")
 kept = [Leak() for _ in range(300)]
 b = pyheapdiff.dump("b.snap")
-print(json.dumps({"file": pyheapdiff.__file__, "a": a, "b": b}))
+print(json.dumps({"file": pyheapdiff.__file__, "version": pyheapdiff.__version__, "a": a, "b": b}))
 """
 
 
@@ -86,6 +89,11 @@ def test_cli_in_bin(inst):
     found = _run([inst.python, "-c", "from pyheapdiff import _cli; print(_cli.find_cli())"],
                  inst.work).stdout.strip()
     assert found == str(inst.bin)
+
+
+def test_version_installed(inst):
+    # one version: the package's generated _version.py and the analyzer's
+    assert inst.cli("--version").stdout == f"pyheapdiff {inst.dumped['version']}\n"
 
 
 def test_python_m_forwards(inst):

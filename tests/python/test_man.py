@@ -21,7 +21,11 @@ def _table_commands():
 
 
 def _help(exe, *args):
-    return subprocess.run([exe, *args], capture_output=True, text=True, check=True).stdout
+    """What exe prints for args: never nothing (an empty text would match
+    any page)."""
+    out = subprocess.run([exe, *args], capture_output=True, text=True, check=True).stdout
+    assert out.strip(), f"pyheapdiff {' '.join(args)} printed nothing"
+    return out
 
 
 def _words(text):
@@ -41,7 +45,7 @@ def _assert_rendered(help_text, rendered):
 @pytest.fixture(scope="module")
 def page():
     if not MAN.exists():
-        pytest.skip(f"{MAN} is not built (meson compile -C {BUILD})")
+        pytest.fail(f"{MAN} is not built (meson compile -C {BUILD})", pytrace=False)
     return MAN.read_text()
 
 
@@ -70,4 +74,6 @@ def test_every_command_with_its_help(rendered, pyheapdiff_bin):
 
 
 def test_top_level_help(rendered, pyheapdiff_bin):
-    _assert_rendered(_help(pyheapdiff_bin, "--help"), rendered)
+    text = _help(pyheapdiff_bin, "--help")
+    assert text.startswith("usage: pyheapdiff "), text[:200]
+    _assert_rendered(text, rendered)

@@ -46,6 +46,7 @@ T.dump(objects=False)
 
 
 @needs_numpy
+@pytest.mark.slow
 def test_a_view_leads_to_the_array_that_owns_its_memory(run_dump):
     r = run_dump(VIEWS, flags=())   # not -S: numpy lives in site-packages
     m = r.truth.marks["view"]

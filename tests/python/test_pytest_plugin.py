@@ -101,6 +101,7 @@ def test_clean(crew):
     assert kept(pytester) == []
 
 
+@pytest.mark.slow
 def test_warm_up_runs_fill_caches_first(inner, pytester):
     """With types, one measured run: a cache filled in it is growth unless
     a warm-up run filled it first.  The bare marker needs no warm-up for
@@ -134,6 +135,7 @@ def test_unmarked_clean():
 """
 
 
+@pytest.mark.slow
 def test_heapdiff_checks_unmarked_tests(inner):
     result, outcomes = inner(UNMARKED, "--heapdiff")
     assert outcomes == {"test_staff.py::test_unmarked_leak": "FAILED",
@@ -147,6 +149,7 @@ def test_without_heapdiff_unmarked_tests_are_not_checked(inner, pytester):
     assert kept(pytester) == []
 
 
+@pytest.mark.slow
 def test_types_and_max_growth(inner):
     result, outcomes = inner("""
 @pytest.mark.no_leaks(types=["Badge"])

@@ -117,6 +117,7 @@ def hold_lock(db, seconds):
     return t
 
 
+@pytest.mark.slow
 def test_locked_database_load_gives_up_with_a_clear_error(pyheapdiff_bin, snaps, tmp_path):
     db = tmp_path / "x.db"
     cli_json(pyheapdiff_bin, "load", snaps[0], "-o", db)
@@ -135,6 +136,7 @@ def test_locked_database_load_gives_up_with_a_clear_error(pyheapdiff_bin, snaps,
 
 
 @pytest.mark.parametrize("cmd", [["top", "{db}", "--snapshot", "1"], ["sql", "{db}", "SELECT count(*) FROM objects"]])
+@pytest.mark.slow
 def test_locked_database_read_gives_up_with_a_clear_error(pyheapdiff_bin, snaps, tmp_path, cmd):
     db = tmp_path / "x.db"
     cli_json(pyheapdiff_bin, "load", snaps[0], "-o", db)
@@ -299,6 +301,7 @@ def vg_world(snaps, pyheapdiff_bin, tmp_path_factory):
 @pytest.mark.skipif(VALGRIND is None, reason="no valgrind (scripts/setup.sh installs it), or a sanitizer build "
                     "(which checks leaks with LeakSanitizer instead)")
 @pytest.mark.parametrize("case", sorted(VG_CASES))
+@pytest.mark.slow
 def test_no_leaks_and_no_open_descriptors(case, vg_world, pyheapdiff_bin, tmp_path):
     args, code = VG_CASES[case]
     work = tmp_path / "work"

@@ -38,6 +38,7 @@ def row(rows, name):
     return found[0] if found else None
 
 
+@pytest.mark.slow
 def test_a_leak_in_the_block_is_growth_with_its_path():
     LEAKED.append(Leaky())  # one before the block: counted in count_before
     with pyheapdiff.track() as t:
@@ -53,6 +54,7 @@ def test_a_leak_in_the_block_is_growth_with_its_path():
     assert LEAKY in t.summary()
 
 
+@pytest.mark.slow
 def test_filters():
     with pyheapdiff.track() as t:
         LEAKED.extend(Leaky() for _ in range(3))
@@ -64,6 +66,7 @@ def test_filters():
     assert [r["type"] for r in t.diff(user_only=True)] == [LEAKY]
 
 
+@pytest.mark.slow
 def test_a_clean_block_shows_no_growth():
     with pyheapdiff.track() as t:
         made = [Leaky() for _ in range(50)]

@@ -134,6 +134,7 @@ def test_the_agent_exports_only_its_init_function():
     assert exported == ["PyInit__agent"], exported
 
 
+@pytest.mark.slow
 def test_build_names_every_missing_system_package(tmp_path):
     """Without the system libraries, meson stops once, naming every
     missing Debian package (not one library at a time)."""

@@ -1,25 +1,24 @@
 /*
- * test_known_bugs.c - regression checks for the bugs in the format library
- * that these unit tests found.  They fail while a bug is present (they did
- * against commit e904978) and are kept apart from the other unit tests so
- * that those stay green; once a bug is fixed its check passes and stays.
+ * test_regressions.c - what two fixed bugs of the format library must not
+ * do again.  Both were found by these unit tests (they failed against
+ * commit e904978) and fixed in 160c6fb; each check fails if its bug comes
+ * back.
  *
- * BUG 1: the reader never checks the footer chunk's flags.
+ * The reader rejects a footer chunk with non-zero flags.
  *   docs/format.md, "Chunks": flags "must be 0 in version 1"; "What a reader
- *   must reject": "a chunk header ... with non-zero flags".  parse_header()
- *   in src/format/reader.c (the footer test, lines 104-107 at e904978)
- *   checks the footer's kind, length and end magic but not bytes 4..7 of the
- *   footer's chunk header, and the CRC does not cover the footer, so a
- *   snapshot whose footer flags are anything but 0 loads as if intact.
- *   Input: any valid snapshot of len bytes with byte len - 64 + 4 (or +5,
- *   +6, +7) made non-zero.
+ *   must reject": "a chunk header ... with non-zero flags".  The CRC does
+ *   not cover the footer, so only parse_header() in src/format/reader.c
+ *   can see them (it once checked the footer's kind, length and end magic
+ *   but not bytes 4..7 of its chunk header).  Input: a valid snapshot of
+ *   len bytes with byte len - 64 + 4 (or +5, +6, +7) made non-zero, every
+ *   value.
  *
- * BUG 2: phd_encoder_begin() never returns for a type id >= 2^31.
- *   src/format/writer.c, phd_encoder_begin(): "while (ncap <= type_id)
- *   ncap *= 2;" on a uint32_t: 2^31 * 2 wraps to 0 and the loop spins
+ * phd_encoder_begin() returns for a type id >= 2^31.
+ *   src/format/writer.c, phd_encoder_begin() grows its per-type table by
+ *   doubling; on a uint32_t, 2^31 * 2 wrapped to 0 and the loop spun
  *   forever, where format.h promises "returns 0, or -1 when out of memory".
- *   Input: phd_encoder_init(&e); phd_encoder_begin(&e, 0x80000000u).
- *   Checked in a child process with a 5-second alarm.
+ *   Input: phd_encoder_init(&e); phd_encoder_begin(&e, 0x80000000u),
+ *   checked in a child process with a 5-second alarm.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -35,7 +34,7 @@
 static unsigned char *small_snapshot(size_t *len)
 {
     char path[256];
-    int fd = t_mkstemp(path, "bugs");
+    int fd = t_mkstemp(path, "regress");
     if (fd < 0)
         return NULL;
     struct phd_writer w;
@@ -66,7 +65,7 @@ static unsigned char *small_snapshot(size_t *len)
     return b;
 }
 
-static void bug1_footer_flags(void)
+static void footer_flags_rejected(void)
 {
     size_t len = 0;
     unsigned char *good = small_snapshot(&len);
@@ -101,7 +100,7 @@ static void bug1_footer_flags(void)
         }
         /* one check per byte, so that the log stays readable */
         CHECKF(accepted == 0,
-               "KNOWN BUG 1 (src/format/reader.c parse_header): footer chunk flags not checked: %lu of 255 "
+               "src/format/reader.c parse_header: footer chunk flags not checked again: %lu of 255 "
                "values of byte %zu (footer offset %zu) accepted, e.g. %#04x, in a %zu-byte snapshot",
                accepted, off, off - foot, first, len);
     }
@@ -132,16 +131,16 @@ static int encoder_begin_returns(uint32_t type_id)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 1 : -1;
 }
 
-static void bug2_encoder_type_id(void)
+static void encoder_begin_huge_type_id(void)
 {
     int r = encoder_begin_returns(0x80000000u);
-    CHECKF(r == 1, "KNOWN BUG 2 (src/format/writer.c phd_encoder_begin): type id 0x80000000 %s",
+    CHECKF(r == 1, "src/format/writer.c phd_encoder_begin: type id 0x80000000 %s",
            r == 0 ? "never returns: the capacity doubling wraps a uint32_t to 0" : "could not be checked");
 }
 
 int main(void)
 {
-    bug1_footer_flags();
-    bug2_encoder_type_id();
-    return t_summary("test_known_bugs");
+    footer_flags_rejected();
+    encoder_begin_huge_type_id();
+    return t_summary("test_regressions");
 }
