@@ -42,8 +42,10 @@ struct phd_graph {
     } *named;           /* named roots and their snapshot root records, by node */
     uint32_t n_named;
     uint32_t n_unknown; /* roots of kind PHD_ROOT_UNKNOWN */
-    /* per entry of roots[]: a module root's origin (phd_module_origins:
-     * the user's, stdlib, third-party...), 0 for other roots */
+    /* the module roots are roots[0 .. n_modules); root_origin[r] is the
+     * origin of module root r (phd_module_origins: the user's, stdlib,
+     * third-party...) */
+    uint32_t n_modules;
     uint8_t *root_origin;
 };
 

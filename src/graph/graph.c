@@ -160,11 +160,10 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
     if (fit)
         g->roots = fit;
     /* the module roots come first in roots[] */
-    uint32_t nmod = 0;
-    while (nmod < g->n_roots && g->root_kind[g->roots[nmod]] == PHD_ROOT_MODULE)
-        nmod++;
-    if (!(g->root_origin = calloc((size_t)g->n_roots + 1, 1)) ||
-        phd_module_origins(s, g->roots, nmod, g->root_origin) < 0)
+    while (g->n_modules < g->n_roots && g->root_kind[g->roots[g->n_modules]] == PHD_ROOT_MODULE)
+        g->n_modules++;
+    if (!(g->root_origin = calloc((size_t)g->n_modules + 1, 1)) ||
+        phd_module_origins(s, g->roots, g->n_modules, g->root_origin) < 0)
         goto nomem;
     *out = g;
     return 0;
@@ -205,7 +204,7 @@ static void bfs_seed(struct bfs *b, uint32_t v)
 /* Is the r-th root a module of the first phase that starts late? */
 static int late_module(const struct phd_graph *g, uint32_t r)
 {
-    return g->root_kind[g->roots[r]] == PHD_ROOT_MODULE && g->root_origin[r] != PHD_ORIGIN_USER;
+    return r < g->n_modules && g->root_origin[r] != PHD_ORIGIN_USER;
 }
 
 /* Runs the search from what is queued to the end, level by level; with
@@ -219,7 +218,7 @@ static void bfs_run(struct bfs *b, int late)
     const struct phd_snapshot *s = g->s;
     for (uint32_t level = 0;; level++) {
         if (late && level == PHD_BFS_USER_BONUS) {
-            for (uint32_t r = 0; r < g->n_roots; r++)
+            for (uint32_t r = 0; r < g->n_modules; r++)
                 if (late_module(g, r))
                     bfs_seed(b, g->roots[r]);
             late = 0;
@@ -273,8 +272,8 @@ int phd_graph_bfs_from(const struct phd_graph *g, int named_only, const uint32_t
         bfs_run(&b, 0);
     }
     /* the user's modules, then the others late */
-    for (uint32_t r = 0; r < g->n_roots; r++)
-        if (g->root_kind[g->roots[r]] == PHD_ROOT_MODULE && !late_module(g, r))
+    for (uint32_t r = 0; r < g->n_modules; r++)
+        if (!late_module(g, r))
             bfs_seed(&b, g->roots[r]);
     bfs_run(&b, 1);
     /* then the other named roots (frames, threads, interpreter); then
@@ -297,10 +296,8 @@ size_t phd_graph_modules_named(const struct phd_graph *g, const char *name, uint
 {
     size_t n = 0, len = strlen(name);
     char buf[512];
-    for (uint32_t r = 0; r < g->n_roots; r++) {
+    for (uint32_t r = 0; r < g->n_modules; r++) {
         uint32_t v = g->roots[r];
-        if (g->root_kind[v] != PHD_ROOT_MODULE)
-            break; /* modules come first */
         int l = phd_snapshot_preview(g->s, v, buf, sizeof buf - 1);
         if (l < 0 || (size_t)l < len || memcmp(buf, name, len) != 0 || ((size_t)l > len && buf[len] != '.'))
             continue;

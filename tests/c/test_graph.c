@@ -471,9 +471,12 @@ static void check_bfs_pref(struct phd_graph *g, const struct phd_snapshot *s, co
     static uint32_t hop[MAXN][MAXN]; /* hop[m][v]: hops from module m, UINT32_MAX: none */
     int user[MAXN] = {0}, is_mod[MAXN] = {0}, in_from[MAXN] = {0};
     uint32_t from[MAXN], nfrom = 0;
+    CHECKF(g->n_modules <= g->n_roots, "graph %lu: n_modules %u", id, g->n_modules);
     for (uint32_t i = 0; i < g->n_roots; i++) {
         uint32_t v = g->roots[i];
-        if (g->root_kind[v] != PHD_ROOT_MODULE)
+        CHECKF((i < g->n_modules) == (g->root_kind[v] == PHD_ROOT_MODULE), "graph %lu: roots[%u] module %d", id, i,
+               g->root_kind[v] == PHD_ROOT_MODULE);
+        if (i >= g->n_modules)
             continue;
         g->root_origin[i] = rng_chance(r, 1, 2) ? PHD_ORIGIN_USER : PHD_ORIGIN_STDLIB;
         user[v] = g->root_origin[i] == PHD_ORIGIN_USER;
@@ -557,7 +560,7 @@ static void check_bfs_pref(struct phd_graph *g, const struct phd_snapshot *s, co
             }
         }
     }
-    memset(g->root_origin, 0, g->n_roots);
+    memset(g->root_origin, 0, g->n_modules);
 }
 
 /* Property 3: SCCs against the transitive closure. */
