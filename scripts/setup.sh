@@ -42,6 +42,15 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.phd-req 2>/dev/null)" != "$req" 
   .venv/bin/python -m pip install -q --disable-pip-version-check $req
   echo "$req" > .venv/.phd-req
 fi
+# The realistic corpus's libraries (tests/corpus/, tests/python/test_corpus.py),
+# in .venv only: real services on an ORM, a dataframe library and a
+# validation library (logging and asyncio are the standard library's).
+corpus_req="SQLAlchemy pandas pydantic"
+if [ "$(cat .venv/.phd-corpus-req 2>/dev/null)" != "$corpus_req" ]; then
+  log "installing the corpus's libraries into .venv: $corpus_req"
+  .venv/bin/python -m pip install -q --disable-pip-version-check $corpus_req
+  echo "$corpus_req" > .venv/.phd-corpus-req
+fi
 export PATH="$top/.venv/bin:$PATH"
 
 # 3. Build (the python3 that meson finds is the venv's: same interpreter).

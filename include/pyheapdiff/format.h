@@ -343,6 +343,10 @@ void phd_snapshot_free(struct phd_snapshot **s);
 /* Copies the preview of node i (without a terminating NUL) into buf, at most
  * cap bytes; returns its length, or -1 when the node has none. */
 int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, size_t cap);
+/* Is node i's preview a name (a string id: a module's name or the
+ * __qualname__ of a function, class or code object), not a value?  Names
+ * are whole; value previews are cut at PHD_PREVIEW_MAX bytes. */
+int phd_snapshot_preview_is_name(const struct phd_snapshot *s, uint32_t i);
 const char *phd_snapshot_type_name(const struct phd_snapshot *s, uint32_t type_id);
 const char *phd_root_kind_name(uint32_t kind);
 const char *phd_label_kind_name(uint32_t kind);

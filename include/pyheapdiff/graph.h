@@ -42,6 +42,11 @@ struct phd_graph {
     } *named;           /* named roots and their snapshot root records, by node */
     uint32_t n_named;
     uint32_t n_unknown; /* roots of kind PHD_ROOT_UNKNOWN */
+    /* the module roots are roots[0 .. n_modules); root_origin[r] is the
+     * origin of module root r (phd_module_origins: the user's, stdlib,
+     * third-party...) */
+    uint32_t n_modules;
+    uint8_t *root_origin;
 };
 
 int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct phd_error *err);
@@ -56,20 +61,39 @@ static inline int phd_edge_retains(const struct phd_snapshot *s, uint64_t e)
     return PHD_LABEL_KIND(s->edge_label[e]) != PHD_LABEL_WEAK;
 }
 
+/* How many hops longer a path from one of the user's modules (__main__,
+ * the program's own) may be and still be preferred to a path from another
+ * module (the standard library's, a third-party package's). */
+#define PHD_BFS_USER_BONUS 2
+
 /*
  * Breadth-first search over retaining edges in three phases: from the
  * modules in sys.modules; then, for what they do not reach, from the other
  * named roots (sys, builtins, frames, threads, interpreter); then from
- * unknown holders (skipped when `named_only`).  parent[v] is v's
- * predecessor on a shortest path from the roots of the first phase that
- * reaches it (PHD_NONE for roots and unreachable nodes); dist[v] its
- * distance (UINT32_MAX when unreachable).  Either output may be NULL.
+ * unknown holders (skipped when `named_only`).  In the first phase a
+ * module that is not the user's (root_origin) starts PHD_BFS_USER_BONUS
+ * hops late: a path from the user's modules is taken unless another
+ * module's is shorter by more than that (a tie goes to the user's).  A
+ * path never passes through a module: each one starts its own.
+ * parent[v] is v's predecessor on the path chosen (PHD_NONE for roots and
+ * unreachable nodes); dist[v] the path's length in hops (UINT32_MAX when
+ * unreachable).  Either output may be NULL.  O(objects + references).
  */
 int phd_graph_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *dist);
 /* The same, also giving pedge[v]: the snapshot edge from parent[v] to v
  * (PHD_NONE where parent is), so that paths need no edge search. */
 int phd_graph_bfs_edges(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *pedge,
                         uint32_t *dist);
+/* The same with a phase before the others: from the modules from[0..n_from)
+ * (module roots; others are ignored) alone, so that whatever they reach
+ * gets its shortest path from one of them (`paths --from`). */
+int phd_graph_bfs_from(const struct phd_graph *g, int named_only, const uint32_t *from, size_t n_from,
+                       uint32_t *parent, uint32_t *pedge, uint32_t *dist);
+
+/* The module roots named `name` or inside that package ("app" gives
+ * app, app.models...), in roots[] order, into out[0..cap); returns how
+ * many there are (more than cap: only cap are stored). */
+size_t phd_graph_modules_named(const struct phd_graph *g, const char *name, uint32_t *out, size_t cap);
 
 /*
  * Strongly connected components over retaining edges (Tarjan's algorithm,

@@ -6,7 +6,9 @@
  * (parent, pedge, dist from phd_graph_bfs_edges), spelled as types and
  * labels: the root's description, then per hop " LABEL → DESCRIPTION" (the
  * last object by its type name), an owner's __dict__ folded into the owner
- * ("module m ['x']").  Grouping folds list indices to "[*]"; groups that
+ * ("module m ['x']"; for any other owner an entry under an identifier is
+ * an attribute, ".x", as inline and slot attributes are).  Names of
+ * modules, functions and classes are never cut.  Grouping folds list indices to "[*]"; groups that
  * differ only in the keys of plain dicts are merged when there are
  * PHD_PATHS_KEYED_MIN or more of them, the differing keys spelled "[…]".
  *

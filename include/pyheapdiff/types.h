@@ -37,4 +37,21 @@ unsigned phd_snapshot_type_origin(const struct phd_snapshot *s, uint32_t t);
  * types are the user's, anything else is unknown. */
 unsigned phd_origin_guess(const char *name);
 
+/*
+ * The origin of each module of modules[0..n) (nodes of type "module"),
+ * into origins[k] (enum phd_origin), from what the snapshot records:
+ * __main__ is the user's; else the origin the agent recorded for the types
+ * of the module, or of its closest enclosing package that has types
+ * (TYPE_ORIGINS), when they agree; else its __file__ (a value
+ * preview: snapshots with values): under site-packages or dist-packages is
+ * third-party, in the folder the standard library's modules (by their
+ * types) were loaded from is stdlib, elsewhere the user's; a module
+ * without __file__ is stdlib when Python's builtin or frozen importer
+ * loaded it, else one made at run time (types.ModuleType): the user's.
+ * pyheapdiff's own modules are third-party, as the agent has them.  What
+ * cannot be told (no values recorded) is unknown.  O(types + modules' globals).  Returns 0, or
+ * -1 when out of memory.
+ */
+int phd_module_origins(const struct phd_snapshot *s, const uint32_t *modules, size_t n, uint8_t *origins);
+
 #endif

@@ -2,10 +2,13 @@
  * cmd_graph.c - pyheapdiff graph: objgraph's show_backrefs/show_refs from
  * a snapshot, drawn with Graphviz into SVG, PNG, PDF or DOT.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "pyheapdiff/graph.h"
@@ -25,6 +28,42 @@ static int mark_types(const struct phd_snapshot *s, const char *const *names, in
         free(ids);
     }
     return 0;
+}
+
+/*
+ * The file written when -o is not given: pyheapdiff-T.svg in the current
+ * directory, T the bare class name of --type ("graph" for --id only), or
+ * pyheapdiff-T-2.svg, -3... when that name is taken: a default never
+ * replaces a file.  The name is reserved by creating it (O_EXCL, mode
+ * 0600), so two runs at once get two names; the picture then replaces the
+ * empty file.  Returns 0, or -1 after printing the error.
+ */
+static int default_output(const char *type, char *out, size_t cap)
+{
+    char base[80];
+    const char *t = type ? strrchr(type, '.') : NULL;
+    t = t ? t + 1 : type && type[0] ? type : "graph";
+    size_t o = 0;
+    for (; *t && o + 1 < sizeof base; t++) {
+        unsigned char ch = (unsigned char)*t;
+        int ok = ch == '_' || ch == '-' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+        base[o++] = ok ? (char)ch : '_';
+    }
+    base[o] = 0;
+    for (int k = 1; k < 1000; k++) {
+        if (k == 1)
+            snprintf(out, cap, "pyheapdiff-%s.svg", base);
+        else
+            snprintf(out, cap, "pyheapdiff-%s-%d.svg", base, k);
+        int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            return 0;
+        }
+        if (errno != EEXIST)
+            return cli_fail("%s: cannot create: %s", out, strerror(errno)), -1;
+    }
+    return cli_fail("pyheapdiff-%s.svg: 999 numbered names taken; say where with -o FILE", base), -1;
 }
 
 int cmd_graph(int argc, char **argv)
@@ -96,10 +135,16 @@ int cmd_graph(int argc, char **argv)
         return cli_fail("graph: expected one snapshot (see 'pyheapdiff graph --help')");
     if (!type && !nids)
         return cli_fail("graph: say which objects: --type T or --id ADDRESS");
-    if (!out)
-        return cli_fail("graph: say where: -o FILE.svg|.png|.pdf|.dot, or -o - for DOT on stdout");
     if (path_only && refs)
         return cli_fail("graph: --path and --refs do not go together");
+    char fallback[200];
+    int reserved = 0;
+    if (!out) {
+        if (default_output(type, fallback, sizeof fallback) < 0)
+            return PHD_EXIT_USAGE;
+        out = fallback;
+        reserved = 1;
+    }
     const char *format = "dot", *dot = strrchr(out, '.');
     if (strcmp(out, "-") != 0) {
         static const char *const formats[] = {"svg", "png", "pdf", "dot"};
@@ -115,8 +160,11 @@ int cmd_graph(int argc, char **argv)
     }
     struct phd_snapshot *s;
     struct phd_graph *g;
-    if (cli_open_graph(argv[optind], &s, &g) < 0)
+    if (cli_open_graph(argv[optind], &s, &g) < 0) {
+        if (reserved)
+            unlink(out);
         return PHD_EXIT_USAGE;
+    }
     int status = PHD_EXIT_USAGE;
     size_t nt = (size_t)s->n_types + 1;
     uint8_t *want = calloc(nt, 1), *filt = calloc(nt, 1), *ign = calloc(nt, 1), *hi = calloc(nt, 1);
@@ -170,6 +218,8 @@ int cmd_graph(int argc, char **argv)
                 nchosen);
     status = PHD_EXIT_OK;
 out:
+    if (reserved && status != PHD_EXIT_OK)
+        unlink(out); /* the name reserved for the default output */
     free(want);
     free(filt);
     free(ign);

@@ -22,8 +22,11 @@ int cmd_paths(int argc, char **argv)
     static const struct option opts[] = {
         {"type", required_argument, NULL, 't'}, {"id", required_argument, NULL, 'i'},
         {"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"from", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
+    const char *from[MAX_IDS];
+    int nfrom = 0;
     const char *type = NULL;
     uint64_t ids[MAX_IDS];
     int nids = 0, json = 0, c;
@@ -43,6 +46,11 @@ int cmd_paths(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case 'f':
+            if (nfrom == MAX_IDS)
+                return cli_fail("paths: at most %d --from modules", MAX_IDS);
+            from[nfrom++] = optarg;
             break;
         case 'h':
             return cli_help(cmd);
@@ -71,7 +79,19 @@ int cmd_paths(int argc, char **argv)
     uint32_t *dist = malloc(((size_t)s->n_nodes + 1) * sizeof *dist);
     chosen = malloc(((size_t)s->n_nodes + 1) * sizeof *chosen);
     bytype = calloc((size_t)s->n_types + 1, 1);
-    if (!parent || !pedge || !dist || !chosen || !bytype || phd_graph_bfs_edges(g, 0, parent, pedge, dist) < 0) {
+    /* --from: the modules (and their submodules) whose paths come first */
+    size_t nmods = 0;
+    for (int k = 0; k < nfrom && chosen; k++) {
+        size_t got = phd_graph_modules_named(g, from[k], chosen + nmods, (size_t)s->n_nodes - nmods);
+        if (!got) {
+            free(dist);
+            cli_fail("%s: no module %s in sys.modules", s->path, cli_esc(from[k]));
+            goto out;
+        }
+        nmods += got;
+    }
+    if (!parent || !pedge || !dist || !chosen || !bytype ||
+        phd_graph_bfs_from(g, 0, chosen, nmods, parent, pedge, dist) < 0) {
         free(dist);
         cli_fail("%s: out of memory", s->path);
         goto out;

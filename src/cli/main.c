@@ -112,17 +112,20 @@ const struct cli_command cli_commands[] = {
      "  --timeout SECONDS    stop the query after SECONDS (exit status 2)\n"
      "  -h, --help           show this help\n"},
     {"paths", cmd_paths, "why objects are alive: grouped shortest paths from the roots",
-     "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--limit N] [--json] SNAPSHOT\n"
+     "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--from MODULE]... [--limit N] [--json] SNAPSHOT\n"
      "\n"
      "For each chosen object, the shortest retention path from the root set\n"
      "(modules, sys, builtins, thread frames and state; objects held by C code,\n"
-     "'unknown holders', only for what nothing named reaches).  Identical paths\n"
+     "'unknown holders', only for what nothing named reaches).  The user's own\n"
+     "modules (__main__, the program's) are preferred: another module's path\n"
+     "is taken only when shorter by more than 2 hops.  Identical paths\n"
      "(same types and labels, list indices folded to [*]) are grouped and\n"
      "printed once with their count, most frequent first.\n"
      "\n"
      "options:\n"
      "  --type T        instances of T (qualified name or bare class name)\n"
      "  --id ADDRESS    one object by its id() (repeatable)\n"
+     "  --from MODULE   paths from MODULE and its submodules first (repeatable)\n"
      "  --limit N       groups to show (default 10; 0: all)\n"
      "  --json          print JSON (see docs/cli.md)\n"
      "  -h, --help      show this help\n"},
@@ -177,7 +180,7 @@ const struct cli_command cli_commands[] = {
      "  --json      print JSON\n"
      "  -h, --help  show this help\n"},
     {"graph", cmd_graph, "draw why objects are alive (Graphviz: SVG, PNG, PDF, DOT)",
-     "usage: pyheapdiff graph (--type T | --id ADDRESS...) -o OUT [options] SNAPSHOT\n"
+     "usage: pyheapdiff graph (--type T | --id ADDRESS...) [-o OUT] [options] SNAPSHOT\n"
      "\n"
      "Draws the objects that refer to the chosen ones, and what refers to\n"
      "those, up to --max-depth hops (objgraph's show_backrefs), from a\n"
@@ -199,7 +202,8 @@ const struct cli_command cli_commands[] = {
      "  --ignore-type T     never draw objects of T (repeatable)\n"
      "  --highlight T       colour objects of T (repeatable)\n"
      "  --no-roots-stop     walk on past modules and other roots\n"
-     "  -o, --output OUT    the file to write\n"
+     "  -o, --output OUT    the file to write (default: pyheapdiff-T.svg here, numbered\n"
+     "                      -2, -3... rather than replacing a file)\n"
      "  -h, --help          show this help\n"},
     {"report", cmd_report, "one self-contained HTML page: growth, paths, retainers, leak graph",
      "usage: pyheapdiff report [options] BEFORE AFTER\n"

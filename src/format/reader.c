@@ -648,6 +648,15 @@ int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, si
     return (int)l;
 }
 
+int phd_snapshot_preview_is_name(const struct phd_snapshot *s, uint32_t i)
+{
+    if (!s->preview || i >= s->n_nodes || !s->preview[i])
+        return 0;
+    const unsigned char *p = s->map + s->preview[i], *end = s->map + s->map_len;
+    uint64_t v;
+    return phd_varint_get(&p, end, &v) == 0 && (v & 1);
+}
+
 const char *phd_snapshot_type_name(const struct phd_snapshot *s, uint32_t type_id)
 {
     if (!s->types || type_id >= s->n_types)

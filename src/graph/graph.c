@@ -20,6 +20,7 @@
 
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/text.h"
+#include "pyheapdiff/types.h"
 
 static const uint8_t kind_order[] = {PHD_ROOT_MODULE, PHD_ROOT_MODULES, PHD_ROOT_SYSDICT, PHD_ROOT_BUILTINS,
                                      PHD_ROOT_FRAME,  PHD_ROOT_THREAD,  PHD_ROOT_INTERP};
@@ -46,6 +47,7 @@ void phd_graph_free(struct phd_graph **gp)
     free(g->roots);
     free(g->root_kind);
     free(g->named);
+    free(g->root_origin);
     free(g);
     *gp = NULL;
 }
@@ -157,6 +159,12 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
     uint32_t *fit = realloc(g->roots, ((size_t)g->n_roots + 1) * sizeof *fit); /* usually far fewer than n */
     if (fit)
         g->roots = fit;
+    /* the module roots come first in roots[] */
+    while (g->n_modules < g->n_roots && g->root_kind[g->roots[g->n_modules]] == PHD_ROOT_MODULE)
+        g->n_modules++;
+    if (!(g->root_origin = calloc((size_t)g->n_modules + 1, 1)) ||
+        phd_module_origins(s, g->roots, g->n_modules, g->root_origin) < 0)
+        goto nomem;
     *out = g;
     return 0;
 nomem:
@@ -168,59 +176,136 @@ nomem:
 
 int phd_graph_bfs(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *dist)
 {
-    return phd_graph_bfs_edges(g, named_only, parent, NULL, dist);
+    return phd_graph_bfs_from(g, named_only, NULL, 0, parent, NULL, dist);
 }
 
 int phd_graph_bfs_edges(const struct phd_graph *g, int named_only, uint32_t *parent, uint32_t *pedge, uint32_t *dist)
 {
+    return phd_graph_bfs_from(g, named_only, NULL, 0, parent, pedge, dist);
+}
+
+/* The state of one search: the queue holds, in order, the nodes of one
+ * level after another (level: hops from the node's root plus its root's
+ * late start), so levels need no array of their own. */
+struct bfs {
+    const struct phd_graph *g;
+    uint32_t *queue, *d, *parent, *pedge;
+    size_t head, tail;
+};
+
+static void bfs_seed(struct bfs *b, uint32_t v)
+{
+    if (b->d[v] != UINT32_MAX)
+        return;
+    b->d[v] = 0;
+    b->queue[b->tail++] = v;
+}
+
+/* Is the r-th root a module of the first phase that starts late? */
+static int late_module(const struct phd_graph *g, uint32_t r)
+{
+    return r < g->n_modules && g->root_origin[r] != PHD_ORIGIN_USER;
+}
+
+/* Runs the search from what is queued to the end, level by level; with
+ * `late`, the modules that start late join the queue once the level
+ * PHD_BFS_USER_BONUS is reached (after that level's other nodes: a tie
+ * goes to the user's modules).  Modules are never entered: each starts
+ * its own paths. */
+static void bfs_run(struct bfs *b, int late)
+{
+    const struct phd_graph *g = b->g;
     const struct phd_snapshot *s = g->s;
-    uint32_t *queue = malloc(((size_t)g->n + 1) * sizeof *queue);
-    uint32_t *d = dist ? dist : malloc(((size_t)g->n + 1) * sizeof *d);
-    if (!queue || !d) {
-        free(queue);
+    for (uint32_t level = 0;; level++) {
+        if (late && level == PHD_BFS_USER_BONUS) {
+            for (uint32_t r = 0; r < g->n_modules; r++)
+                if (late_module(g, r))
+                    bfs_seed(b, g->roots[r]);
+            late = 0;
+        }
+        if (b->head == b->tail) {
+            if (!late)
+                return;
+            level = PHD_BFS_USER_BONUS - 1; /* nothing left before the late start */
+            continue;
+        }
+        for (size_t end = b->tail; b->head < end;) {
+            uint32_t u = b->queue[b->head++];
+            for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
+                uint32_t t = s->edge_target[e];
+                if (b->d[t] != UINT32_MAX || !phd_edge_retains(s, e) || g->root_kind[t] == PHD_ROOT_MODULE)
+                    continue;
+                b->d[t] = b->d[u] + 1;
+                if (b->parent)
+                    b->parent[t] = u;
+                if (b->pedge)
+                    b->pedge[t] = (uint32_t)e;
+                b->queue[b->tail++] = t;
+            }
+        }
+    }
+}
+
+int phd_graph_bfs_from(const struct phd_graph *g, int named_only, const uint32_t *from, size_t n_from,
+                       uint32_t *parent, uint32_t *pedge, uint32_t *dist)
+{
+    struct bfs b = {g, malloc(((size_t)g->n + 1) * sizeof *b.queue), dist ? dist : malloc(((size_t)g->n + 1) * sizeof *b.d),
+                    parent, pedge, 0, 0};
+    if (!b.queue || !b.d) {
+        free(b.queue);
         if (!dist)
-            free(d);
+            free(b.d);
         return -1;
     }
     for (uint32_t v = 0; v < g->n; v++) {
-        d[v] = UINT32_MAX;
+        b.d[v] = UINT32_MAX;
         if (parent)
             parent[v] = PHD_NONE;
         if (pedge)
             pedge[v] = PHD_NONE;
     }
-    size_t head = 0, tail = 0;
-    /* Modules first; then, for what they do not reach, the other named
-     * roots (frames, threads, interpreter); then unknown holders. */
-    for (int phase = 0; phase < (named_only ? 2 : 3); phase++) {
-        for (uint32_t r = 0; r < g->n_roots; r++) {
-            uint32_t v = g->roots[r];
-            unsigned k = g->root_kind[v];
-            int ph = k == PHD_ROOT_MODULE ? 0 : k == PHD_ROOT_UNKNOWN ? 2 : 1;
-            if (ph != phase || d[v] != UINT32_MAX)
-                continue;
-            d[v] = 0;
-            queue[tail++] = v;
-        }
-        while (head < tail) {
-            uint32_t u = queue[head++];
-            for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
-                uint32_t t = s->edge_target[e];
-                if (d[t] != UINT32_MAX || !phd_edge_retains(s, e))
-                    continue;
-                d[t] = d[u] + 1;
-                if (parent)
-                    parent[t] = u;
-                if (pedge)
-                    pedge[t] = (uint32_t)e;
-                queue[tail++] = t;
-            }
-        }
+    /* the modules asked for, alone */
+    if (n_from) {
+        for (size_t k = 0; k < n_from; k++)
+            if (from[k] < g->n && g->root_kind[from[k]] == PHD_ROOT_MODULE)
+                bfs_seed(&b, from[k]);
+        bfs_run(&b, 0);
     }
-    free(queue);
+    /* the user's modules, then the others late */
+    for (uint32_t r = 0; r < g->n_modules; r++)
+        if (!late_module(g, r))
+            bfs_seed(&b, g->roots[r]);
+    bfs_run(&b, 1);
+    /* then the other named roots (frames, threads, interpreter); then
+     * unknown holders */
+    for (int phase = 1; phase < (named_only ? 2 : 3); phase++) {
+        for (uint32_t r = 0; r < g->n_roots; r++) {
+            unsigned k = g->root_kind[g->roots[r]];
+            if (k != PHD_ROOT_MODULE && (k == PHD_ROOT_UNKNOWN) == (phase == 2))
+                bfs_seed(&b, g->roots[r]);
+        }
+        bfs_run(&b, 0);
+    }
+    free(b.queue);
     if (!dist)
-        free(d);
+        free(b.d);
     return 0;
+}
+
+size_t phd_graph_modules_named(const struct phd_graph *g, const char *name, uint32_t *out, size_t cap)
+{
+    size_t n = 0, len = strlen(name);
+    char buf[512];
+    for (uint32_t r = 0; r < g->n_modules; r++) {
+        uint32_t v = g->roots[r];
+        int l = phd_snapshot_preview(g->s, v, buf, sizeof buf - 1);
+        if (l < 0 || (size_t)l < len || memcmp(buf, name, len) != 0 || ((size_t)l > len && buf[len] != '.'))
+            continue;
+        if (n < cap)
+            out[n] = v;
+        n++;
+    }
+    return n;
 }
 
 /* ---- strongly connected components -------------------------------------- */
@@ -469,15 +554,19 @@ out:
 /* ---- text ------------------------------------------------------------- */
 
 /* A node's preview as printable UTF-8, cut at maxlen bytes on a character
- * boundary; bytes that are not valid UTF-8 (bytes previews) become '?'. */
+ * boundary; bytes that are not valid UTF-8 (bytes previews) become '?'.
+ * A name (a module's, a function's or class's __qualname__) is an
+ * identity, not a value: it is never cut (up to the room in buf). */
 static void preview_text(const struct phd_snapshot *s, uint32_t v, char *buf, size_t cap, size_t maxlen)
 {
-    char pv[PHD_PREVIEW_MAX + 1];
+    char pv[512];
     int l = phd_snapshot_preview(s, v, pv, sizeof pv - 1);
     if (l < 0) {
         buf[0] = 0;
         return;
     }
+    if (phd_snapshot_preview_is_name(s, v))
+        maxlen = cap;
     if (maxlen + 4 > cap)
         maxlen = cap > 4 ? cap - 4 : 0;
     size_t n = (size_t)l, cut = n;
@@ -541,7 +630,7 @@ void phd_graph_label(const struct phd_snapshot *s, uint64_t e, int fold_index, c
 void phd_graph_describe(const struct phd_snapshot *s, uint32_t v, char *buf, size_t cap)
 {
     const char *tn = phd_snapshot_type_name(s, s->type[v]);
-    char pv[64];
+    char pv[260];
     preview_text(s, v, pv, sizeof pv, 40);
     if (!pv[0])
         snprintf(buf, cap, "%s", tn);

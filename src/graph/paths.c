@@ -92,6 +92,36 @@ static void hop_label(const struct phd_graph *g, const uint32_t *parent, const u
     *value = PHD_LABEL_KIND(s->edge_label[e]) == PHD_LABEL_VALUE;
 }
 
+/* w is a value of its owner's __dict__ (parent[w], folded into the owner
+ * parent[parent[w]]): an attribute, spelled ".name" as attributes kept
+ * inline or in slots are, when its key is a str that is an identifier.
+ * A module's globals keep the dict spelling ("module m ['x']").  Rewrites
+ * lab, which holds the hop's "['key']" label. */
+static void attr_label(const struct phd_graph *g, const uint32_t *parent, const uint32_t *pedge, uint32_t w,
+                       char *lab, size_t cap)
+{
+    const struct phd_snapshot *s = g->s;
+    uint32_t d = parent[w], owner = d == PHD_NONE ? PHD_NONE : parent[d];
+    if (owner == PHD_NONE || strcmp(phd_snapshot_type_name(s, s->type[owner]), "module") == 0)
+        return;
+    uint64_t e = pedge && pedge[w] != PHD_NONE ? pedge[w] : phd_graph_edge_between(s, d, w);
+    if (e == UINT64_MAX || PHD_LABEL_KIND(s->edge_label[e]) != PHD_LABEL_VALUE)
+        return;
+    uint32_t key = PHD_LABEL_PAYLOAD(s->edge_label[e]);
+    char name[PHD_PREVIEW_MAX + 1];
+    int l = phd_snapshot_preview(s, key, name, sizeof name - 1);
+    if (l <= 0 || l >= PHD_PREVIEW_MAX || strcmp(phd_snapshot_type_name(s, s->type[key]), "str") != 0)
+        return;
+    for (int i = 0; i < l; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (!(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch >= 0x80 ||
+              (i && ch >= '0' && ch <= '9')))
+            return;
+    }
+    name[l] = 0;
+    snprintf(lab, cap, ".%s", name);
+}
+
 /* Is w (reached by label lab) an owner's __dict__, folded into the owner
  * when it is not the last node of a path? */
 static int is_owner_dict(const struct phd_snapshot *s, const char *lab, uint32_t w)
@@ -231,6 +261,8 @@ static long token(struct cons *c, uint32_t v, uint32_t pc, int last)
     }
     int value;
     hop_label(c->g, c->parent, c->pedge, v, 1, lab, sizeof lab, &value);
+    if (value && (pc & OWNER))
+        attr_label(c->g, c->parent, c->pedge, v, lab, sizeof lab);
     if (value && !(pc & OWNER)) {
         c->saw_key = 1;
         if (c->keyed)
@@ -556,6 +588,8 @@ static long spell(const struct phd_graph *g, const uint32_t *parent, const uint3
             continue;
         if (value && !was_owner && key_folded(mask, i, hops))
             snprintf(lab, sizeof lab, "[…]");
+        if (value && was_owner)
+            attr_label(g, parent, pedge, w, lab, sizeof lab);
         if (lab[0]) {
             put(buf, &len, cap, " ");
             put(buf, &len, cap, lab);

@@ -85,6 +85,51 @@ static int room(struct walk *w, int edge)
     return 0;
 }
 
+/* What a root is, as the first lines of its label: "[module]"; for a
+ * thread's frame or state what `paths` names, "[thread N] worker" then
+ * "app.py:12" and "local backlog" (the record's "worker (/path/app.py:12)
+ * local backlog" split, the file by its base name); for other named roots
+ * their name ("[sys.modules]"); "[unknown holder]".  Each line is escaped
+ * and cut like other labels. */
+static void root_name(const struct phd_graph *g, uint32_t v, char *out, size_t cap)
+{
+    const struct phd_snapshot *s = g->s;
+    unsigned rk = g->root_kind[v];
+    uint32_t ri = phd_graph_root_record(g, v);
+    const struct phd_root *rec = ri != PHD_NONE && rk != PHD_ROOT_MODULE ? &s->roots[ri] : NULL;
+    char a[400], b[300] = "", c[300] = "", ta[LABEL_MAX * 7 + 8], tb[LABEL_MAX * 7 + 8], tc[LABEL_MAX * 7 + 8];
+    if (!rec || rec->name == PHD_NONE) {
+        snprintf(out, cap, "[%s]", phd_graph_root_kind_name(rk));
+        return;
+    }
+    const char *name = s->str[rec->name];
+    if (rk != PHD_ROOT_FRAME && rk != PHD_ROOT_THREAD) {
+        snprintf(a, sizeof a, "[%s]", name);
+        label_text(a, ta, sizeof ta);
+        snprintf(out, cap, "%s", ta);
+        return;
+    }
+    /* "qualname (file:line) what var": the last ") " ends the place */
+    const char *open = strstr(name, " ("), *close = NULL;
+    for (const char *p = open ? strstr(open, ") ") : NULL; p; p = strstr(p + 1, ") "))
+        close = p;
+    if (open && close && close > open) {
+        const char *place = open + 2, *slash = place;
+        for (const char *p = place; p < close; p++)
+            if (*p == '/')
+                slash = p + 1;
+        snprintf(a, sizeof a, "[thread %llu] %.*s", (unsigned long long)rec->thread_id, (int)(open - name), name);
+        snprintf(b, sizeof b, "%.*s", (int)(close - slash), slash);
+        snprintf(c, sizeof c, "%s", close + 2);
+    } else {
+        snprintf(a, sizeof a, "[thread %llu] %s", (unsigned long long)rec->thread_id, name);
+    }
+    label_text(a, ta, sizeof ta);
+    label_text(b, tb, sizeof tb);
+    label_text(c, tc, sizeof tc);
+    snprintf(out, cap, "%s%s%s%s%s", ta, tb[0] ? "\\n" : "", tb, tc[0] ? "\\n" : "", tc);
+}
+
 /* The drawn node of v, drawn now if need be; NULL at the node cap. */
 static Agnode_t *draw_node(struct walk *w, uint32_t v, uint32_t depth)
 {
@@ -108,17 +153,23 @@ static Agnode_t *draw_node(struct walk *w, uint32_t v, uint32_t depth)
         kind_counted = PHD_LABEL_VALUE;
     else if (strcmp(tn, "list") == 0 || strcmp(tn, "tuple") == 0 || strcmp(tn, "set") == 0)
         kind_counted = strcmp(tn, "set") == 0 ? PHD_LABEL_NONE : PHD_LABEL_INDEX;
+    int is_tuple = strcmp(tn, "tuple") == 0;
     if (kind_counted || strcmp(tn, "set") == 0) {
-        for (uint64_t e = s->edge_start[v]; e < s->edge_start[v + 1]; e++)
-            items += PHD_LABEL_KIND(s->edge_label[e]) == kind_counted;
+        /* a function's __closure__ is a tuple whose items are labelled
+         * with the free variables' names */
+        for (uint64_t e = s->edge_start[v]; e < s->edge_start[v + 1]; e++) {
+            unsigned k = PHD_LABEL_KIND(s->edge_label[e]);
+            items += k == kind_counted || (is_tuple && k == PHD_LABEL_NAME);
+        }
         snprintf(line, sizeof line, "%s %u item%s", text, items, items == 1 ? "" : "s");
     } else {
         snprintf(line, sizeof line, "%s", text);
     }
     unsigned rk = w->g->root_kind[v];
     if (rk) {
-        char r[760];
-        snprintf(r, sizeof r, "[%s]\\n%s", phd_graph_root_kind_name(rk), line);
+        char r[1800], who[1040];
+        root_name(w->g, v, who, sizeof who);
+        snprintf(r, sizeof r, "%s\\n%s", who, line);
         snprintf(line, sizeof line, "%.690s", r);
         set(an, "shape", "box");
         set(an, "penwidth", "2");

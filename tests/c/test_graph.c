@@ -12,10 +12,12 @@
  *
  *   1. root set and reverse (referrer) rows        phd_graph_build
  *   2. three-phase BFS, named_only 0 and 1          phd_graph_bfs(_edges)
+ *      the user's modules preferred, --from first  phd_graph_bfs_from
  *   3. strongly connected components                phd_graph_scc
  *   4. dominators and retained sizes                phd_graph_dominators
  *   5. a 1,000,000-node chain and a 200,000-node cycle (no recursion)
  *   6. labels, descriptions and edge_between on a hand-made snapshot
+ *   7. module origins (phd_module_origins) on a hand-made snapshot
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/types.h"
 #include "testutil.h"
 
 #define MAXN 60
@@ -445,6 +448,121 @@ static void check_bfs(const struct phd_graph *g, const struct phd_snapshot *s, c
     }
 }
 
+/* Property 2b: the user's modules preferred (PHD_BFS_USER_BONUS), and
+ * `--from` modules first.  root_origin is set at random on the built
+ * graph; the reference is one plain BFS per module root (never entering
+ * another module), a path's cost its hops plus the bonus for a module
+ * that is not the user's.  Every node the modules reach must get a path
+ * of least cost, from a user's module when one has that cost; with a
+ * from-set F, a node F reaches gets a shortest path from F. */
+static unsigned long cov_pref_longer, cov_from;
+
+static uint32_t path_root(const uint32_t *parent, uint32_t v, uint32_t n)
+{
+    for (uint32_t k = 0; k <= n && parent[v] != PHD_NONE; k++)
+        v = parent[v];
+    return parent[v] == PHD_NONE ? v : PHD_NONE;
+}
+
+static void check_bfs_pref(struct phd_graph *g, const struct phd_snapshot *s, const struct ref *R, struct rng *r,
+                           unsigned long id)
+{
+    uint32_t n = s->n_nodes;
+    static uint32_t hop[MAXN][MAXN]; /* hop[m][v]: hops from module m, UINT32_MAX: none */
+    int user[MAXN] = {0}, is_mod[MAXN] = {0}, in_from[MAXN] = {0};
+    uint32_t from[MAXN], nfrom = 0;
+    CHECKF(g->n_modules <= g->n_roots, "graph %lu: n_modules %u", id, g->n_modules);
+    for (uint32_t i = 0; i < g->n_roots; i++) {
+        uint32_t v = g->roots[i];
+        CHECKF((i < g->n_modules) == (g->root_kind[v] == PHD_ROOT_MODULE), "graph %lu: roots[%u] module %d", id, i,
+               g->root_kind[v] == PHD_ROOT_MODULE);
+        if (i >= g->n_modules)
+            continue;
+        g->root_origin[i] = rng_chance(r, 1, 2) ? PHD_ORIGIN_USER : PHD_ORIGIN_STDLIB;
+        user[v] = g->root_origin[i] == PHD_ORIGIN_USER;
+        is_mod[v] = 1;
+        if (rng_chance(r, 1, 4)) {
+            from[nfrom++] = v;
+            in_from[v] = 1;
+        }
+    }
+    for (uint32_t m = 0; m < n; m++) {
+        for (uint32_t v = 0; v < n; v++)
+            hop[m][v] = UINT32_MAX;
+        if (!is_mod[m])
+            continue;
+        bits seen = BIT(m), cur = BIT(m);
+        for (uint32_t d = 0; cur; d++) {
+            bits next = 0;
+            for (uint32_t v = 0; v < n; v++)
+                if (cur & BIT(v)) {
+                    hop[m][v] = d;
+                    next |= R->adj[v];
+                }
+            for (uint32_t v = 0; v < n; v++)
+                if (is_mod[v])
+                    next &= ~BIT(v);
+            cur = next & ~seen;
+            seen |= next;
+        }
+    }
+    for (int use_from = 0; use_from <= 1; use_from++) {
+        uint32_t parent[MAXN], pedge[MAXN], dist[MAXN], edist[MAXN];
+        int phase[MAXN];
+        ref_bfs(R, 0, edist, phase);
+        CHECK(phd_graph_bfs_from(g, 0, from, use_from ? nfrom : 0, parent, pedge, dist) == 0);
+        for (uint32_t v = 0; v < n; v++) {
+            uint32_t eff = UINT32_MAX, effF = UINT32_MAX, hmin = UINT32_MAX;
+            int user_best = 0;
+            for (uint32_t m = 0; m < n; m++) {
+                if (!is_mod[m] || hop[m][v] == UINT32_MAX)
+                    continue;
+                uint32_t c = hop[m][v] + (user[m] ? 0 : PHD_BFS_USER_BONUS);
+                if (c < eff)
+                    eff = c;
+                if (hop[m][v] < hmin)
+                    hmin = hop[m][v];
+                if (use_from && in_from[m] && hop[m][v] < effF)
+                    effF = hop[m][v];
+            }
+            for (uint32_t m = 0; m < n; m++)
+                user_best |= is_mod[m] && user[m] && hop[m][v] == eff;
+            CHECKF((dist[v] == UINT32_MAX) == (edist[v] == UINT32_MAX), "graph %lu: node %u reached %d, expected %d",
+                   id, v, dist[v] != UINT32_MAX, edist[v] != UINT32_MAX);
+            if (dist[v] == UINT32_MAX)
+                continue;
+            uint32_t root = path_root(parent, v, n);
+            CHECKF(root != PHD_NONE, "graph %lu: node %u: its parents do not end at a root", id, v);
+            if (root == PHD_NONE)
+                continue;
+            if (eff == UINT32_MAX) {
+                CHECKF(!is_mod[root] && dist[v] == edist[v], "graph %lu: node %u: no module reaches it, yet root %u dist %u",
+                       id, v, root, dist[v]);
+            } else if (effF != UINT32_MAX) {
+                cov_from += dist[v] > 0 && hmin < effF;
+                CHECKF(in_from[root] && dist[v] == effF, "graph %lu: node %u: --from path from %u of %u hops, expected %u",
+                       id, v, root, dist[v], effF);
+            } else {
+                uint32_t cost = dist[v] + (user[root] ? 0 : PHD_BFS_USER_BONUS);
+                CHECKF(is_mod[root] && cost == eff && (user[root] || !user_best),
+                       "graph %lu%s: node %u: path from %u (%s) of %u hops, expected cost %u%s", id,
+                       use_from ? " with --from" : "", v, root, user[root] ? "user" : "other", dist[v], eff,
+                       user_best ? " from a user's module" : "");
+                cov_pref_longer += user[root] && dist[v] > hmin;
+            }
+            if (parent[v] != PHD_NONE) {
+                uint32_t p = parent[v], e = pedge[v];
+                CHECKF((R->adj[p] & BIT(v)) && dist[p] + 1 == dist[v] && e < s->n_edges && s->edge_target[e] == v &&
+                           s->edge_start[p] <= e && e < s->edge_start[p + 1] && phd_edge_retains(s, e),
+                       "graph %lu: node %u: parent %u / edge %u inconsistent", id, v, p, e);
+            } else {
+                CHECKF(dist[v] == 0 && g->root_kind[v], "graph %lu: node %u: no parent but dist %u", id, v, dist[v]);
+            }
+        }
+    }
+    memset(g->root_origin, 0, g->n_modules);
+}
+
 /* Property 3: SCCs against the transitive closure. */
 static void check_scc(const struct phd_graph *g, const struct ref *R, unsigned long id)
 {
@@ -581,6 +699,7 @@ static void test_random(unsigned ngraphs, uint64_t seed)
         ref_build(&R, s);
         check_build(g, s, &R, id);
         check_bfs(g, s, &R, id);
+        check_bfs_pref(g, s, &R, &r, id);
         check_scc(g, &R, id);
         check_dominators(g, s, &R, id);
 
@@ -613,6 +732,9 @@ static void test_random(unsigned ngraphs, uint64_t seed)
     printf("  nodes first reached at distance > 0 in phase modules/named/unknown: %lu/%lu/%lu; "
            "nodes in a cycle: %lu; with a non-root immediate dominator: %lu; retaining more than themselves: %lu\n",
            cov_phase_dist[0], cov_phase_dist[1], cov_phase_dist[2], cov_big_scc, cov_idom, cov_ret_nontrivial);
+    printf("  user's module chosen over a shorter path: %lu nodes; --from over a shorter path: %lu\n", cov_pref_longer,
+           cov_from);
+    CHECK(cov_pref_longer > ngraphs / 20 && cov_from > ngraphs / 20);
     CHECK(with_unknown > ngraphs / 4 && with_modules > ngraphs / 4 && with_weak > ngraphs / 4 &&
           unreachable_named > ngraphs / 8);
     CHECK(cov_phase_dist[0] > ngraphs && cov_phase_dist[1] > ngraphs && cov_phase_dist[2] > ngraphs &&
@@ -893,6 +1015,114 @@ static void test_text(void)
     snap_free(s);
 }
 
+/* Property 7: where each module comes from.  A hand-made snapshot of
+ * modules, each a module node with a preview (its name), a __dict__ and
+ * in it __file__ and __loader__ when the case has them; types with
+ * recorded origins for the modules that define some. */
+static void test_module_origins(void)
+{
+    enum { MT_OBJECT, MT_MODULE, MT_DICT, MT_STR, MT_TYPE, MT_NONE, MT_USER, MT_STDLIB, MT_MIXED_A, MT_MIXED_B,
+           MT_THIRD, N_MT };
+    static const char *strs[] = {"object", "module", "dict", "str", "type", "NoneType", "app.models.User",
+                                 "logging.Logger", "mixed.A", "mixed.B", "pandas.core.frame.DataFrame",
+                                 "__dict__", "BuiltinImporter", "__main__", "app", "app.util", "logging",
+                                 "posixpath", "helpers", "six", "sys", "far", "cython_runtime", "mixed",
+                                 "pyheapdiff.track", "pandas.io"};
+    enum { N_STRS = sizeof strs / sizeof strs[0], S_DICTNAME = 11, S_BUILTIN = 12, S_MODNAMES = 13 };
+    static uint32_t lens[N_STRS];
+    static struct phd_type mtypes[N_MT];
+    static const uint8_t morigin[N_MT] = {[MT_USER] = PHD_ORIGIN_USER, [MT_STDLIB] = PHD_ORIGIN_STDLIB,
+                                          [MT_MIXED_A] = PHD_ORIGIN_USER, [MT_MIXED_B] = PHD_ORIGIN_THIRD_PARTY,
+                                          [MT_THIRD] = PHD_ORIGIN_THIRD_PARTY};
+    for (uint32_t i = 0; i < N_STRS; i++)
+        lens[i] = (uint32_t)strlen(strs[i]);
+    for (uint32_t i = 0; i < N_MT; i++)
+        mtypes[i] = (struct phd_type){.name = i, .node = UINT32_MAX, .default_size = 16, .origin = morigin[i]};
+    /* name (a string id), __file__ or NULL, loader: 0 none, 1 BuiltinImporter, 2 __file__ = None */
+    static const struct {
+        int name;
+        const char *file;
+        int loader;
+        uint8_t want, want_novalues;
+    } mods[] = {
+        {13, "/home/u/proj/main.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_USER},              /* __main__ */
+        {14, "/home/u/proj/app/__init__.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_USER},      /* types under app. */
+        {15, "/home/u/proj/app/util.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_USER},          /* its package's */
+        {16, "/usr/lib/python3.11/logging/__init__.py", 0, PHD_ORIGIN_STDLIB, PHD_ORIGIN_STDLIB},
+        {17, "/usr/lib/python3.11/posixpath.py", 0, PHD_ORIGIN_STDLIB, PHD_ORIGIN_UNKNOWN}, /* no types: file */
+        {18, "/home/u/proj/helpers.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_UNKNOWN},
+        {19, "/v/lib/python3.11/site-packages/six.py", 0, PHD_ORIGIN_THIRD_PARTY, PHD_ORIGIN_UNKNOWN},
+        {20, NULL, 1, PHD_ORIGIN_STDLIB, PHD_ORIGIN_UNKNOWN},                          /* sys: built in */
+        {21, NULL, 0, PHD_ORIGIN_USER, PHD_ORIGIN_UNKNOWN},                            /* made at run time */
+        {22, NULL, 0, PHD_ORIGIN_THIRD_PARTY, PHD_ORIGIN_UNKNOWN},                     /* Cython's */
+        {23, "/home/u/proj/mixed.py", 0, PHD_ORIGIN_USER, PHD_ORIGIN_UNKNOWN},         /* types disagree: file */
+        {24, "/home/u/proj/pyheapdiff/track.py", 0, PHD_ORIGIN_THIRD_PARTY, PHD_ORIGIN_THIRD_PARTY},
+        {25, NULL, 2, PHD_ORIGIN_THIRD_PARTY, PHD_ORIGIN_THIRD_PARTY},                 /* pandas.io: pandas's types */
+    };
+    enum { NM = sizeof mods / sizeof mods[0] };
+    /* nodes per module: module, dict, key "__file__", its value, key "__loader__", the loader */
+    enum { PER = 6, N = NM * PER + 1 };
+    uint32_t n_edges = 0;
+    static uint32_t src[N * 4], dst[N * 4], lab[N * 4];
+    struct phd_snapshot *s = snap_new("modules", N, N * 4, 0);
+    s->str = strs;
+    s->str_len = lens;
+    s->n_strings = N_STRS;
+    s->types = mtypes;
+    s->n_types = N_MT;
+    static unsigned char map[8192];
+    size_t len = 1;
+    s->preview = calloc(N, sizeof *s->preview);
+    uint32_t modnodes[NM];
+    for (uint32_t k = 0; k < NM; k++) {
+        uint32_t m = k * PER, d = m + 1, fk = m + 2, fv = m + 3, lk = m + 4, lv = m + 5;
+        modnodes[k] = m;
+        s->type[m] = MT_MODULE;
+        s->type[d] = MT_DICT;
+        s->type[fk] = s->type[lk] = MT_STR;
+        s->type[fv] = mods[k].loader == 2 ? MT_NONE : MT_STR;
+        s->type[lv] = MT_TYPE;
+        add_preview(s, map, &len, m, NULL, mods[k].name);
+        add_preview(s, map, &len, fk, "__file__", -1);
+        add_preview(s, map, &len, lk, "__loader__", -1);
+        add_preview(s, map, &len, lv, NULL, S_BUILTIN);
+        if (mods[k].file)
+            add_preview(s, map, &len, fv, mods[k].file, -1);
+        src[n_edges] = m, dst[n_edges] = d, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_NAME, S_DICTNAME);
+        if (mods[k].file || mods[k].loader == 2) {
+            src[n_edges] = d, dst[n_edges] = fk, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_KEY, 0);
+            src[n_edges] = d, dst[n_edges] = fv, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_VALUE, fk);
+        }
+        if (mods[k].loader == 1) {
+            src[n_edges] = d, dst[n_edges] = lk, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_KEY, 0);
+            src[n_edges] = d, dst[n_edges] = lv, lab[n_edges++] = PHD_LABEL_MAKE(PHD_LABEL_VALUE, lk);
+        }
+    }
+    s->map = map;
+    s->map_len = len;
+    s->n_edges = n_edges;
+    uint32_t u = 0;
+    for (uint32_t e = 0; e < n_edges; e++) {
+        while (u <= src[e])
+            s->edge_start[u++] = e;
+        s->edge_target[e] = dst[e];
+        s->edge_label[e] = lab[e];
+    }
+    while (u <= N)
+        s->edge_start[u++] = n_edges;
+    for (int values = 1; values >= 0; values--) {
+        s->hdr.flags = values ? PHD_HDR_VALUES : 0;
+        uint8_t got[NM];
+        CHECK(phd_module_origins(s, modnodes, NM, got) == 0);
+        for (uint32_t k = 0; k < NM; k++) {
+            uint8_t want = values ? mods[k].want : mods[k].want_novalues;
+            CHECKF(got[k] == want, "module %s (values %d): origin %s, expected %s", strs[mods[k].name], values,
+                   phd_origin_name(got[k]), phd_origin_name(want));
+        }
+    }
+    snap_free(s);
+}
+
 /* test_graph [graphs [seed]]: more random graphs or another seed, for a
  * longer search; meson runs the defaults. */
 int main(int argc, char **argv)
@@ -902,6 +1132,7 @@ int main(int argc, char **argv)
     init_tables();
     test_small_fixed();
     test_text();
+    test_module_origins();
     test_random(ngraphs, seed);
     test_long(1000000, 0);
     test_long(200000, 1);
