@@ -179,7 +179,8 @@ struct tinfo {
 #define WIN_MAX 256
 struct pending {
     PyObject *target;
-    unsigned kind;
+    unsigned kind;     /* PHD_LABEL_* or EDGE_CLASS, | EDGE_BORROWED */
+    unsigned leaf;     /* set by resolve(): a unique leaf, written inline */
     uint64_t payload;
 };
 struct wnode {
@@ -206,10 +207,13 @@ struct dump {
     int values;
     int failed;            /* ENOMEM or a writer errno */
 
-    /* nodes [0, n) have indices; [done, n) wait in the queue */
-    size_t n, done;
+    /* nodes [0, n) have indices; the queue holds the ones not yet written
+     * that are not inline (docs/format.md), in index order: positions
+     * [qhead, qtail), stored at q[pos - qbase] */
+    size_t n;
     PyObject **q;
-    size_t qbase, qcap;
+    size_t qhead, qtail, qbase, qcap;
+    struct ptrmap rootset;    /* the root objects: never written inline */
     /* visited set (see "the visited set" below) */
     uint64_t *slots;
     unsigned vbits;
@@ -715,6 +719,74 @@ static uint64_t object_size(PyObject *op, struct tinfo *ti)
 
 /* ---- previews -------------------------------------------------------- */
 
+/* Decimal digits of v at buf (no NUL); returns their number. */
+static size_t u64_digits(uint64_t v, char *buf)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/*
+ * repr(x) without dtoa for the floats most programs hold: 1e-4 <= |x| <
+ * 1e15 with at most 15 significant digits (prices, measurements, i * 0.5).
+ * For k = 0, 1, ... it takes m = round(|x| * 10^k) and stops at the first k
+ * where m / 10^k == |x|.  10^k (k <= 22) and m (< 2^53) are exact doubles
+ * and IEEE division rounds correctly, so the test is exactly "the decimal
+ * m * 10^-k reads back as x".  If some k-digit decimal reads back, it is
+ * within 2^-53 * |x| * 10^k < 0.12 of |x| * 10^k, and so is the computed
+ * product, so the rounding finds it and no other: the first k that works
+ * gives Python's shortest round-tripping repr (fixed notation in this
+ * range).  Returns 0 when x is outside it, for PyOS_double_to_string.
+ */
+static size_t float_repr_fast(double x, char *buf)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double ax = x < 0 ? -x : x;
+    if (!(ax >= 1e-4 && ax < 1e15))
+        return 0;
+    for (int k = 0; k < 23; k++) {
+        double y = ax * p10[k];
+        if (y >= 1e15)
+            return 0;
+        double m = (double)(uint64_t)(y + 0.5);
+        if (m / p10[k] != ax)
+            continue;
+        char digits[20];
+        size_t nd = u64_digits((uint64_t)m, digits), o = 0;
+        if (x < 0)
+            buf[o++] = '-';
+        if (k == 0) {
+            memcpy(buf + o, digits, nd);
+            o += nd;
+            buf[o++] = '.';
+            buf[o++] = '0';
+        } else if (nd > (size_t)k) {
+            memcpy(buf + o, digits, nd - (size_t)k);
+            o += nd - (size_t)k;
+            buf[o++] = '.';
+            memcpy(buf + o, digits + nd - (size_t)k, (size_t)k);
+            o += (size_t)k;
+        } else {
+            buf[o++] = '0';
+            buf[o++] = '.';
+            for (size_t z = nd; z < (size_t)k; z++)
+                buf[o++] = '0';
+            memcpy(buf + o, digits, nd);
+            o += nd;
+        }
+        return o;
+    }
+    return 0;
+}
+
 /* Writes a value preview into buf and returns its length, or sets *sid to
  * the string id of a name (modules, functions, classes, code), which the
  * string table then holds once however many objects share it. */
@@ -754,13 +826,20 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf,
             PyErr_Clear();
             return 0;
         }
-        return (size_t)snprintf(buf, cap, "%lld", v);
+        if (v < 0) {
+            buf[0] = '-';
+            return 1 + u64_digits(0 - (uint64_t)v, buf + 1);
+        }
+        return u64_digits((uint64_t)v, buf);
     }
     case PV_FLOAT: {
         if (!d->values)
             return 0;
         /* repr(): the shortest string that round-trips (David Gay's
          * dtoa, as float.__repr__ uses), without calling __repr__ */
+        size_t fl = float_repr_fast(PyFloat_AS_DOUBLE(op), buf);
+        if (fl)
+            return fl;
         char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(op), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
         if (!r) {
             PyErr_Clear();
@@ -943,19 +1022,20 @@ static int visited_grow(struct dump *d)
 #define NOT_FOUND ((size_t)-1)
 
 /*
- * The queue of nodes discovered but not yet written: node i (done <= i < n)
- * is q[i - qbase].  Written nodes are dropped from the front, so the queue
- * holds only the breadth-first frontier, not one pointer per object.
+ * The queue of nodes discovered but not yet written, in index order (inline
+ * nodes never enter it): position i (qhead <= i < qtail) is q[i - qbase].
+ * Written nodes are dropped from the front, so the queue holds only the
+ * breadth-first frontier, not one pointer per object.
  */
 static inline PyObject *queue_at(struct dump *d, size_t i) { return d->q[i - d->qbase]; }
 
 static int queue_push(struct dump *d, PyObject *op)
 {
-    if (d->n - d->qbase == d->qcap) {
-        size_t live = d->n - d->done;
-        if (d->done - d->qbase >= d->qcap / 2) {
-            memmove(d->q, d->q + (d->done - d->qbase), live * sizeof *d->q);
-            d->qbase = d->done;
+    if (d->qtail - d->qbase == d->qcap) {
+        size_t live = d->qtail - d->qhead;
+        if (d->qhead - d->qbase >= d->qcap / 2) {
+            memmove(d->q, d->q + (d->qhead - d->qbase), live * sizeof *d->q);
+            d->qbase = d->qhead;
         } else {
             PyObject **nq = buf_resize(d->q, d->qcap * sizeof *nq, d->qcap * 2 * sizeof *nq);
             if (!nq)
@@ -964,7 +1044,7 @@ static int queue_push(struct dump *d, PyObject *op)
             d->qcap *= 2;
         }
     }
-    d->q[d->n - d->qbase] = op;
+    d->q[d->qtail++ - d->qbase] = op;
     return 0;
 }
 
@@ -1053,6 +1133,10 @@ static size_t visit_find(struct dump *d, PyObject *op)
  * cache misses that dominate the walk.
  */
 #define EDGE_CLASS 7 /* queued "__class__" edge that may become a TYPE edge */
+/* Or'ed into a queued edge's kind: the holder does not own the reference
+ * (a weak reference, a key of a split-table dict), so the target's
+ * refcount does not count it and the target is never written inline. */
+#define EDGE_BORROWED 0x100u
 
 static int ebuf_room(struct dump *d, size_t n)
 {
@@ -1124,8 +1208,11 @@ static void walk_dict(struct dump *d, PyObject *op)
 {
     Py_ssize_t pos = 0;
     PyObject *k, *v;
+    /* a split table's keys belong to the class's shared keys
+     * (Include/cpython/dictobject.h: ma_values set) */
+    unsigned key = PHD_LABEL_KEY | (((PyDictObject *)op)->ma_values ? EDGE_BORROWED : 0);
     while (PyDict_Next(op, &pos, &k, &v)) {
-        emit(d, k, PHD_LABEL_KEY, 0);
+        emit(d, k, key, 0);
         emit(d, v, PHD_LABEL_VALUE, 0);
     }
 }
@@ -1350,7 +1437,7 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
         else
             emit_name(d, wr->wr_callback, "__callback__");
         if (wr->wr_object && wr->wr_object != Py_None)
-            emit(d, wr->wr_object, PHD_LABEL_WEAK, 0);
+            emit(d, wr->wr_object, PHD_LABEL_WEAK | EDGE_BORROWED, 0);
         return;
     }
     }
@@ -1427,23 +1514,89 @@ static void write_record(struct dump *d, struct wnode *wn)
     d->elen = 0;
 }
 
+/*
+ * A unique leaf (docs/format.md, "Inline nodes"): an exact str (not
+ * interned), int, float or bytes with refcount 1.  Reached through a
+ * reference its holder owns, that reference is its only one, so no other
+ * edge can lead to it: it is written inline behind that edge and never
+ * enters the visited set or the queue.  Immortal objects (3.12+) do not
+ * have refcount 1.  Roots are excluded: they are also seeds.
+ */
+static inline int unique_leaf(struct dump *d, PyObject *op)
+{
+    if (Py_REFCNT(op) != 1)
+        return 0;
+    PyTypeObject *tp = Py_TYPE(op);
+    if (tp == &PyUnicode_Type) {
+        if (PyUnicode_CHECK_INTERNED(op))
+            return 0;
+    } else if (tp != &PyLong_Type && tp != &PyFloat_Type && tp != &PyBytes_Type) {
+        return 0;
+    }
+    return !d->rootset.used || !ptrmap_get(&d->rootset, op);
+}
+
+/* The record of inline node op at p (type, size, preview; refcount 1, no
+ * edges); NULL when out of memory. */
+static unsigned char *write_inline(struct dump *d, unsigned char *p, PyObject *op)
+{
+    struct tinfo *ti = type_info(d, Py_TYPE(op));
+    if (!ti)
+        return NULL;
+    char pv[PHD_PREVIEW_MAX];
+    uint32_t sid;
+    uint64_t size = object_size(op, ti);
+    if (!ti->has_default) {
+        ti->default_size = size;
+        ti->has_default = 1;
+    }
+    size_t pvlen = preview(d, op, ti, pv, &sid);
+    unsigned flags = 0;
+    if (pvlen || sid != UINT32_MAX)
+        flags |= PHD_NODE_PREVIEW;
+    if (size != ti->default_size)
+        flags |= PHD_NODE_SIZE;
+    struct phd_node_out rec = {ti->id, flags, (uint64_t)(uintptr_t)op, size, 1, pv, pvlen, sid, 0, NULL, 0};
+    d->total_size += size;
+    return phd_encoder_inline(&d->enc, p, 3, &rec);
+}
+
+static inline struct recent *recent_slot(struct dump *d, PyObject *op)
+{
+    return &d->recent[((uint64_t)(uintptr_t)op * V_HMUL) >> (64 - RECENT_BITS)];
+}
+
 static void resolve(struct dump *d)
 {
     size_t k = 0;
     {
-        /* touch every queued target's slot in a tight loop of independent
-         * loads, which the CPU overlaps far better than prefetch hints */
+        /* Touch what the queued edges need in tight loops of independent
+         * loads, which the CPU overlaps far better than prefetch hints:
+         * first the headers of the targets not resolved recently (is it a
+         * unique leaf?), then the visited-set slots of the others. */
         uint64_t sink = 0;
         const unsigned remb = V_ABITS - d->vbits;
         const size_t mask = ((size_t)1 << d->vbits) - 1;
-        for (size_t j = 0; j < d->npend; j++)
-            sink += d->slots[(v_hash((uint64_t)(uintptr_t)d->pend[j].target >> 3) >> remb) & mask];
+        for (size_t j = 0; j < d->npend; j++) {
+            struct pending *e = &d->pend[j];
+            e->leaf = 0;
+            if (!(e->kind & EDGE_BORROWED) && e->kind != EDGE_CLASS && recent_slot(d, e->target)->op != e->target)
+                sink += (uint64_t)Py_REFCNT(e->target);
+        }
+        for (size_t j = 0; j < d->npend; j++) {
+            struct pending *e = &d->pend[j];
+            if (!(e->kind & EDGE_BORROWED) && e->kind != EDGE_CLASS && recent_slot(d, e->target)->op != e->target &&
+                unique_leaf(d, e->target))
+                e->leaf = 1;
+            else
+                sink += d->slots[(v_hash((uint64_t)(uintptr_t)e->target >> 3) >> remb) & mask];
+        }
         __asm__ volatile("" : : "r"(sink));
     }
     for (size_t w = 0; w < d->nwin; w++) {
         struct wnode *wn = &d->win[w];
         size_t end = w + 1 < d->nwin ? d->win[w + 1].pend_start : d->npend;
-        if (d->failed || ebuf_room(d, (end - k) * PHD_EDGE_MAX) < 0)
+        if (d->failed || ebuf_room(d, (end - k) * (PHD_EDGE_MAX + PHD_INLINE_MAX)) < 0)
             return;
         if (!wn->begun) {
             wn->begun = 1;
@@ -1455,9 +1608,26 @@ static void resolve(struct dump *d)
         unsigned char *p = d->ebuf + d->elen;
         for (; k < end; k++) {
             struct pending *e = &d->pend[k];
-            unsigned kind = e->kind;
+            unsigned kind = e->kind & ~EDGE_BORROWED;
             uint64_t payload = e->payload;
             struct tinfo *cls = NULL;
+            if (e->leaf) {
+                if (d->n >= PHD_MAX_NODES) {
+                    fail_nomem(d);
+                    return;
+                }
+                size_t idx = d->n++;
+                if (kind == PHD_LABEL_VALUE)
+                    payload = d->last_target;
+                p = phd_encoder_edge(&d->enc, p, idx, (uint32_t)idx, PHD_TARGET_INLINE, kind, payload);
+                p = write_inline(d, p, e->target);
+                if (!p) {
+                    fail_nomem(d);
+                    return;
+                }
+                d->last_target = idx;
+                continue;
+            }
             if (kind == EDGE_CLASS) {
                 cls = &d->types[payload];
                 if (cls->node != NOT_FOUND) {
@@ -1471,7 +1641,7 @@ static void resolve(struct dump *d)
             size_t before = d->n;
             int is_new = 0;
             size_t idx;
-            struct recent *rc = &d->recent[((uint64_t)(uintptr_t)e->target * V_HMUL) >> (64 - RECENT_BITS)];
+            struct recent *rc = recent_slot(d, e->target);
             if (rc->op == e->target) {
                 idx = rc->idx;
             } else {
@@ -1485,7 +1655,8 @@ static void resolve(struct dump *d)
                 cls->node = idx;
             if (kind == PHD_LABEL_VALUE)
                 payload = d->last_target;
-            p = phd_encoder_edge(&d->enc, p, before, (uint32_t)idx, is_new, kind, payload);
+            p = phd_encoder_edge(&d->enc, p, before, (uint32_t)idx, is_new ? PHD_TARGET_NEW : PHD_TARGET_OLD, kind,
+                                 payload);
             d->last_target = idx;
         }
         d->elen = (size_t)(p - d->ebuf);
@@ -1548,15 +1719,15 @@ static void drain(struct dump *d)
         /* Touch the headers of the nodes about to be staged in one tight
          * loop of independent loads: the misses overlap (prefetch hints
          * alone barely helped on the machines measured). */
-        size_t ahead = d->n - d->done < WIN_MAX ? d->n - d->done : WIN_MAX;
+        size_t ahead = d->qtail - d->qhead < WIN_MAX ? d->qtail - d->qhead : WIN_MAX;
         uint64_t sink = 0;
         for (size_t j = 0; j < ahead; j++) {
-            PyObject *op = queue_at(d, d->done + j);
+            PyObject *op = queue_at(d, d->qhead + j);
             sink += (uintptr_t)Py_TYPE(op);
         }
         __asm__ volatile("" : : "r"(sink));
-        while (d->done < d->n && d->nwin < WIN_MAX && d->npend < PEND_MAX / 2 && !d->failed) {
-            PyObject *op = queue_at(d, d->done++);
+        while (d->qhead < d->qtail && d->nwin < WIN_MAX && d->npend < PEND_MAX / 2 && !d->failed) {
+            PyObject *op = queue_at(d, d->qhead++);
             stage(d, op);
         }
         if (!d->nwin)
@@ -1744,6 +1915,7 @@ static void dump_release(struct dump *d)
     ptrmap_free(&d->hints);
     ptrmap_free(&d->far);
     ptrmap_free(&d->origins);
+    ptrmap_free(&d->rootset);
 }
 
 static void write_tables(struct dump *d)
@@ -1850,6 +2022,9 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
 
     PyThreadState *ts = PyThreadState_Get();
     collect_roots(d, ts);
+    for (size_t r = 0; r < d->n_roots; r++)
+        if (ptrmap_put(&d->rootset, d->roots[r].obj, 1) < 0)
+            fail_nomem(d);
     for (size_t r = 0; r < d->n_roots && !d->failed; r++)
         seed(d, d->roots[r].obj);
     void *lists[8];
