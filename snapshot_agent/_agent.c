@@ -218,6 +218,13 @@ struct dump {
     uint64_t *slots;
     unsigned vbits;
     struct ptrmap far;        /* addresses >= 2^48 -> node index */
+    /* GC-tracked nodes already staged, a bit per 16 bytes of address in
+     * 256 KiB regions (see "the GC-object bitmap") */
+    struct ptrmap gb_map;     /* region + 1 -> offset of its bitmap in gb */
+    unsigned char *gb;
+    size_t gb_len, gb_cap;
+    uintptr_t gb_last_key;
+    size_t gb_last_off;
     /* queued edges of the current node */
     struct pending pend[PEND_MAX];
     size_t npend;
@@ -736,14 +743,16 @@ static size_t u64_digits(uint64_t v, char *buf)
 /*
  * repr(x) without dtoa for the floats most programs hold: 1e-4 <= |x| <
  * 1e15 with at most 15 significant digits (prices, measurements, i * 0.5).
- * For k = 0, 1, ... it takes m = round(|x| * 10^k) and stops at the first k
- * where m / 10^k == |x|.  10^k (k <= 22) and m (< 2^53) are exact doubles
- * and IEEE division rounds correctly, so the test is exactly "the decimal
- * m * 10^-k reads back as x".  If some k-digit decimal reads back, it is
- * within 2^-53 * |x| * 10^k < 0.12 of |x| * 10^k, and so is the computed
- * product, so the rounding finds it and no other: the first k that works
- * gives Python's shortest round-tripping repr (fixed notation in this
- * range).  Returns 0 when x is outside it, for PyOS_double_to_string.
+ * With k such that y = |x| * 10^k is in [1e14, 1e15), m = round(y) is
+ * tested: m / 10^k == |x|.  10^k (k <= 22) and m (< 2^53) are exact
+ * doubles and IEEE division rounds correctly, so the test is exactly "the
+ * decimal m * 10^-k reads back as x".  If any decimal of at most 15
+ * significant digits reads back as x, it is within 2^-53 * y < 0.12 of y
+ * once scaled by 10^k, and so is the computed product: the rounding finds
+ * it (with trailing zeros) and no other.  Stripping the trailing zeros
+ * leaves the fewest digits, which is Python's shortest round-tripping
+ * repr (fixed notation in this range).  Returns 0 otherwise (16 or 17
+ * digits, or out of range), for PyOS_double_to_string.
  */
 static size_t float_repr_fast(double x, char *buf)
 {
@@ -752,39 +761,43 @@ static size_t float_repr_fast(double x, char *buf)
     double ax = x < 0 ? -x : x;
     if (!(ax >= 1e-4 && ax < 1e15))
         return 0;
-    for (int k = 0; k < 23; k++) {
-        double y = ax * p10[k];
-        if (y >= 1e15)
-            return 0;
-        double m = (double)(uint64_t)(y + 0.5);
-        if (m / p10[k] != ax)
-            continue;
-        char digits[20];
-        size_t nd = u64_digits((uint64_t)m, digits), o = 0;
-        if (x < 0)
-            buf[o++] = '-';
-        if (k == 0) {
-            memcpy(buf + o, digits, nd);
-            o += nd;
-            buf[o++] = '.';
-            buf[o++] = '0';
-        } else if (nd > (size_t)k) {
-            memcpy(buf + o, digits, nd - (size_t)k);
-            o += nd - (size_t)k;
-            buf[o++] = '.';
-            memcpy(buf + o, digits + nd - (size_t)k, (size_t)k);
-            o += (size_t)k;
-        } else {
-            buf[o++] = '0';
-            buf[o++] = '.';
-            for (size_t z = nd; z < (size_t)k; z++)
-                buf[o++] = '0';
-            memcpy(buf + o, digits, nd);
-            o += nd;
-        }
-        return o;
+    int k = 0; /* the k that puts ax * 10^k in [1e14, 1e15) */
+    while (k < 22 && ax * p10[k] < 1e14)
+        k++;
+    double y = ax * p10[k];
+    if (y >= 1e15 || y < 1e14)
+        return 0;
+    uint64_t m = (uint64_t)(y + 0.5);
+    if ((double)m / p10[k] != ax)
+        return 0;
+    while (k > 0 && m % 10 == 0) {
+        m /= 10;
+        k--;
     }
-    return 0;
+    char digits[20];
+    size_t nd = u64_digits(m, digits), o = 0;
+    if (x < 0)
+        buf[o++] = '-';
+    if (k == 0) {
+        memcpy(buf + o, digits, nd);
+        o += nd;
+        buf[o++] = '.';
+        buf[o++] = '0';
+    } else if (nd > (size_t)k) {
+        memcpy(buf + o, digits, nd - (size_t)k);
+        o += nd - (size_t)k;
+        buf[o++] = '.';
+        memcpy(buf + o, digits + nd - (size_t)k, (size_t)k);
+        o += (size_t)k;
+    } else {
+        buf[o++] = '0';
+        buf[o++] = '.';
+        for (size_t z = nd; z < (size_t)k; z++)
+            buf[o++] = '0';
+        memcpy(buf + o, digits, nd);
+        o += nd;
+    }
+    return o;
 }
 
 /* Writes a value preview into buf and returns its length, or sets *sid to
@@ -1022,6 +1035,56 @@ static int visited_grow(struct dump *d)
 #define NOT_FOUND ((size_t)-1)
 
 /*
+ * The GC-object bitmap.  The last pass seeds every GC-tracked object the
+ * walk has not reached, so it tests every object of the GC lists (about
+ * 40 % of the objects), and a visited-set probe per object was a cache
+ * miss each.  Instead, stage() sets a bit per GC-tracked node in a bitmap
+ * over its address (one bit per 16 bytes: objects are at least 16 bytes
+ * apart), 2 KiB per 256 KiB region of the heap, found through a small map
+ * of regions.  The GC lists run roughly in address order, so the pass
+ * reads the bitmap almost sequentially.  A set bit proves the object was
+ * visited; a clear one sends it to the visited set as before (its region
+ * may have had no bitmap yet: they stop growing at 1 MiB plus 4 bytes per
+ * node, so memory stays bounded whatever the heap's layout).
+ */
+#define GB_SHIFT 18
+#define GB_BYTES ((size_t)1 << (GB_SHIFT - 4 - 3))
+
+static unsigned char *gcbit_byte(struct dump *d, PyObject *op, int create, unsigned *bit)
+{
+    uintptr_t a = (uintptr_t)op, key = (a >> GB_SHIFT) + 1;
+    size_t off;
+    if (key == d->gb_last_key) {
+        off = d->gb_last_off;
+    } else {
+        uint64_t *v = ptrmap_get(&d->gb_map, (const void *)key);
+        if (v) {
+            off = (size_t)*v;
+        } else {
+            if (!create || d->gb_len + GB_BYTES > ((size_t)1 << 20) + 4 * d->n)
+                return NULL;
+            if (d->gb_len + GB_BYTES > d->gb_cap) {
+                size_t ncap = d->gb_cap ? d->gb_cap * 2 : 64 * GB_BYTES;
+                unsigned char *nb = buf_resize(d->gb, d->gb_cap, ncap); /* new pages are zero */
+                if (!nb)
+                    return NULL;
+                d->gb = nb;
+                d->gb_cap = ncap;
+            }
+            if (ptrmap_put(&d->gb_map, (const void *)key, d->gb_len) < 0)
+                return NULL; /* only slower: the visited set still answers */
+            off = d->gb_len;
+            d->gb_len += GB_BYTES;
+        }
+        d->gb_last_key = key;
+        d->gb_last_off = off;
+    }
+    size_t bitno = (a & (((uintptr_t)1 << GB_SHIFT) - 1)) >> 4;
+    *bit = 1u << (bitno & 7);
+    return d->gb + off + (bitno >> 3);
+}
+
+/*
  * The queue of nodes discovered but not yet written, in index order (inline
  * nodes never enter it): position i (qhead <= i < qtail) is q[i - qbase].
  * Written nodes are dropped from the front, so the queue holds only the
@@ -1208,12 +1271,14 @@ static void walk_dict(struct dump *d, PyObject *op)
 {
     Py_ssize_t pos = 0;
     PyObject *k, *v;
-    /* a split table's keys belong to the class's shared keys
+    /* a split table's keys belong to the class's shared keys, and its
+     * values may be the instance's own (3.13 embeds them in the object
+     * and a materialised __dict__ points at them: both are walked)
      * (Include/cpython/dictobject.h: ma_values set) */
-    unsigned key = PHD_LABEL_KEY | (((PyDictObject *)op)->ma_values ? EDGE_BORROWED : 0);
+    unsigned borrowed = ((PyDictObject *)op)->ma_values ? EDGE_BORROWED : 0;
     while (PyDict_Next(op, &pos, &k, &v)) {
-        emit(d, k, key, 0);
-        emit(d, v, PHD_LABEL_VALUE, 0);
+        emit(d, k, PHD_LABEL_KEY | borrowed, 0);
+        emit(d, v, PHD_LABEL_VALUE | borrowed, 0);
     }
 }
 
@@ -1300,8 +1365,17 @@ static void walk_subtype(struct dump *d, PyObject *op)
         }
         base = base->tp_base;
     }
-    /* inline or split-table attributes, then the instance's own dict */
-    emit_name(d, phd_py_instance_attrs(op, base, visit_named, d), "__dict__");
+    /* inline or split-table attributes, then the instance's own dict.  A
+     * values array holds at most 30 entries (the shared keys' limit): with
+     * room for them queued, the attributes stay in pend[mark..] */
+    if (d->npend + 64 > PEND_MAX)
+        resolve(d);
+    size_t mark = d->npend;
+    PyObject *dict = phd_py_instance_attrs(op, base, visit_named, d);
+    if (dict && PyDict_Check(dict) && ((PyDictObject *)dict)->ma_values && mark <= d->npend)
+        for (size_t k = mark; k < d->npend; k++)
+            d->pend[k].kind |= EDGE_BORROWED; /* 3.13: the dict walks the same values */
+    emit_name(d, dict, "__dict__");
     if ((type->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
         (!basetraverse || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE)))
         emit_type(d, op);
@@ -1699,8 +1773,13 @@ static void stage(struct dump *d, PyObject *op)
     wn->pvlen = (uint8_t)preview(d, op, ti, wn->pv, &wn->pv_sid);
     wn->begun = 0;
     unsigned flags = 0;
-    if (is_gc && PyObject_GC_IsTracked(op))
+    if (is_gc && PyObject_GC_IsTracked(op)) {
+        unsigned bit;
+        unsigned char *b = gcbit_byte(d, op, 1, &bit);
         flags |= PHD_NODE_GC_TRACKED;
+        if (b)
+            *b |= (unsigned char)bit;
+    }
     if (wn->pvlen || wn->pv_sid != UINT32_MAX)
         flags |= PHD_NODE_PREVIEW;
     if (wn->size != ti->default_size)
@@ -1723,7 +1802,12 @@ static void drain(struct dump *d)
         uint64_t sink = 0;
         for (size_t j = 0; j < ahead; j++) {
             PyObject *op = queue_at(d, d->qhead + j);
-            sink += (uintptr_t)Py_TYPE(op);
+            PyTypeObject *tp = Py_TYPE(op);
+            sink += (uintptr_t)tp;
+            /* and the GC header, which stage() reads (tracked?) and which
+             * is in the line before the object's a quarter of the time */
+            if (PyType_HasFeature(tp, Py_TPFLAGS_HAVE_GC))
+                sink += ((const uintptr_t *)op)[-2];
         }
         __asm__ volatile("" : : "r"(sink));
         while (d->qhead < d->qtail && d->nwin < WIN_MAX && d->npend < PEND_MAX / 2 && !d->failed) {
@@ -1847,10 +1931,14 @@ static void walk_gc_list(struct dump *d, void *head)
         size_t nb = 0;
         uint64_t sink = 0;
         for (; g && nb < 64; g = phd_py_gc_next(head, g)) {
-            batch[nb] = phd_py_gc_object(g);
-            sink += d->slots[(v_hash((uint64_t)(uintptr_t)batch[nb] >> 3) >> (V_ABITS - d->vbits)) &
+            PyObject *op = phd_py_gc_object(g);
+            unsigned bit;
+            const unsigned char *b = gcbit_byte(d, op, 0, &bit);
+            if (b && (*b & bit))
+                continue; /* visited: the GC-object bitmap says so */
+            batch[nb++] = op;
+            sink += d->slots[(v_hash((uint64_t)(uintptr_t)op >> 3) >> (V_ABITS - d->vbits)) &
                              (((size_t)1 << d->vbits) - 1)];
-            nb++;
         }
         __asm__ volatile("" : : "r"(sink));
         for (size_t k = 0; k < nb && !d->failed; k++) {
@@ -1916,6 +2004,8 @@ static void dump_release(struct dump *d)
     ptrmap_free(&d->far);
     ptrmap_free(&d->origins);
     ptrmap_free(&d->rootset);
+    ptrmap_free(&d->gb_map);
+    buf_free(d->gb, d->gb_cap);
 }
 
 static void write_tables(struct dump *d)
