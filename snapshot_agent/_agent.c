@@ -211,6 +211,7 @@ struct dump {
      * that are not inline (docs/format.md), in index order: positions
      * [qhead, qtail), stored at q[pos - qbase] */
     size_t n;
+    size_t n_table;           /* nodes in the visited set (not inline, not far) */
     PyObject **q;
     size_t qhead, qtail, qbase, qcap;
     struct ptrmap rootset;    /* the root objects: never written inline */
@@ -1018,8 +1019,9 @@ static int visited_rebuild(struct dump *d, unsigned bits)
     }
 }
 
-/* Node count of the previous dump in this process (protected by the GIL):
- * the next table starts big enough for it, saving the rebuilds. */
+/* Visited-set entries of the previous dump in this process (protected by
+ * the GIL): the next table starts big enough for them, saving the
+ * rebuilds.  Inline nodes take none. */
 static size_t last_node_count;
 
 static int visited_grow(struct dump *d)
@@ -1164,6 +1166,7 @@ static size_t visit_lookup(struct dump *d, PyObject *op, int insert, int *is_new
             return NOT_FOUND;
         }
     } else {
+        d->n_table++;
         while (v_place(d->slots, d->vbits, a, idx) < 0) {
             if (visited_rebuild(d, d->vbits + 1) < 0) {
                 fail_nomem(d);
@@ -1171,7 +1174,7 @@ static size_t visit_lookup(struct dump *d, PyObject *op, int insert, int *is_new
             }
         }
     }
-    if (!(a >> V_ABITS) && ((uint64_t)d->n * 4 > ((uint64_t)3 << d->vbits))) {
+    if (!(a >> V_ABITS) && ((uint64_t)d->n_table * 4 > ((uint64_t)3 << d->vbits))) {
         if (visited_grow(d) < 0) {
             fail_nomem(d);
             return NOT_FOUND;
@@ -2148,7 +2151,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     size_t nodes = d->n, types = d->n_types;
-    last_node_count = nodes;
+    last_node_count = d->n_table;
     uint64_t edges = d->n_edges, total = d->total_size;
     uint32_t roots = foot.roots;
     dump_release(d);
