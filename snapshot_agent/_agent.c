@@ -182,7 +182,8 @@ struct tinfo {
 #define WIN_MAX 256
 struct pending {
     PyObject *target;
-    unsigned kind;
+    unsigned kind;     /* PHD_LABEL_* or EDGE_CLASS, | EDGE_BORROWED */
+    unsigned leaf;     /* set by resolve(): a unique leaf, written inline */
     uint64_t payload;
 };
 struct wnode {
@@ -209,14 +210,25 @@ struct dump {
     int values;
     int failed;            /* ENOMEM or a writer errno */
 
-    /* nodes [0, n) have indices; [done, n) wait in the queue */
-    size_t n, done;
+    /* nodes [0, n) have indices; the queue holds the ones not yet written
+     * that are not inline (docs/format.md), in index order: positions
+     * [qhead, qtail), stored at q[pos - qbase] */
+    size_t n;
+    size_t n_table;           /* nodes in the visited set (not inline, not far) */
     PyObject **q;
-    size_t qbase, qcap;
+    size_t qhead, qtail, qbase, qcap;
+    struct ptrmap rootset;    /* the root objects: never written inline */
     /* visited set (see "the visited set" below) */
     uint64_t *slots;
     unsigned vbits;
     struct ptrmap far;        /* addresses >= 2^48 -> node index */
+    /* GC-tracked nodes already staged, a bit per 16 bytes of address in
+     * 256 KiB regions (see "the GC-object bitmap") */
+    struct ptrmap gb_map;     /* region + 1 -> offset of its bitmap in gb */
+    unsigned char *gb;
+    size_t gb_len, gb_cap;
+    uintptr_t gb_last_key;
+    size_t gb_last_off;
     /* queued edges of the current node */
     struct pending pend[PEND_MAX];
     size_t npend;
@@ -718,6 +730,80 @@ static uint64_t object_size(PyObject *op, struct tinfo *ti)
 
 /* ---- previews -------------------------------------------------------- */
 
+/* Decimal digits of v at buf (no NUL); returns their number. */
+static size_t u64_digits(uint64_t v, char *buf)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/*
+ * repr(x) without dtoa for the floats most programs hold: 1e-4 <= |x| <
+ * 1e15 with at most 15 significant digits (prices, measurements, i * 0.5).
+ * With k such that y = |x| * 10^k is in [1e14, 1e15), m = round(y) is
+ * tested: m / 10^k == |x|.  10^k (k <= 22) and m (< 2^53) are exact
+ * doubles and IEEE division rounds correctly, so the test is exactly "the
+ * decimal m * 10^-k reads back as x".  If any decimal of at most 15
+ * significant digits reads back as x, it is within 2^-53 * y < 0.12 of y
+ * once scaled by 10^k, and so is the computed product: the rounding finds
+ * it (with trailing zeros) and no other.  Stripping the trailing zeros
+ * leaves the fewest digits, which is Python's shortest round-tripping
+ * repr (fixed notation in this range).  Returns 0 otherwise (16 or 17
+ * digits, or out of range), for PyOS_double_to_string.
+ */
+static size_t float_repr_fast(double x, char *buf)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double ax = x < 0 ? -x : x;
+    if (!(ax >= 1e-4 && ax < 1e15))
+        return 0;
+    int k = 0; /* the k that puts ax * 10^k in [1e14, 1e15) */
+    while (k < 22 && ax * p10[k] < 1e14)
+        k++;
+    double y = ax * p10[k];
+    if (y >= 1e15 || y < 1e14)
+        return 0;
+    uint64_t m = (uint64_t)(y + 0.5);
+    if ((double)m / p10[k] != ax)
+        return 0;
+    while (k > 0 && m % 10 == 0) {
+        m /= 10;
+        k--;
+    }
+    char digits[20];
+    size_t nd = u64_digits(m, digits), o = 0;
+    if (x < 0)
+        buf[o++] = '-';
+    if (k == 0) {
+        memcpy(buf + o, digits, nd);
+        o += nd;
+        buf[o++] = '.';
+        buf[o++] = '0';
+    } else if (nd > (size_t)k) {
+        memcpy(buf + o, digits, nd - (size_t)k);
+        o += nd - (size_t)k;
+        buf[o++] = '.';
+        memcpy(buf + o, digits + nd - (size_t)k, (size_t)k);
+        o += (size_t)k;
+    } else {
+        buf[o++] = '0';
+        buf[o++] = '.';
+        for (size_t z = nd; z < (size_t)k; z++)
+            buf[o++] = '0';
+        memcpy(buf + o, digits, nd);
+        o += nd;
+    }
+    return o;
+}
+
 /* Writes a value preview into buf and returns its length, or sets *sid to
  * the string id of a name (modules, functions, classes, code), which the
  * string table then holds once however many objects share it. */
@@ -757,13 +843,20 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf,
             PyErr_Clear();
             return 0;
         }
-        return (size_t)snprintf(buf, cap, "%lld", v);
+        if (v < 0) {
+            buf[0] = '-';
+            return 1 + u64_digits(0 - (uint64_t)v, buf + 1);
+        }
+        return u64_digits((uint64_t)v, buf);
     }
     case PV_FLOAT: {
         if (!d->values)
             return 0;
         /* repr(): the shortest string that round-trips (David Gay's
          * dtoa, as float.__repr__ uses), without calling __repr__ */
+        size_t fl = float_repr_fast(PyFloat_AS_DOUBLE(op), buf);
+        if (fl)
+            return fl;
         char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(op), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
         if (!r) {
             PyErr_Clear();
@@ -929,8 +1022,9 @@ static int visited_rebuild(struct dump *d, unsigned bits)
     }
 }
 
-/* Node count of the previous dump in this process (protected by the GIL):
- * the next table starts big enough for it, saving the rebuilds. */
+/* Visited-set entries of the previous dump in this process (protected by
+ * the GIL): the next table starts big enough for them, saving the
+ * rebuilds.  Inline nodes take none. */
 static size_t last_node_count;
 
 static int visited_grow(struct dump *d)
@@ -946,19 +1040,70 @@ static int visited_grow(struct dump *d)
 #define NOT_FOUND ((size_t)-1)
 
 /*
- * The queue of nodes discovered but not yet written: node i (done <= i < n)
- * is q[i - qbase].  Written nodes are dropped from the front, so the queue
- * holds only the breadth-first frontier, not one pointer per object.
+ * The GC-object bitmap.  The last pass seeds every GC-tracked object the
+ * walk has not reached, so it tests every object of the GC lists (about
+ * 40 % of the objects), and a visited-set probe per object was a cache
+ * miss each.  Instead, stage() sets a bit per GC-tracked node in a bitmap
+ * over its address (one bit per 16 bytes: objects are at least 16 bytes
+ * apart), 2 KiB per 256 KiB region of the heap, found through a small map
+ * of regions.  The GC lists run roughly in address order, so the pass
+ * reads the bitmap almost sequentially.  A set bit proves the object was
+ * visited; a clear one sends it to the visited set as before (its region
+ * may have had no bitmap yet: they stop growing at 1 MiB plus 4 bytes per
+ * node, so memory stays bounded whatever the heap's layout).
+ */
+#define GB_SHIFT 18
+#define GB_BYTES ((size_t)1 << (GB_SHIFT - 4 - 3))
+
+static unsigned char *gcbit_byte(struct dump *d, PyObject *op, int create, unsigned *bit)
+{
+    uintptr_t a = (uintptr_t)op, key = (a >> GB_SHIFT) + 1;
+    size_t off;
+    if (key == d->gb_last_key) {
+        off = d->gb_last_off;
+    } else {
+        uint64_t *v = ptrmap_get(&d->gb_map, (const void *)key);
+        if (v) {
+            off = (size_t)*v;
+        } else {
+            if (!create || d->gb_len + GB_BYTES > ((size_t)1 << 20) + 4 * d->n)
+                return NULL;
+            if (d->gb_len + GB_BYTES > d->gb_cap) {
+                size_t ncap = d->gb_cap ? d->gb_cap * 2 : 64 * GB_BYTES;
+                unsigned char *nb = buf_resize(d->gb, d->gb_cap, ncap); /* new pages are zero */
+                if (!nb)
+                    return NULL;
+                d->gb = nb;
+                d->gb_cap = ncap;
+            }
+            if (ptrmap_put(&d->gb_map, (const void *)key, d->gb_len) < 0)
+                return NULL; /* only slower: the visited set still answers */
+            off = d->gb_len;
+            d->gb_len += GB_BYTES;
+        }
+        d->gb_last_key = key;
+        d->gb_last_off = off;
+    }
+    size_t bitno = (a & (((uintptr_t)1 << GB_SHIFT) - 1)) >> 4;
+    *bit = 1u << (bitno & 7);
+    return d->gb + off + (bitno >> 3);
+}
+
+/*
+ * The queue of nodes discovered but not yet written, in index order (inline
+ * nodes never enter it): position i (qhead <= i < qtail) is q[i - qbase].
+ * Written nodes are dropped from the front, so the queue holds only the
+ * breadth-first frontier, not one pointer per object.
  */
 static inline PyObject *queue_at(struct dump *d, size_t i) { return d->q[i - d->qbase]; }
 
 static int queue_push(struct dump *d, PyObject *op)
 {
-    if (d->n - d->qbase == d->qcap) {
-        size_t live = d->n - d->done;
-        if (d->done - d->qbase >= d->qcap / 2) {
-            memmove(d->q, d->q + (d->done - d->qbase), live * sizeof *d->q);
-            d->qbase = d->done;
+    if (d->qtail - d->qbase == d->qcap) {
+        size_t live = d->qtail - d->qhead;
+        if (d->qhead - d->qbase >= d->qcap / 2) {
+            memmove(d->q, d->q + (d->qhead - d->qbase), live * sizeof *d->q);
+            d->qbase = d->qhead;
         } else {
             PyObject **nq = buf_resize(d->q, d->qcap * sizeof *nq, d->qcap * 2 * sizeof *nq);
             if (!nq)
@@ -967,7 +1112,7 @@ static int queue_push(struct dump *d, PyObject *op)
             d->qcap *= 2;
         }
     }
-    d->q[d->n - d->qbase] = op;
+    d->q[d->qtail++ - d->qbase] = op;
     return 0;
 }
 
@@ -1024,6 +1169,7 @@ static size_t visit_lookup(struct dump *d, PyObject *op, int insert, int *is_new
             return NOT_FOUND;
         }
     } else {
+        d->n_table++;
         while (v_place(d->slots, d->vbits, a, idx) < 0) {
             if (visited_rebuild(d, d->vbits + 1) < 0) {
                 fail_nomem(d);
@@ -1031,7 +1177,7 @@ static size_t visit_lookup(struct dump *d, PyObject *op, int insert, int *is_new
             }
         }
     }
-    if (!(a >> V_ABITS) && ((uint64_t)d->n * 4 > ((uint64_t)3 << d->vbits))) {
+    if (!(a >> V_ABITS) && ((uint64_t)d->n_table * 4 > ((uint64_t)3 << d->vbits))) {
         if (visited_grow(d) < 0) {
             fail_nomem(d);
             return NOT_FOUND;
@@ -1056,6 +1202,10 @@ static size_t visit_find(struct dump *d, PyObject *op)
  * cache misses that dominate the walk.
  */
 #define EDGE_CLASS 7 /* queued "__class__" edge that may become a TYPE edge */
+/* Or'ed into a queued edge's kind: the holder does not own the reference
+ * (a weak reference, a key of a split-table dict), so the target's
+ * refcount does not count it and the target is never written inline. */
+#define EDGE_BORROWED 0x100u
 
 static int ebuf_room(struct dump *d, size_t n)
 {
@@ -1127,9 +1277,14 @@ static void walk_dict(struct dump *d, PyObject *op)
 {
     Py_ssize_t pos = 0;
     PyObject *k, *v;
+    /* a split table's keys belong to the class's shared keys, and its
+     * values may be the instance's own (3.13 embeds them in the object
+     * and a materialised __dict__ points at them: both are walked)
+     * (Include/cpython/dictobject.h: ma_values set) */
+    unsigned borrowed = ((PyDictObject *)op)->ma_values ? EDGE_BORROWED : 0;
     while (PyDict_Next(op, &pos, &k, &v)) {
-        emit(d, k, PHD_LABEL_KEY, 0);
-        emit(d, v, PHD_LABEL_VALUE, 0);
+        emit(d, k, PHD_LABEL_KEY | borrowed, 0);
+        emit(d, v, PHD_LABEL_VALUE | borrowed, 0);
     }
 }
 
@@ -1216,8 +1371,17 @@ static void walk_subtype(struct dump *d, PyObject *op)
         }
         base = base->tp_base;
     }
-    /* inline or split-table attributes, then the instance's own dict */
-    emit_name(d, phd_py_instance_attrs(op, base, visit_named, d), "__dict__");
+    /* inline or split-table attributes, then the instance's own dict.  A
+     * values array holds at most 30 entries (the shared keys' limit): with
+     * room for them queued, the attributes stay in pend[mark..] */
+    if (d->npend + 64 > PEND_MAX)
+        resolve(d);
+    size_t mark = d->npend;
+    PyObject *dict = phd_py_instance_attrs(op, base, visit_named, d);
+    if (dict && PyDict_Check(dict) && ((PyDictObject *)dict)->ma_values && mark <= d->npend)
+        for (size_t k = mark; k < d->npend; k++)
+            d->pend[k].kind |= EDGE_BORROWED; /* 3.13: the dict walks the same values */
+    emit_name(d, dict, "__dict__");
     if ((type->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
         (!basetraverse || !(base->tp_flags & Py_TPFLAGS_HEAPTYPE)))
         emit_type(d, op);
@@ -1353,7 +1517,7 @@ static void walk_refs(struct dump *d, PyObject *op, struct tinfo *ti, int is_gc)
         else
             emit_name(d, wr->wr_callback, "__callback__");
         if (wr->wr_object && wr->wr_object != Py_None)
-            emit(d, wr->wr_object, PHD_LABEL_WEAK, 0);
+            emit(d, wr->wr_object, PHD_LABEL_WEAK | EDGE_BORROWED, 0);
         return;
     }
     }
@@ -1430,23 +1594,89 @@ static void write_record(struct dump *d, struct wnode *wn)
     d->elen = 0;
 }
 
+/*
+ * A unique leaf (docs/format.md, "Inline nodes"): an exact str (not
+ * interned), int, float or bytes with refcount 1.  Reached through a
+ * reference its holder owns, that reference is its only one, so no other
+ * edge can lead to it: it is written inline behind that edge and never
+ * enters the visited set or the queue.  Immortal objects (3.12+) do not
+ * have refcount 1.  Roots are excluded: they are also seeds.
+ */
+static inline int unique_leaf(struct dump *d, PyObject *op)
+{
+    if (Py_REFCNT(op) != 1)
+        return 0;
+    PyTypeObject *tp = Py_TYPE(op);
+    if (tp == &PyUnicode_Type) {
+        if (PyUnicode_CHECK_INTERNED(op))
+            return 0;
+    } else if (tp != &PyLong_Type && tp != &PyFloat_Type && tp != &PyBytes_Type) {
+        return 0;
+    }
+    return !d->rootset.used || !ptrmap_get(&d->rootset, op);
+}
+
+/* The record of inline node op at p (type, size, preview; refcount 1, no
+ * edges); NULL when out of memory. */
+static unsigned char *write_inline(struct dump *d, unsigned char *p, PyObject *op)
+{
+    struct tinfo *ti = type_info(d, Py_TYPE(op));
+    if (!ti)
+        return NULL;
+    char pv[PHD_PREVIEW_MAX];
+    uint32_t sid;
+    uint64_t size = object_size(op, ti);
+    if (!ti->has_default) {
+        ti->default_size = size;
+        ti->has_default = 1;
+    }
+    size_t pvlen = preview(d, op, ti, pv, &sid);
+    unsigned flags = 0;
+    if (pvlen || sid != UINT32_MAX)
+        flags |= PHD_NODE_PREVIEW;
+    if (size != ti->default_size)
+        flags |= PHD_NODE_SIZE;
+    struct phd_node_out rec = {ti->id, flags, (uint64_t)(uintptr_t)op, size, 1, pv, pvlen, sid, 0, NULL, 0};
+    d->total_size += size;
+    return phd_encoder_inline(&d->enc, p, 3, &rec);
+}
+
+static inline struct recent *recent_slot(struct dump *d, PyObject *op)
+{
+    return &d->recent[((uint64_t)(uintptr_t)op * V_HMUL) >> (64 - RECENT_BITS)];
+}
+
 static void resolve(struct dump *d)
 {
     size_t k = 0;
     {
-        /* touch every queued target's slot in a tight loop of independent
-         * loads, which the CPU overlaps far better than prefetch hints */
+        /* Touch what the queued edges need in tight loops of independent
+         * loads, which the CPU overlaps far better than prefetch hints:
+         * first the headers of the targets not resolved recently (is it a
+         * unique leaf?), then the visited-set slots of the others. */
         uint64_t sink = 0;
         const unsigned remb = V_ABITS - d->vbits;
         const size_t mask = ((size_t)1 << d->vbits) - 1;
-        for (size_t j = 0; j < d->npend; j++)
-            sink += d->slots[(v_hash((uint64_t)(uintptr_t)d->pend[j].target >> 3) >> remb) & mask];
+        for (size_t j = 0; j < d->npend; j++) {
+            struct pending *e = &d->pend[j];
+            e->leaf = 0;
+            if (!(e->kind & EDGE_BORROWED) && e->kind != EDGE_CLASS && recent_slot(d, e->target)->op != e->target)
+                sink += (uint64_t)Py_REFCNT(e->target);
+        }
+        for (size_t j = 0; j < d->npend; j++) {
+            struct pending *e = &d->pend[j];
+            if (!(e->kind & EDGE_BORROWED) && e->kind != EDGE_CLASS && recent_slot(d, e->target)->op != e->target &&
+                unique_leaf(d, e->target))
+                e->leaf = 1;
+            else
+                sink += d->slots[(v_hash((uint64_t)(uintptr_t)e->target >> 3) >> remb) & mask];
+        }
         __asm__ volatile("" : : "r"(sink));
     }
     for (size_t w = 0; w < d->nwin; w++) {
         struct wnode *wn = &d->win[w];
         size_t end = w + 1 < d->nwin ? d->win[w + 1].pend_start : d->npend;
-        if (d->failed || ebuf_room(d, (end - k) * PHD_EDGE_MAX) < 0)
+        if (d->failed || ebuf_room(d, (end - k) * (PHD_EDGE_MAX + PHD_INLINE_MAX)) < 0)
             return;
         if (!wn->begun) {
             wn->begun = 1;
@@ -1458,9 +1688,26 @@ static void resolve(struct dump *d)
         unsigned char *p = d->ebuf + d->elen;
         for (; k < end; k++) {
             struct pending *e = &d->pend[k];
-            unsigned kind = e->kind;
+            unsigned kind = e->kind & ~EDGE_BORROWED;
             uint64_t payload = e->payload;
             struct tinfo *cls = NULL;
+            if (e->leaf) {
+                if (d->n >= PHD_MAX_NODES) {
+                    fail_nomem(d);
+                    return;
+                }
+                size_t idx = d->n++;
+                if (kind == PHD_LABEL_VALUE)
+                    payload = d->last_target;
+                p = phd_encoder_edge(&d->enc, p, idx, (uint32_t)idx, PHD_TARGET_INLINE, kind, payload);
+                p = write_inline(d, p, e->target);
+                if (!p) {
+                    fail_nomem(d);
+                    return;
+                }
+                d->last_target = idx;
+                continue;
+            }
             if (kind == EDGE_CLASS) {
                 cls = &d->types[payload];
                 if (cls->node != NOT_FOUND) {
@@ -1474,7 +1721,7 @@ static void resolve(struct dump *d)
             size_t before = d->n;
             int is_new = 0;
             size_t idx;
-            struct recent *rc = &d->recent[((uint64_t)(uintptr_t)e->target * V_HMUL) >> (64 - RECENT_BITS)];
+            struct recent *rc = recent_slot(d, e->target);
             if (rc->op == e->target) {
                 idx = rc->idx;
             } else {
@@ -1488,7 +1735,8 @@ static void resolve(struct dump *d)
                 cls->node = idx;
             if (kind == PHD_LABEL_VALUE)
                 payload = d->last_target;
-            p = phd_encoder_edge(&d->enc, p, before, (uint32_t)idx, is_new, kind, payload);
+            p = phd_encoder_edge(&d->enc, p, before, (uint32_t)idx, is_new ? PHD_TARGET_NEW : PHD_TARGET_OLD, kind,
+                                 payload);
             d->last_target = idx;
         }
         d->elen = (size_t)(p - d->ebuf);
@@ -1531,8 +1779,13 @@ static void stage(struct dump *d, PyObject *op)
     wn->pvlen = (uint8_t)preview(d, op, ti, wn->pv, &wn->pv_sid);
     wn->begun = 0;
     unsigned flags = 0;
-    if (is_gc && PyObject_GC_IsTracked(op))
+    if (is_gc && PyObject_GC_IsTracked(op)) {
+        unsigned bit;
+        unsigned char *b = gcbit_byte(d, op, 1, &bit);
         flags |= PHD_NODE_GC_TRACKED;
+        if (b)
+            *b |= (unsigned char)bit;
+    }
     if (wn->pvlen || wn->pv_sid != UINT32_MAX)
         flags |= PHD_NODE_PREVIEW;
     if (wn->size != ti->default_size)
@@ -1551,15 +1804,20 @@ static void drain(struct dump *d)
         /* Touch the headers of the nodes about to be staged in one tight
          * loop of independent loads: the misses overlap (prefetch hints
          * alone barely helped on the machines measured). */
-        size_t ahead = d->n - d->done < WIN_MAX ? d->n - d->done : WIN_MAX;
+        size_t ahead = d->qtail - d->qhead < WIN_MAX ? d->qtail - d->qhead : WIN_MAX;
         uint64_t sink = 0;
         for (size_t j = 0; j < ahead; j++) {
-            PyObject *op = queue_at(d, d->done + j);
-            sink += (uintptr_t)Py_TYPE(op);
+            PyObject *op = queue_at(d, d->qhead + j);
+            PyTypeObject *tp = Py_TYPE(op);
+            sink += (uintptr_t)tp;
+            /* and the GC header, which stage() reads (tracked?) and which
+             * is in the line before the object's a quarter of the time */
+            if (PyType_HasFeature(tp, Py_TPFLAGS_HAVE_GC))
+                sink += ((const uintptr_t *)op)[-2];
         }
         __asm__ volatile("" : : "r"(sink));
-        while (d->done < d->n && d->nwin < WIN_MAX && d->npend < PEND_MAX / 2 && !d->failed) {
-            PyObject *op = queue_at(d, d->done++);
+        while (d->qhead < d->qtail && d->nwin < WIN_MAX && d->npend < PEND_MAX / 2 && !d->failed) {
+            PyObject *op = queue_at(d, d->qhead++);
             stage(d, op);
         }
         if (!d->nwin)
@@ -1679,10 +1937,14 @@ static void walk_gc_list(struct dump *d, void *head)
         size_t nb = 0;
         uint64_t sink = 0;
         for (; g && nb < 64; g = phd_py_gc_next(head, g)) {
-            batch[nb] = phd_py_gc_object(g);
-            sink += d->slots[(v_hash((uint64_t)(uintptr_t)batch[nb] >> 3) >> (V_ABITS - d->vbits)) &
+            PyObject *op = phd_py_gc_object(g);
+            unsigned bit;
+            const unsigned char *b = gcbit_byte(d, op, 0, &bit);
+            if (b && (*b & bit))
+                continue; /* visited: the GC-object bitmap says so */
+            batch[nb++] = op;
+            sink += d->slots[(v_hash((uint64_t)(uintptr_t)op >> 3) >> (V_ABITS - d->vbits)) &
                              (((size_t)1 << d->vbits) - 1)];
-            nb++;
         }
         __asm__ volatile("" : : "r"(sink));
         for (size_t k = 0; k < nb && !d->failed; k++) {
@@ -1747,6 +2009,9 @@ static void dump_release(struct dump *d)
     ptrmap_free(&d->hints);
     ptrmap_free(&d->far);
     ptrmap_free(&d->origins);
+    ptrmap_free(&d->rootset);
+    ptrmap_free(&d->gb_map);
+    buf_free(d->gb, d->gb_cap);
 }
 
 static void write_tables(struct dump *d)
@@ -1872,6 +2137,9 @@ static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t na
 
     PyThreadState *ts = PyThreadState_Get();
     collect_roots(d, ts);
+    for (size_t r = 0; r < d->n_roots; r++)
+        if (ptrmap_put(&d->rootset, d->roots[r].obj, 1) < 0)
+            fail_nomem(d);
     for (size_t r = 0; r < d->n_roots && !d->failed; r++)
         seed(d, d->roots[r].obj);
     void *lists[8];
@@ -1899,7 +2167,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t na
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     size_t nodes = d->n, types = d->n_types;
-    last_node_count = nodes;
+    last_node_count = d->n_table;
     uint64_t edges = d->n_edges, total = d->total_size;
     uint32_t roots = foot.roots;
     dump_release(d);

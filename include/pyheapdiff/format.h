@@ -19,7 +19,9 @@
 
 #define PHD_MAGIC "PYHDSNAP"
 #define PHD_END_MAGIC "PYHDEND!"
-#define PHD_FORMAT_VERSION 1
+#define PHD_FORMAT_VERSION 2
+/* Version 2 added inline nodes (docs/format.md); version 1 files are still read. */
+#define PHD_FORMAT_VERSION_INLINE 2
 #define PHD_HEADER_SIZE 64
 #define PHD_CHUNK_HEADER_SIZE 16
 #define PHD_FOOTER_PAYLOAD 48
@@ -198,13 +200,31 @@ void phd_encoder_release(struct phd_encoder *e);
 /* Starts a node of type_id; returns 0, or -1 when out of memory or
  * type_id >= PHD_MAX_TYPES. */
 int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id);
+/* is_new for phd_encoder_edge: the target is an old node, a new node whose
+ * record comes later, or a new inline node whose record the caller writes
+ * right behind the edge with phd_encoder_inline(). */
+enum phd_target_kind { PHD_TARGET_OLD = 0, PHD_TARGET_NEW = 1, PHD_TARGET_INLINE = 2 };
+
 /* Encodes one edge at p (at most PHD_EDGE_MAX bytes) and returns the new
- * end.  discovered is the number of node indices handed out before this
- * edge; a new target (is_new) must equal it.  payload: the index for
- * INDEX, the key's node index for VALUE, the string id for NAME, else 0. */
+ * end, in the current format version's codes.  discovered is the number of
+ * node indices handed out before this edge; a new or inline target (is_new,
+ * enum phd_target_kind) must equal it.  payload: the index for INDEX, the
+ * key's node index for VALUE, the string id for NAME, else 0. */
 unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_t discovered,
                                 uint32_t target, int is_new, unsigned kind, uint64_t payload);
 void phd_encoder_end(struct phd_encoder *e);
+struct phd_node_out;
+/* Largest inline node record: head, address, size and preview varints and
+ * the preview's bytes. */
+#define PHD_INLINE_MAX (40 + PHD_PREVIEW_MAX)
+/* Encodes the record of an inline node (docs/format.md, "Inline nodes") at
+ * p, right behind the edge that discovered it with PHD_TARGET_INLINE;
+ * n's refcnt, nedges and edges are ignored (1, 0, none) and GC_TRACKED must
+ * be clear.  Updates the address state of n->type.  Returns the new end (at
+ * most PHD_INLINE_MAX bytes on), or NULL when out of memory or n->type >=
+ * PHD_MAX_TYPES. */
+unsigned char *phd_encoder_inline(struct phd_encoder *e, unsigned char *p, uint8_t addr_shift,
+                                  const struct phd_node_out *n);
 /* The address-delta state of a type (the "prev_addr" of phd_writer_node). */
 static inline uint64_t *phd_encoder_addr(struct phd_encoder *e, uint32_t type_id)
 {

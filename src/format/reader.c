@@ -49,6 +49,7 @@ struct parse {
     struct chunk *chunks;
     size_t n_chunks;
     struct phd_sibling *sibs;
+    unsigned char *inl; /* version 2: a bit per node written inline */
 };
 
 #define CORRUPT(ps, off, ...) corrupt((ps), (uint64_t)(off), __VA_ARGS__)
@@ -120,7 +121,10 @@ static int parse_header(struct parse *ps)
                              ps->name, s->crc, crc);
     /* Each record takes at least this many bytes, so no count may exceed
      * the file size divided by it: checked before anything is allocated. */
-    if (nodes > PHD_MAX_NODES || nodes * 4 > len || edges > len || (uint64_t)s->n_strings > len ||
+    /* a node takes 4 bytes (head, address, refcount, edge count), an
+     * inline node (version 2) 2 */
+    uint64_t node_min = s->hdr.version >= PHD_FORMAT_VERSION_INLINE ? 2 : 4;
+    if (nodes > PHD_MAX_NODES || nodes * node_min > len || edges > len || (uint64_t)s->n_strings > len ||
         (uint64_t)s->n_types * 3 > len || (uint64_t)s->n_roots * 4 > len)
         return CORRUPT(ps, len - PHD_FOOTER_SIZE, "footer counts too large for a %zu-byte file", len);
     if (s->total_size > PHD_SIZE_MAX)
@@ -319,6 +323,63 @@ static int parse_roots(struct parse *ps)
     return 0;
 }
 
+/* The preview of node i at *pp, if its flags have one (docs/format.md). */
+static int parse_preview(struct parse *ps, const unsigned char **pp, const unsigned char *end,
+                         const unsigned char *at, uint64_t head, uint64_t i)
+{
+    struct phd_snapshot *s = ps->s;
+    s->preview[i] = 0;
+    if (!(head & PHD_NODE_PREVIEW))
+        return 0;
+    uint64_t pv;
+    s->preview[i] = (uint64_t)(*pp - s->map);
+    GETV(ps, pp, end, &pv, "preview");
+    if (pv & 1) {
+        if ((pv >> 1) >= s->n_strings)
+            return CORRUPT(ps, at - s->map, "node %llu preview names string %llu of %u", (unsigned long long)i,
+                           (unsigned long long)(pv >> 1), s->n_strings);
+    } else {
+        uint64_t pl = pv >> 1;
+        if (pl == 0 || pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - *pp))
+            return CORRUPT(ps, at - s->map, "node %llu preview of %llu bytes", (unsigned long long)i,
+                           (unsigned long long)pl);
+        *pp += pl;
+    }
+    return 0;
+}
+
+/* An inline node's record (version 2): head, address, size, preview; its
+ * refcount is 1 and it has no edges.  Node i was just discovered. */
+static int parse_inline(struct parse *ps, const unsigned char **pp, const unsigned char *end,
+                        const unsigned char *at, uint64_t i, uint64_t *total)
+{
+    struct phd_snapshot *s = ps->s;
+    uint64_t head, daddr, size;
+    GETV(ps, pp, end, &head, "inline node head");
+    uint64_t tid = head >> 3;
+    if (tid >= s->n_types)
+        return CORRUPT(ps, at - s->map, "inline node %llu has type %llu of %u", (unsigned long long)i,
+                       (unsigned long long)tid, s->n_types);
+    if (head & PHD_NODE_GC_TRACKED)
+        return CORRUPT(ps, at - s->map, "inline node %llu is GC-tracked", (unsigned long long)i);
+    struct phd_sibling *sib = &ps->sibs[tid];
+    GETV(ps, pp, end, &daddr, "inline node address");
+    sib->addr += (uint64_t)phd_unzigzag(daddr);
+    s->addr[i] = sib->addr << s->hdr.addr_shift;
+    if (head & PHD_NODE_SIZE)
+        GETV(ps, pp, end, &size, "inline node size");
+    else
+        size = s->types[tid].default_size;
+    if (parse_preview(ps, pp, end, at, head, i) < 0)
+        return -1;
+    s->type[i] = (uint32_t)tid;
+    s->flags[i] = (uint8_t)(head & 7);
+    s->size[i] = size;
+    s->refcnt[i] = 1;
+    *total += size;
+    return 0;
+}
+
 static int parse_nodes(struct parse *ps)
 {
     struct phd_snapshot *s = ps->s;
@@ -341,8 +402,14 @@ static int parse_nodes(struct parse *ps)
     if (!sibs)
         return phd_error_set(ps->err, "%s: out of memory for %u types", ps->name, s->n_types);
     ps->sibs = sibs;
+    /* inline nodes (version 2): one bit each, so that the top-level records
+     * can skip the indices inline records already took */
+    const int v2 = s->hdr.version >= PHD_FORMAT_VERSION_INLINE;
+    ps->inl = v2 ? calloc(nn / 8 + 1, 1) : NULL;
+    if (v2 && !ps->inl)
+        return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name, s->n_nodes);
     struct phd_sibling cur;
-    uint64_t i = 0, discovered = 0, e = 0, total = 0;
+    uint64_t i = 0, next = 0, discovered = 0, e = 0, total = 0;
     for (size_t c = 0; c < ps->n_chunks; c++) {
         if (ps->chunks[c].kind != PHD_CHUNK_NODES)
             continue;
@@ -350,8 +417,9 @@ static int parse_nodes(struct parse *ps)
         while (p < end) {
             const unsigned char *at = p;
             uint64_t head, daddr, size, refcnt, nedges;
-            if (i >= nn)
+            if (next >= nn)
                 return CORRUPT(ps, at - s->map, "more nodes than the footer's %u", s->n_nodes);
+            i = next;
             if (i == discovered)
                 discovered++; /* a seed: first seen by its own record */
             GETV(ps, &p, end, &head, "node head");
@@ -368,23 +436,8 @@ static int parse_nodes(struct parse *ps)
             else
                 size = s->types[tid].default_size;
             GETV(ps, &p, end, &refcnt, "node refcount");
-            s->preview[i] = 0;
-            if (head & PHD_NODE_PREVIEW) {
-                uint64_t pv;
-                s->preview[i] = (uint64_t)(p - s->map);
-                GETV(ps, &p, end, &pv, "preview");
-                if (pv & 1) {
-                    if ((pv >> 1) >= s->n_strings)
-                        return CORRUPT(ps, at - s->map, "node %llu preview names string %llu of %u",
-                                       (unsigned long long)i, (unsigned long long)(pv >> 1), s->n_strings);
-                } else {
-                    uint64_t pl = pv >> 1;
-                    if (pl == 0 || pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - p))
-                        return CORRUPT(ps, at - s->map, "node %llu preview of %llu bytes", (unsigned long long)i,
-                                       (unsigned long long)pl);
-                    p += pl;
-                }
-            }
+            if (parse_preview(ps, &p, end, at, head, i) < 0)
+                return -1;
             GETV(ps, &p, end, &nedges, "edge count");
             if (nedges > s->n_edges - e)
                 return CORRUPT(ps, at - s->map, "node %llu has %llu edges, more than the footer allows",
@@ -440,11 +493,28 @@ static int parse_nodes(struct parse *ps)
                         break;
                     }
                 }
+                /* version 2: 1 is an inline node, the others are version
+                 * 1's codes plus one (docs/format.md) */
+                int is_inline = 0;
+                if (v2 && tcode >= 1) {
+                    if (tcode == 1)
+                        is_inline = 1;
+                    else
+                        tcode--;
+                }
                 if (kind == PHD_LABEL_TYPE) {
                     target = s->types[tid].node;
-                    if (tcode != 0 || target == UINT32_MAX)
+                    if (tcode != 0 || is_inline || target == UINT32_MAX)
                         return CORRUPT(ps, at - s->map, "node %llu: type edge without a type node",
                                        (unsigned long long)i);
+                } else if (is_inline) {
+                    target = discovered++;
+                    if (target >= nn)
+                        return CORRUPT(ps, at - s->map, "node %llu: edge discovers node %llu of %u",
+                                       (unsigned long long)i, (unsigned long long)target, s->n_nodes);
+                    if (parse_inline(ps, &p, end, at, target, &total) < 0)
+                        return -1;
+                    ps->inl[target >> 3] |= (unsigned char)(1u << (target & 7));
                 } else if (tcode == 0) {
                     target = discovered++;
                     if (target >= nn)
@@ -472,12 +542,15 @@ static int parse_nodes(struct parse *ps)
             sib->n = cur.n;
             memcpy(sib->target, cur.target, cur.n * sizeof cur.target[0]);
             memcpy(sib->label, cur.label, cur.n * sizeof cur.label[0]);
-            i++;
+            /* the next top-level record is the first node without one;
+             * the inline nodes skipped have no edges */
+            for (next = i + 1; v2 && next < discovered && (ps->inl[next >> 3] >> (next & 7)) & 1; next++)
+                s->edge_start[next] = (uint32_t)e;
         }
     }
-    if (i != nn)
+    if (next != nn)
         return phd_error_set(ps->err, "%s: corrupt snapshot: footer says %u nodes, found %llu", ps->name,
-                             s->n_nodes, (unsigned long long)i);
+                             s->n_nodes, (unsigned long long)next);
     if (e != s->n_edges)
         return phd_error_set(ps->err, "%s: corrupt snapshot: footer says %llu edges, found %llu", ps->name,
                              (unsigned long long)s->n_edges, (unsigned long long)e);
@@ -551,11 +624,13 @@ int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *
     }
     free(ps.chunks);
     free(ps.sibs);
+    free(ps.inl);
     *out = s;
     return 0;
 fail:
     free(ps.chunks);
     free(ps.sibs);
+    free(ps.inl);
     s->map = NULL; /* not ours */
     phd_snapshot_free(&s);
     return -1;

@@ -256,7 +256,8 @@ void phd_encoder_release(struct phd_encoder *e)
     memset(e, 0, sizeof *e);
 }
 
-int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id)
+/* Makes room for the sibling state of type_id. */
+static int encoder_room(struct phd_encoder *e, uint32_t type_id)
 {
     if (type_id >= PHD_MAX_TYPES)
         return -1;
@@ -271,6 +272,13 @@ int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id)
         e->sib = ns;
         e->sib_cap = ncap;
     }
+    return 0;
+}
+
+int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id)
+{
+    if (encoder_room(e, type_id) < 0)
+        return -1;
     e->type = type_id;
     e->next_index = 0;
     e->cur.n = 0;
@@ -284,7 +292,12 @@ unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_
     uint32_t k = e->cur.n;
     uint32_t label = PHD_LABEL_MAKE(kind, payload);
     int known = k < sib->n;
-    uint64_t tcode = is_new ? 0 : (known && sib->target[k] == target) ? 1 : discovered - target + 1;
+    /* version 2 codes: 0 new, 1 inline, 2 the sibling's target, t >= 3
+     * the node discovered - (t - 2) */
+    uint64_t tcode = is_new == PHD_TARGET_NEW      ? 0
+                     : is_new == PHD_TARGET_INLINE ? 1
+                     : (known && sib->target[k] == target) ? 2
+                                                           : discovered - target + 2;
     if (kind == PHD_LABEL_TYPE)
         tcode = 0; /* the target is implied */
     if (known && sib->label[k] == label) {
@@ -308,4 +321,27 @@ void phd_encoder_end(struct phd_encoder *e)
     sib->n = e->cur.n;
     memcpy(sib->target, e->cur.target, e->cur.n * sizeof sib->target[0]);
     memcpy(sib->label, e->cur.label, e->cur.n * sizeof sib->label[0]);
+}
+
+unsigned char *phd_encoder_inline(struct phd_encoder *e, unsigned char *p, uint8_t addr_shift,
+                                  const struct phd_node_out *n)
+{
+    if (encoder_room(e, n->type) < 0)
+        return NULL;
+    uint64_t *prev = &e->sib[n->type].addr, a = n->addr >> addr_shift;
+    p = phd_varint_put(p, ((uint64_t)n->type << 3) | (n->flags & (PHD_NODE_PREVIEW | PHD_NODE_SIZE)));
+    p = phd_varint_put(p, phd_zigzag((int64_t)(a - *prev)));
+    *prev = a;
+    if (n->flags & PHD_NODE_SIZE)
+        p = phd_varint_put(p, n->size);
+    if (n->flags & PHD_NODE_PREVIEW) {
+        if (n->preview_sid != UINT32_MAX) {
+            p = phd_varint_put(p, ((uint64_t)n->preview_sid << 1) | 1);
+        } else {
+            p = phd_varint_put(p, (uint64_t)n->preview_len << 1);
+            memcpy(p, n->preview, n->preview_len);
+            p += n->preview_len;
+        }
+    }
+    return p;
 }

@@ -509,10 +509,10 @@ static unsigned char *spec_encode(struct encoder *en, unsigned char *p, uint32_t
         if (e->kind == PHD_LABEL_TYPE || e->is_new) {
             tcode = 0;
         } else if (known && sib->target[k] == e->target && coin) {
-            tcode = 1;
+            tcode = 2; /* version 2: 1 is an inline node */
             en->sibling_targets++;
         } else {
-            tcode = e->discovered - e->target + 1; /* >= 2: the target is older than discovered */
+            tcode = e->discovered - e->target + 2; /* >= 3: the target is older than discovered */
             en->back_refs++;
         }
         coin = en->mode == ENC_SPEC_GREEDY || rng_chance(en->r, 1, 2);
@@ -996,10 +996,10 @@ static void test_known_order(void)
      * edge count, edges (tcode << 3 | kind; kind 7 copies the sibling's label) */
     static const unsigned char want[] = {
         0x00, 0x80, 0x08, 0x00, 0x02, 0x00, 0x00, /* N0: addr 0x200; -> 1 (new), 2 (new) */
-        0x00, 0x04, 0x00, 0x02, 0x27, 0x07,       /* N1: -> 0 (discovered 3, t 4), 3 (new); labels copied */
-        0x00, 0x04, 0x00, 0x01, 0x1f,             /* N2: -> 2 (discovered 4, t 3); label copied */
+        0x00, 0x04, 0x00, 0x02, 0x2f, 0x07,       /* N1: -> 0 (discovered 3, t 5), 3 (new); labels copied */
+        0x00, 0x04, 0x00, 0x01, 0x27,             /* N2: -> 2 (discovered 4, t 4); label copied */
         0x00, 0x04, 0x00, 0x00,                   /* N3: no edges (its sibling now has none) */
-        0x00, 0x04, 0x00, 0x01, 0x28,             /* N4 (a seed): -> 1 (discovered 5, t 5), explicit */
+        0x00, 0x04, 0x00, 0x01, 0x30,             /* N4 (a seed): -> 1 (discovered 5, t 6), explicit */
     };
 
     for (int enc_mode = ENC_LIBRARY; enc_mode <= ENC_SPEC_RANDOM; enc_mode++) {

@@ -231,7 +231,7 @@ static void test_encoder(void)
     p = phd_encoder_edge(&e, b, 1, 1, 1, PHD_LABEL_INDEX, 0);
     p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_NAME, 3);
     p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_TYPE, 0);
-    static const unsigned char n0[] = {0x01, 0x00, (3 << 3) | 4, 3, 6};
+    static const unsigned char n0[] = {0x01, 0x00, (4 << 3) | 4, 3, 6}; /* version 2: back-references are t + 1 */
     CHECK((size_t)(p - b) == sizeof n0 && memcmp(b, n0, sizeof n0) == 0);
     *phd_encoder_addr(&e, 5) = 0x200; /* what phd_writer_node does with it */
     phd_encoder_end(&e);
@@ -244,7 +244,7 @@ static void test_encoder(void)
     p = phd_encoder_edge(&e, p, 2, 1, 0, PHD_LABEL_NAME, 3);
     p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_TYPE, 0);
     p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_INDEX, 1); /* k 3: no sibling edge; next_index 1 */
-    static const unsigned char n1[] = {(1 << 3) | 7, (2 << 3) | 7, 7, (3 << 3) | 1, 0};
+    static const unsigned char n1[] = {(2 << 3) | 7, (3 << 3) | 7, 7, (4 << 3) | 1, 0};
     CHECK((size_t)(p - b) == sizeof n1 && memcmp(b, n1, sizeof n1) == 0);
     phd_encoder_end(&e);
 
@@ -254,7 +254,7 @@ static void test_encoder(void)
     CHECK(*phd_encoder_addr(&e, 1000) == 0);
     CHECK(*phd_encoder_addr(&e, 5) == 0x200);
     p = phd_encoder_edge(&e, b, 2, 1, 0, PHD_LABEL_INDEX, 0);
-    CHECK(p - b == 2 && b[0] == ((2 << 3) | 1) && b[1] == 0); /* explicit: discovered 2 - (2 - 1) = 1 */
+    CHECK(p - b == 2 && b[0] == ((3 << 3) | 1) && b[1] == 0); /* explicit: discovered 2 - (3 - 2) = 1 */
     phd_encoder_end(&e);
 
     /* node 3 (type 5): the sibling is node 1: [0] copied (target 0 given
@@ -267,7 +267,7 @@ static void test_encoder(void)
     p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_TYPE, 0);
     p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_INDEX, 1);
     p = phd_encoder_edge(&e, p, 2, 0, 0, PHD_LABEL_INDEX, 2);
-    static const unsigned char n3[] = {(3 << 3) | 7, (1 << 3) | 5, 7, (1 << 3) | 7, (3 << 3) | 1, 0};
+    static const unsigned char n3[] = {(4 << 3) | 7, (2 << 3) | 5, 7, (2 << 3) | 7, (4 << 3) | 1, 0};
     CHECK((size_t)(p - b) == sizeof n3 && memcmp(b, n3, sizeof n3) == 0);
     phd_encoder_end(&e);
 
@@ -283,7 +283,7 @@ static void test_encoder(void)
         p = phd_encoder_edge(&e, p, 2, 1, 0, PHD_LABEL_NONE, 0);
     int ok = p - b == 20;
     for (int k = 0; k < 20; k++)
-        ok &= b[k] == (k < PHD_SIBLING_EDGES ? ((1 << 3) | 7) : (2 << 3));
+        ok &= b[k] == (k < PHD_SIBLING_EDGES ? ((2 << 3) | 7) : (3 << 3));
     CHECK(ok);
     phd_encoder_end(&e);
 

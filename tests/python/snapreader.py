@@ -1,7 +1,8 @@
-"""An independent pure-Python reader of pyheapdiff snapshots (format version 1).
+"""An independent pure-Python reader of pyheapdiff snapshots (format versions 1 and 2).
 
 Written from docs/format.md alone (including the sibling coding of
-addresses, edge targets and labels, and string-id previews), as a second
+addresses, edge targets and labels, string-id previews and version 2's
+inline nodes), as a second
 implementation to check the agent's writer and the C reader against.
 Usage::
 
@@ -16,7 +17,8 @@ import struct
 
 MAGIC = b"PYHDSNAP"
 END_MAGIC = b"PYHDEND!"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+VERSION_INLINE = 2  # inline nodes (docs/format.md)
 HEADER_SIZE = 64
 CHUNK_HEADER_SIZE = 16
 FOOTER_SIZE = 64
@@ -96,7 +98,10 @@ class Node:
     payload is the index for INDEX, the key's node index for VALUE, the
     name (str) for NAME, else None."""
 
-    __slots__ = ("index", "addr", "type_id", "type", "size", "refcount", "flags", "preview", "edges")
+    __slots__ = ("index", "addr", "type_id", "type", "size", "refcount", "flags", "preview", "edges", "inline")
+
+    def __init__(self):
+        self.inline = False  # version 2: written inline behind its one reference
 
     @property
     def gc_tracked(self):
@@ -301,7 +306,8 @@ def parse(data, path="<snapshot>", verify_crc=True):
     body = fo - header_size
     if n_nodes > MAX_NODES:
         _fail(path, f"too many nodes ({n_nodes})")
-    if n_nodes * 4 + n_edges + n_strings + n_types * 3 + n_roots * 4 > body:
+    node_min = 2 if version >= VERSION_INLINE else 4  # an inline node takes 2 bytes
+    if n_nodes * node_min + n_edges + n_strings + n_types * 3 + n_roots * 4 > body:
         _fail(path, "footer counts larger than the file could hold")
 
     # chunks
@@ -370,8 +376,12 @@ def parse(data, path="<snapshot>", verify_crc=True):
         _fail(path, f"{len(roots)} roots, footer says {n_roots}")
     snap.roots = roots
 
-    # nodes
-    nodes = []
+    # nodes, filled by index: version 2's inline nodes come inside the
+    # record of the node holding their one reference
+    v2 = version >= VERSION_INLINE
+    nodes = [None] * n_nodes
+    nrec = 0          # node records so far, top-level and inline
+    nxt = 0           # the index of the next top-level record
     discovered = 0
     edges_total = 0
     size_total = 0
@@ -385,11 +395,61 @@ def parse(data, path="<snapshot>", verify_crc=True):
     # SIBLING_EDGES resolved edges (see "Siblings" in docs/format.md)
     sib_addr = [0] * ntypes
     sib_edges = [()] * ntypes
+
+    def read_preview(nflags, pos, end, at):
+        if not nflags & NODE_PREVIEW:
+            return None, pos
+        pv, pos = vslow(buf, pos, end, path)
+        if pv & 1:
+            sid = pv >> 1
+            if sid >= nstrings:
+                _fail(path, f"preview string id {sid} out of range", at)
+            return strings_b[sid], pos
+        plen = pv >> 1
+        if not 1 <= plen <= PREVIEW_MAX:
+            _fail(path, f"bad preview length {plen}", at)
+        if plen > end - pos:
+            _fail(path, "preview runs past its chunk", at)
+        return bytes(buf[pos:pos + plen]), pos + plen
+
+    def read_inline(i, pos, end, at):
+        # an inline node: head, address, size, preview; refcount 1, no edges
+        nonlocal size_total, nrec
+        head, pos = vslow(buf, pos, end, path)
+        tid = head >> 3
+        if tid >= ntypes:
+            _fail(path, f"inline node type id {tid} out of range", at)
+        if head & NODE_GC_TRACKED:
+            _fail(path, "inline node with GC_TRACKED", at)
+        delta, pos = vslow(buf, pos, end, path)
+        sib_addr[tid] += (delta >> 1) ^ -(delta & 1)
+        m = Node()
+        m.index = i
+        m.addr = sib_addr[tid] << shift
+        m.type_id = tid
+        m.type = types[tid].name
+        m.flags = head & 7
+        if head & NODE_SIZE:
+            m.size, pos = vslow(buf, pos, end, path)
+        else:
+            m.size = types[tid].default_size
+        m.refcount = 1
+        m.preview, pos = read_preview(head, pos, end, at)
+        m.edges = []
+        m.inline = True
+        nodes[i] = m
+        nrec += 1
+        size_total += m.size
+        return pos
     for start, end in chunks[CHUNK_NODES]:
         pos = start
         while pos < end:
             at = pos
-            i = len(nodes)
+            while nxt < n_nodes and nodes[nxt] is not None:
+                nxt += 1     # an inline node took it
+            i = nxt
+            if i >= n_nodes:
+                _fail(path, "more node records than the footer's count", at)
             if i == discovered:
                 discovered += 1
             elif i > discovered:
@@ -413,23 +473,7 @@ def parse(data, path="<snapshot>", verify_crc=True):
             else:
                 n.size = types[tid].default_size
             n.refcount, pos = vslow(buf, pos, end, path)
-            if nflags & NODE_PREVIEW:
-                pv, pos = vslow(buf, pos, end, path)
-                if pv & 1:
-                    sid = pv >> 1
-                    if sid >= nstrings:
-                        _fail(path, f"preview string id {sid} out of range", at)
-                    n.preview = strings_b[sid]
-                else:
-                    plen = pv >> 1
-                    if not 1 <= plen <= PREVIEW_MAX:
-                        _fail(path, f"bad preview length {plen}", at)
-                    if plen > end - pos:
-                        _fail(path, "preview runs past its chunk", at)
-                    n.preview = bytes(buf[pos:pos + plen])
-                    pos += plen
-            else:
-                n.preview = None
+            n.preview, pos = read_preview(nflags, pos, end, at)
             nedges, pos = vslow(buf, pos, end, path)
             sib = sib_edges[tid]
             nsib = len(sib)
@@ -444,6 +488,12 @@ def parse(data, path="<snapshot>", verify_crc=True):
                     eh, pos = vslow(buf, pos, end, path)
                 tcode = eh >> 3
                 kind = eh & 7
+                inline = False
+                if v2 and tcode >= 1:   # 1: inline node; the others are version 1's + 1
+                    if tcode == 1:
+                        inline = True
+                    else:
+                        tcode -= 1
                 copied = kind == SIBLING
                 if copied:
                     if k >= nsib:
@@ -454,12 +504,12 @@ def parse(data, path="<snapshot>", verify_crc=True):
                         next_index = payload + 1
                 # the target
                 if kind == TYPE:
-                    if tcode != 0:
+                    if tcode != 0 or inline:
                         _fail(path, "TYPE edge with a non-zero target code", at)
                     target = types[tid].node
                     if target is None:
                         _fail(path, "TYPE edge without a type node", at)
-                elif tcode == 0:
+                elif tcode == 0 or inline:
                     target = discovered
                     discovered += 1
                     if target >= n_nodes:
@@ -491,15 +541,18 @@ def parse(data, path="<snapshot>", verify_crc=True):
                     append((target, kind, strings[sid]))
                 else:
                     _fail(path, f"bad edge kind {kind}", at)
+                if inline:
+                    pos = read_inline(target, pos, end, at)
             if pos > end:
                 _fail(path, "node record runs past its chunk", at)
             sib_edges[tid] = edges[:SIBLING_EDGES]
             n.edges = edges
             edges_total += nedges
             size_total += n.size
-            nodes.append(n)
-    if len(nodes) != n_nodes:
-        _fail(path, f"{len(nodes)} nodes, footer says {n_nodes}")
+            nodes[i] = n
+            nrec += 1
+    if nrec != n_nodes or None in nodes:
+        _fail(path, f"{nrec} nodes, footer says {n_nodes}")
     if discovered != n_nodes:
         _fail(path, f"{discovered} nodes discovered, footer says {n_nodes}")
     if edges_total != n_edges:

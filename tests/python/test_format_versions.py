@@ -1,0 +1,170 @@
+"""Format versions: version 2's inline nodes (unique leaves written behind
+their one reference, docs/format.md) as the agent writes them, and a
+version 1 snapshot written by the agent before version 2
+(fixtures/snapshots/v1-py311.snap), which the analyzer and the test reader
+must still read.
+"""
+
+import sys
+
+import pytest
+
+import snapreader
+from conftest import REPO, cli_json, cli_ok
+
+V1_SNAP = REPO / "fixtures" / "snapshots" / "v1-py311.snap"
+
+
+def _marker_attrs(snap):
+    """{label: (weight preview, count preview)} of the Marker instances."""
+    out = {}
+    for n in snap.nodes:
+        if n.type != "__main__.Marker":
+            continue
+        attrs = {p: snap.nodes[t] for t, k, p in n.edges if k == snapreader.NAME}
+        out[attrs["label"].preview.decode()] = (attrs["weight"].preview, attrs["count"].preview)
+    return out
+
+
+def test_version_1_snapshot_is_read_by_both_readers(pyheapdiff_bin):
+    snap = snapreader.read(V1_SNAP)
+    assert snap.version == 1
+    assert not any(n.inline for n in snap.nodes)
+    info = cli_json(pyheapdiff_bin, "info", str(V1_SNAP))
+    assert info["format_version"] == 1
+    assert info["objects"] == len(snap.nodes) and info["references"] == snap.n_edges
+    # the three Marker instances and their unique leaves, as written
+    assert _marker_attrs(snap) == {f"marker-{i}": (str(i * 0.5 + 0.25).encode(), str(1000000 + i).encode())
+                                   for i in range(3)}
+    top = cli_json(pyheapdiff_bin, "top", "--type", "__main__.Marker", str(V1_SNAP))
+    rows = {r["type"]: r["count"] for r in top["rows"]}
+    assert rows["__main__.Marker"] == 3
+    # the commands that walk the graph accept it
+    cli_ok(pyheapdiff_bin, "paths", "--type", "__main__.Marker", str(V1_SNAP))
+    cli_ok(pyheapdiff_bin, "dominators", str(V1_SNAP))
+
+
+def test_version_1_and_2_diff(tmp_path, pyheapdiff_bin, run_dump):
+    """A version 2 snapshot diffs against a version 1 one (other process:
+    types only) like any pair."""
+    r = run_dump("T.dump(objects=False)")
+    d = cli_json(pyheapdiff_bin, "diff", str(V1_SNAP), r.path)
+    assert d["rows"]
+
+
+def test_unique_leaves_are_inline(run_dump, pyheapdiff_bin):
+    r = run_dump("""
+        class Holder:
+            pass
+        h = Holder()
+        h.text = "".join(["unique", "-", "text"])   # refcount 1: inline
+        h.number = int("1000000000007")              # inline (not a constant)
+        h.real = float(len("abc")) * 2.6             # inline
+        h.blob = bytes(range(5))                     # inline
+        shared = "".join(["shared", "-", "text"])
+        h.a = shared
+        h.b = shared                                 # refcount 3: not inline
+        h.floats = [i * 0.25 + 1 for i in range(1000)]
+        h.keys = {str(i) + "k": i + 10 ** 9 for i in range(100)}
+        T.mark("h", h)
+        T.mark("text", h.text)
+        T.mark("shared", shared)
+        T.dump()
+    """)
+    snap = r.snap
+    assert snap.version == 2
+    h = r.node("h")
+    attrs = {p: snap.nodes[t] for t, k, p in h.edges if k == snapreader.NAME}
+    for name in ("text", "number", "real", "blob"):
+        assert attrs[name].inline and attrs[name].refcount == 1, name
+        assert attrs[name].edges == [] and not attrs[name].gc_tracked
+    assert attrs["text"].preview == b"unique-text"
+    assert attrs["number"].preview == b"1000000000007"
+    assert attrs["real"].preview == repr(3.0 * 2.6).encode()
+    assert attrs["blob"].preview == bytes(range(5))
+    assert not attrs["a"].inline and attrs["a"] is attrs["b"]
+    floats = attrs["floats"]
+    assert all(snap.nodes[t].inline for t, _, _ in floats.edges)
+    assert [snap.nodes[t].preview for t, _, _ in floats.edges] == [repr(i * 0.25 + 1).encode() for i in range(1000)]
+    # dict keys and values of a combined table are inline too; labels resolve
+    keys = attrs["keys"]
+    kv = [(snap.nodes[t].preview, k) for t, k, _ in keys.edges]
+    assert all(snap.nodes[t].inline for t, _, _ in keys.edges)
+    assert {p for p, k in kv if k == snapreader.KEY} == {(str(i) + "k").encode() for i in range(100)}
+    # every object once: no address twice (by_addr checks), and the C reader agrees
+    assert len(snap.by_addr) == len(snap.nodes)
+    info = cli_json(pyheapdiff_bin, "info", r.path)
+    assert info["format_version"] == 2
+    assert info["objects"] == len(snap.nodes) and info["references"] == snap.n_edges
+    # an inline leaf's retention path goes through its one holder
+    p = cli_ok(pyheapdiff_bin, "paths", "--type", "bytes", r.path).stdout
+    assert p
+
+
+def test_interned_split_keys_and_roots_are_not_inline(run_dump):
+    """Objects referenced once by what the walk sees but held elsewhere too
+    are never inline: interned strings, the keys of a split-table dict
+    (owned by the class's shared keys), a frame's locals (roots)."""
+    r = run_dump("""
+        class Obj:
+            pass
+        objs = [Obj() for _ in range(3)]
+        for o in objs:
+            o.__dict__                       # materialise split-table dicts
+            o.alpha_attribute_name = 1.75 * len(objs)
+        T.mark("objs", objs)
+
+        def in_a_frame():
+            local_text = "".join(["local", "-", "only"])   # held by the frame only
+            T.mark("local", local_text)
+            T.dump()
+
+        in_a_frame()
+    """)
+    snap = r.snap
+    for n in snap.nodes:
+        if n.inline:
+            assert n.type in ("str", "int", "float", "bytes") and n.refcount == 1
+    assert not r.node("local").inline
+    if sys.version_info >= (3, 12):
+        assert all(n.refcount != 0 for n in snap.nodes if n.inline)
+
+
+@pytest.mark.parametrize("values", [True, False])
+def test_inline_nodes_without_values(run_dump, values):
+    r = run_dump(f"""
+        data = [float(i) / 7 for i in range(200)]
+        T.mark("data", data)
+        T.dump(values={values})
+    """)
+    node = r.node("data")
+    leaves = [r.snap.nodes[t] for t, _, _ in node.edges]
+    assert len(leaves) == 200 and all(n.inline and n.type == "float" for n in leaves)
+    assert all((n.preview is not None) == values for n in leaves)
+
+
+def test_float_previews_are_repr(run_dump):
+    """The agent's fast float formatting (short decimals without dtoa) gives
+    exactly repr() on edge cases and on many random floats."""
+    r = run_dump("""
+        import random
+        rnd = random.Random(1234)
+        special = [0.1, 0.2, 0.3, 1 / 3, 2 / 3, 0.0001, 0.00012345, 0.00009999, 1e-5, 1e15, 1e15 - 0.125,
+                   999999999999999.9, 123456789012345.6, 12345678901234.56, 9007199254740993.0, 1e16, 1e22, 1e23,
+                   -0.5, -0.0, 0.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, float("inf"),
+                   float("-inf"), float("nan"), 1.5, 100.0, 1234.75, 0.1 + 0.2, 4.35, 2.675, 1.005, 8.41 * 100]
+        floats = special + [float(f"{rnd.random() * 10 ** rnd.randint(-5, 16):.{rnd.randint(0, 17)}g}")
+                            for _ in range(3000)]
+        floats += [rnd.random() * 10 ** rnd.randint(-6, 17) for _ in range(3000)]
+        floats += [rnd.randint(-10 ** 6, 10 ** 6) / 2 ** rnd.randint(0, 20) for _ in range(3000)]
+        floats = [f * 1.0 + 0.0 if f == f else f for f in floats]   # fresh objects
+        T.mark("floats", floats)
+        T.extra["reprs"] = [repr(f) for f in floats]
+        T.dump()
+    """)
+    node = r.node("floats")
+    got = [r.snap.nodes[t].preview.decode() for t, _, _ in node.edges]
+    want = r.truth.extra["reprs"] if hasattr(r.truth, "extra") else None
+    assert want is not None
+    bad = [(w, g) for w, g in zip(want, got) if w != g]
+    assert not bad, bad[:20]
