@@ -146,18 +146,25 @@ const struct cli_command cli_commands[] = {
      "  --json      print JSON\n"
      "  -h, --help  show this help\n"},
     {"leaks", cmd_leaks, "leak candidates by the three-snapshot technique",
-     "usage: pyheapdiff leaks [--top N] [--json] BASELINE AFTER [AGAIN]\n"
+     "usage: pyheapdiff leaks [--top N] [--only ORIGIN] [--type T] [--json] BASELINE AFTER [AGAIN]\n"
      "\n"
      "Objects new in AFTER (not in BASELINE at the same address with the same\n"
-     "type) that are still alive in AGAIN, grouped by type and retention path\n"
-     "in the last snapshot, sorted by retained size.  Take BASELINE, run the\n"
+     "type) that are still alive in AGAIN and still retained, by type, the\n"
+     "type that retains most first, with the retention paths of its new\n"
+     "objects.  The dicts, strs and closures of leaked instances count for\n"
+     "the instances' type; a builtin or stdlib type whose new objects all lie\n"
+     "inside them comes last, as their contents.  Take BASELINE, run the\n"
      "suspect action, take AFTER, run it again (or undo it), take AGAIN.  With\n"
-     "two snapshots: objects new in AFTER.  All from one process.\n"
+     "two snapshots: objects new in AFTER; two snapshots of different\n"
+     "processes give the types that grew, user and third-party first.\n"
      "\n"
      "options:\n"
-     "  --top N     types to show (default 10; 0: all)\n"
-     "  --json      print JSON\n"
-     "  -h, --help  show this help\n"},
+     "  --top N          types to show (default 10; 0: all)\n"
+     "  --only ORIGIN    only types of user, third-party, stdlib or builtin code\n"
+     "                   (repeatable)\n"
+     "  --type T         only type T, a qualified or bare class name (repeatable)\n"
+     "  --json           print JSON\n"
+     "  -h, --help       show this help\n"},
     {"orphans", cmd_orphans, "objects held only by C code (unknown holders)",
      "usage: pyheapdiff orphans [--top N] [--json] SNAPSHOT\n"
      "\n"
