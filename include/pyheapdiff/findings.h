@@ -10,9 +10,10 @@
  * new object that has no new object of its own type above it in the
  * dominator tree.  New objects of user, third-party and unknown types
  * are containers; a builtin or standard-library type ranks by what its
- * new objects outside every new container retain (`own`), so the dicts,
- * strs and closures of leaked instances count for the instances' type,
- * not their own.  A builtin or stdlib type whose new objects all lie
+ * new objects outside every new container retain, less the new
+ * containers below them (`own`): the dicts, strs and closures of leaked
+ * instances count for the instances' type, not their own, and a new list
+ * or dict holding leaked instances does not outrank them.  A builtin or stdlib type whose new objects all lie
  * inside (are dominated by) new containers is that container type's
  * contents: contents rank after every other finding, each naming its
  * container (`inside`, the nearest container of its first object).  A
@@ -70,7 +71,8 @@ struct phd_finding {
     uint64_t size;      /* their shallow size */
     uint64_t retained;  /* what they retain, one inside another of its type counted once */
     uint64_t own;       /* the ranking key: retained, less (for builtin and stdlib
-                         * types) what lies inside new objects of container types */
+                         * types) what lies inside new objects of container types
+                         * and what new containers below them retain */
     int64_t count_delta, size_delta; /* growth since BASELINE (matched: count and size) */
     uint32_t inside;    /* contents of another finding: its type id; else PHD_NONE */
     int selected;       /* of the caller's --type and --only */

@@ -112,37 +112,66 @@ struct acc {
     uint32_t inside;    /* the container of the first object, or PHD_NONE */
     uint8_t outside;    /* an object had no container */
     uint8_t selected, container;
+    uint64_t sum_enter; /* the walk's top_sum when its open outermost object was entered */
 };
 
-/* Adds marked object v to its finding; `open_sel` counts open selected
- * marked ancestors, `ctop` is the nearest open container (or PHD_NONE). */
-static void enter(struct phd_findings *f, struct acc *a, const uint64_t *ret, uint32_t v, uint32_t *open_sel,
+/* The walk's state besides the per-type accumulators. */
+struct walk {
+    uint32_t open_sel; /* open selected marked ancestors */
+    uint64_t top_sum;  /* retained sizes of the containers entered outside every container */
+};
+
+/*
+ * Adds marked object v to its finding; ctop is the nearest open container
+ * (or PHD_NONE).  A builtin or stdlib object outside every new container
+ * that is not inside another of its type counts for its type's own
+ * retained size, less the containers below it (leave() subtracts them:
+ * the top-level containers entered while it is open), so that a new list
+ * of leaked instances does not outrank the instances.
+ */
+static void enter(struct phd_findings *f, struct acc *a, struct walk *w, const uint64_t *ret, uint32_t v,
                   uint32_t ctop, int attribute)
 {
     const struct phd_snapshot *s = f->s;
     uint32_t t = f->canon[s->type[v]];
     struct phd_finding *it = &f->items[t];
+    uint64_t r = ret ? ret[v] : 0;
     it->count++;
     it->size += s->size[v];
-    if (!a[t].open++)
-        it->retained += ret ? ret[v] : 0;
+    int outermost = !a[t].open++;
+    if (outermost)
+        it->retained += r;
     if (a[t].selected) {
         f->count++;
         f->size += s->size[v];
-        if (!(*open_sel)++)
-            f->retained += ret ? ret[v] : 0;
+        if (!w->open_sel++)
+            f->retained += r;
     }
-    /* a builtin or stdlib object outside every new container: its own
-     * (an ancestor of its type is outside too, so open says whether one
-     * already counted it) */
-    if (!attribute || a[t].container || ctop == PHD_NONE) {
-        if (attribute && !a[t].container)
-            a[t].outside = 1;
-        if (a[t].open == 1)
-            it->own += ret ? ret[v] : 0;
+    if (!attribute || a[t].container) {
+        if (outermost)
+            it->own += r;
+        if (attribute && ctop == PHD_NONE)
+            w->top_sum += r;
+    } else if (ctop == PHD_NONE) {
+        a[t].outside = 1;
+        if (outermost) {
+            it->own += r;
+            a[t].sum_enter = w->top_sum;
+        }
     } else if (a[t].inside == PHD_NONE) {
         a[t].inside = f->canon[s->type[ctop]];
     }
+}
+
+/* Undoes enter() when the walk leaves marked object v; csp: the open
+ * containers, v's own included. */
+static void leave(struct phd_findings *f, struct acc *a, struct walk *w, uint32_t v, size_t csp)
+{
+    uint32_t t = f->canon[f->s->type[v]];
+    if (!--a[t].open && !a[t].container && !csp)
+        f->items[t].own -= w->top_sum - a[t].sum_enter;
+    if (a[t].selected)
+        w->open_sel--;
 }
 
 /*
@@ -157,13 +186,12 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
     const struct phd_snapshot *s = f->s;
     size_t n = s->n_nodes;
     uint8_t *mark = f->mark;
-    uint32_t open_sel = 0;
+    struct walk w = {0, 0};
     if (!idom || !ret) {
         for (uint32_t v = 0; v < n; v++)
             if (PHD_MARKED(mark, v)) {
-                enter(f, a, NULL, v, &open_sel, PHD_NONE, 0);
-                open_sel = 0;
-                a[f->canon[s->type[v]]].open = 0;
+                enter(f, a, &w, NULL, v, PHD_NONE, 0);
+                leave(f, a, &w, v, 1);
             }
         return 0;
     }
@@ -205,7 +233,7 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
             if (!PHD_MARKED(entered, v)) {
                 PHD_MARK(entered, v);
                 if (m) {
-                    enter(f, a, ret, v, &open_sel, csp ? cstack[csp - 1] : PHD_NONE, attribute);
+                    enter(f, a, &w, ret, v, csp ? cstack[csp - 1] : PHD_NONE, attribute);
                     if (attribute && a[t].container) {
                         if (csp == ccap) {
                             size_t nc = ccap ? 2 * ccap : 1024;
@@ -222,9 +250,7 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
                     stack[sp++] = child[k];
             } else {
                 if (m) {
-                    a[t].open--;
-                    if (a[t].selected)
-                        open_sel--;
+                    leave(f, a, &w, v, attribute ? csp : 1);
                     if (attribute && a[t].container)
                         csp--;
                 }
@@ -321,7 +347,7 @@ static struct acc *start(struct phd_findings *f, const struct phd_graph *g, unsi
         const char *name = phd_snapshot_type_name(s, t);
         f->items[t] = (struct phd_finding){.type = t, .origin = o, .inside = PHD_NONE};
         a[t] = (struct acc){0, PHD_NONE, 0, (uint8_t)phd_type_selected(name, o, origins, types, n_types),
-                            (uint8_t)container_origin(o)};
+                            (uint8_t)container_origin(o), 0};
         f->items[t].selected = a[t].selected;
     }
     return a;

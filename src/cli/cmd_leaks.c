@@ -126,7 +126,8 @@ static int report(const char *title, const char *note, const struct phd_findings
             if (inside)
                 printf(", all inside new %s", cli_esc(inside));
             else if (f->matched && it->own < it->retained)
-                printf(" (%s outside new user and third-party objects)", phd_fmt_size(it->own, b1, sizeof b1));
+                printf(" (%s of its own, the rest in new user and third-party objects)",
+                       phd_fmt_size(it->own, b1, sizeof b1));
             printf("\n");
             for (size_t i = 0; i < w && i < PATHS_SHOWN; i++) {
                 if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0)

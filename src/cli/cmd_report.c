@@ -1,11 +1,12 @@
 /*
  * cmd_report.c - pyheapdiff report BEFORE AFTER -o report.html: one
  * self-contained HTML page with what the text commands say about a pair
- * of snapshots: the diff table (as 'diff'), the retention paths of the
- * types that grew most (as 'paths --type'), the biggest retainers (as
- * 'dominators') and the leak graph of the top grown type (as 'graph
- * --path --type').  This file gathers the data through the functions
- * those commands use; src/report/html.c writes the page.
+ * of snapshots: the diff table (as 'diff'), what leaked with the paths
+ * that hold it (the library's ranking, include/pyheapdiff/findings.h, as
+ * 'leaks'), the biggest retainers (as 'dominators') and the leak graph of
+ * the first finding (as 'graph --path').  This file gathers the data
+ * through the library functions those commands use; src/report/html.c
+ * writes the page.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -13,13 +14,14 @@
 
 #include "cli.h"
 #include "pyheapdiff/census.h"
+#include "pyheapdiff/findings.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/paths.h"
 #include "pyheapdiff/html.h"
 #include "pyheapdiff/output.h"
 #include "pyheapdiff/render.h"
 
-#define WHY_TYPES 5     /* grown types whose paths are shown */
+#define WHY_TYPES 5     /* findings whose paths are shown */
 #define WHY_PATHS 3     /* path groups per type */
 #define RETAINERS 10    /* objects and types in "Biggest retainers" */
 #define GRAPH_OBJECTS 5 /* instances drawn in the leak graph */
@@ -28,29 +30,6 @@ static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash && slash[1] ? slash + 1 : path;
-}
-
-static int grew(const struct phd_diff_row *w)
-{
-    return w->count_b > w->count_a;
-}
-
-/* The type of the leak graph: the first grown type (in the diff's order)
- * defined in Python code (a qualified name: app.Widget), else the first
- * grown type; NULL when nothing grew.  Builtins such as str usually grow
- * because of a user type that holds them. */
-static const char *graph_type(const struct phd_diff *d)
-{
-    const char *first = NULL;
-    for (size_t k = 0; k < d->n; k++) {
-        if (!grew(&d->rows[k]))
-            continue;
-        if (strchr(d->rows[k].name, '.'))
-            return d->rows[k].name;
-        if (!first)
-            first = d->rows[k].name;
-    }
-    return first;
 }
 
 /* Per type id of s: is its name `name` (exactly)?  Returns how many. */
@@ -86,79 +65,115 @@ static void gather_free(struct gather *x)
     free(x->svg);
 }
 
-/* "Why they are alive": the path groups of the first WHY_TYPES grown
- * types, the graph's type among them.  parent/pedge from
- * phd_graph_bfs_edges. */
-static int gather_why(struct gather *x, const struct phd_graph *g, const struct phd_diff *d, const char *gtype,
-                      const uint32_t *parent, const uint32_t *pedge)
+/* One "Why they are alive" entry: its first path groups. */
+static int why_paths(struct gather *x, size_t k, struct phd_path_groups *pg)
+{
+    struct phd_report_why *w = &x->why[k];
+    w->n_paths = pg->n < WHY_PATHS ? pg->n : WHY_PATHS;
+    w->more_paths = pg->n - w->n_paths;
+    for (size_t i = 0; i < w->n_paths; i++) {
+        size_t cap = 0;
+        if (phd_path_groups_text(pg, i, 0, &x->texts[k][i], &cap) < 0)
+            return -1;
+        x->paths[k][i] = (struct phd_report_path){pg->groups[i].count, x->texts[k][i]};
+    }
+    w->paths = x->paths[k];
+    return 0;
+}
+
+/*
+ * "Why they are alive": the first WHY_TYPES findings with the grouped
+ * paths of their objects (phd_findings_holders); with --type T (gtids,
+ * *gk: its finding or -1), T among them, as its finding or, when it is
+ * not one, with the paths of all its reachable instances.
+ */
+static int gather_why(struct gather *x, const struct phd_graph *g, const struct phd_findings *f, const uint8_t *want,
+                      long gk, const uint32_t *parent, const uint32_t *pedge)
 {
     const struct phd_snapshot *s = g->s;
-    const char *names[WHY_TYPES];
-    size_t n = 0;
-    int have_g = 0;
-    for (size_t k = 0; k < d->n && n < WHY_TYPES; k++) {
-        if (!grew(&d->rows[k]))
-            continue;
-        names[n++] = d->rows[k].name;
-        have_g |= gtype && strcmp(d->rows[k].name, gtype) == 0;
-    }
-    if (gtype && !have_g) {
-        if (n == WHY_TYPES)
-            n--;
-        names[n++] = gtype;
-    }
-    uint8_t *mark = calloc((size_t)s->n_types + 1, 1);
-    uint32_t *nodes = malloc(((size_t)s->n_nodes + 1) * sizeof *nodes);
+    size_t n = 0, pick[WHY_TYPES];
+    for (size_t k = 0; k < f->n && n < WHY_TYPES; k++)
+        pick[n++] = k;
+    int have_g = gk < 0 ? 0 : (size_t)gk < n;
+    if (want && !have_g && n == WHY_TYPES)
+        n--;
+    if (want && !have_g && gk >= 0)
+        pick[n++] = (size_t)gk;
     int rc = -1;
-    if (!mark || !nodes)
-        goto out;
-    for (size_t k = 0; k < n; k++) {
-        struct phd_report_why *w = &x->why[k];
-        size_t m = 0, all = 0;
-        mark_name(s, names[k], mark);
-        for (uint32_t v = 0; v < s->n_nodes; v++) {
-            if (!mark[s->type[v]])
-                continue;
-            all++;
-            if (parent[v] != PHD_NONE || g->root_kind[v]) /* reachable */
-                nodes[m++] = v;
-        }
+    for (size_t j = 0; j < n; j++) {
+        const struct phd_finding *it = &f->items[pick[j]];
         struct phd_path_groups pg;
-        if (phd_path_groups_new(&pg, g, parent, pedge, nodes, m) < 0)
-            goto out;
-        w->type = names[k];
-        w->objects = all;
-        w->n_paths = pg.n < WHY_PATHS ? pg.n : WHY_PATHS;
-        w->more_paths = pg.n - w->n_paths;
-        for (size_t i = 0; i < w->n_paths; i++) {
-            size_t cap = 0;
-            if (phd_path_groups_text(&pg, i, 0, &x->texts[k][i], &cap) < 0) {
-                phd_path_groups_free(&pg);
-                goto out;
-            }
-            x->paths[k][i] = (struct phd_report_path){pg.groups[i].count, x->texts[k][i]};
-        }
+        if (phd_findings_holders(&pg, f, pick[j], g, parent, pedge) < 0)
+            return -1;
+        x->why[j] = (struct phd_report_why){.type = phd_findings_name(f, pick[j]), .objects = it->count,
+                                            .retained = it->retained, .growth = it->count_delta,
+                                            .inside = it->inside != PHD_NONE ? phd_snapshot_type_name(s, it->inside)
+                                                                             : NULL};
+        rc = why_paths(x, j, &pg);
         phd_path_groups_free(&pg);
-        w->paths = x->paths[k];
+        if (rc < 0)
+            return -1;
+    }
+    if (want && gk < 0) {
+        /* --type T that is not a finding: its reachable instances */
+        uint32_t *nodes = malloc(((size_t)s->n_nodes + 1) * sizeof *nodes);
+        const char *name = NULL;
+        size_t m = 0;
+        if (!nodes)
+            return -1;
+        for (uint32_t v = 0; v < s->n_nodes; v++)
+            if (want[s->type[v]] && (parent[v] != PHD_NONE || g->root_kind[v])) {
+                nodes[m++] = v;
+                name = phd_snapshot_type_name(s, s->type[v]);
+            }
+        struct phd_path_groups pg;
+        if (name && n == WHY_TYPES)
+            n--;
+        if (name) {
+            if (phd_path_groups_new(&pg, g, parent, pedge, nodes, m) < 0) {
+                free(nodes);
+                return -1;
+            }
+            x->why[n] = (struct phd_report_why){.type = name, .objects = m, .all_instances = 1};
+            rc = why_paths(x, n, &pg);
+            phd_path_groups_free(&pg);
+            n++;
+        }
+        free(nodes);
+        if (rc < 0 && name)
+            return -1;
     }
     x->rep.why = x->why;
     x->rep.n_why = n;
-    rc = 0;
-out:
-    free(mark);
-    free(nodes);
-    return rc;
+    x->rep.why_matched = f->matched;
+    return 0;
 }
 
-/* The leak graph: like 'graph --path --type T' with its defaults. */
-static void gather_graph(struct gather *x, const struct phd_graph *g, const uint8_t *want, struct phd_error *err)
+/* The leak graph: like 'graph --path' with its defaults, for a few new
+ * objects of finding gk (>= 0), else a few instances of the types in
+ * want. */
+static void gather_graph(struct gather *x, const struct phd_graph *g, const struct phd_findings *f, long gk,
+                         const uint8_t *want, struct phd_error *err)
 {
     const struct phd_snapshot *s = g->s;
     uint32_t chosen[GRAPH_OBJECTS];
     size_t n = 0;
-    for (uint32_t v = 0; v < s->n_nodes && n < GRAPH_OBJECTS; v++)
-        if (want[s->type[v]])
-            chosen[n++] = v;
+    if (gk >= 0) {
+        uint32_t *objs = malloc((f->items[gk].count + 1) * sizeof *objs);
+        if (!objs) {
+            x->rep.graph_note = "Out of memory.";
+            return;
+        }
+        size_t m = phd_findings_objects(f, (size_t)gk, objs);
+        for (; n < m && n < GRAPH_OBJECTS; n++)
+            chosen[n] = objs[n];
+        free(objs);
+        x->rep.graph_new = f->matched;
+    } else {
+        for (uint32_t v = 0; v < s->n_nodes && n < GRAPH_OBJECTS; v++)
+            if (want[s->type[v]])
+                chosen[n++] = v;
+    }
     if (!n) {
         x->rep.graph_note = "No instance of this type in the after snapshot.";
         return;
@@ -216,6 +231,10 @@ int cmd_report(int argc, char **argv)
     struct phd_census *cs[2] = {NULL, NULL};
     struct phd_diff *d = NULL;
     struct cli_retainers rt = {0};
+    struct phd_findings f = {0};
+    uint8_t *mark = NULL;
+    uint32_t *idom = NULL;
+    uint64_t *ret = NULL;
     struct gather *x = calloc(1, sizeof *x);
     size_t *keep = NULL;
     uint32_t *parent = NULL, *pedge = NULL, *tids = NULL, ntids = 0;
@@ -239,8 +258,13 @@ int cmd_report(int argc, char **argv)
         goto out;
     }
     phd_diff_sort(d, PHD_SORT_SIZE);
-    phd_census_drop_objects(cs[0]);
     phd_census_drop_objects(cs[1]);
+    /* the new objects, while BASELINE's addresses are at hand */
+    if (d->matched && phd_findings_mark_new(&mark, cs[0], NULL, s, NULL, &err) < 0) {
+        cli_fail("%s", err.msg);
+        goto out;
+    }
+    phd_census_drop_objects(cs[0]);
     keep = malloc((d->n + 1) * sizeof *keep);
     want = calloc((size_t)s->n_types + 1, 1);
     if (!keep || !want) {
@@ -251,17 +275,12 @@ int cmd_report(int argc, char **argv)
     x->rep.rows = keep;
     x->rep.n_rows = phd_diff_select(d, 0, 0, (size_t)top, keep, &x->rep.omitted_rows);
 
-    /* the type of the leak graph */
-    const char *gtype = NULL;
+    /* the type of the leak graph, when asked for */
     if (type) {
         if (cli_match_type(s, type, &tids, &ntids) < 0)
             goto out;
-        gtype = phd_snapshot_type_name(s, tids[0]);
-    } else {
-        gtype = graph_type(d);
+        mark_name(s, phd_snapshot_type_name(s, tids[0]), want);
     }
-    if (gtype)
-        mark_name(s, gtype, want);
 
     /* biggest retainers, as 'dominators' (before the searches' arrays:
      * less memory at the peak) */
@@ -279,7 +298,35 @@ int cmd_report(int argc, char **argv)
     free(rt.order);
     rt.ret = NULL;
     rt.order = NULL;
+
+    /* what leaked, as 'leaks' ranks it: new objects by what they retain
+     * (matched), else the types that grew, user and third-party first */
     size_t n = s->n_nodes;
+    idom = malloc((n + 1) * sizeof *idom);
+    ret = malloc((n + 1) * sizeof *ret);
+    if (!idom || !ret || phd_graph_dominators(g, idom, ret) < 0) {
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    uint8_t *m = mark;
+    mark = NULL;
+    if ((d->matched ? phd_findings_rank(&f, g, m, idom, ret, 0, NULL, 0, &err)
+                    : phd_findings_growth(&f, g, d, idom, ret, 0, NULL, 0, &err)) < 0) {
+        cli_fail("%s", err.msg);
+        goto out;
+    }
+    free(idom);
+    free(ret);
+    idom = NULL;
+    ret = NULL;
+    /* the leak graph's finding: the first, or --type's */
+    long gk = f.n ? 0 : -1;
+    if (type) {
+        gk = -1;
+        for (size_t k = 0; k < f.n && gk < 0; k++)
+            if (want[f.items[k].type])
+                gk = (long)k;
+    }
     parent = malloc((n + 1) * sizeof *parent);
     pedge = malloc((n + 1) * sizeof *pedge);
     if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
@@ -302,8 +349,8 @@ int cmd_report(int argc, char **argv)
     x->rep.types = x->types;
     x->rep.n_types = rt.n_tord < RETAINERS ? rt.n_tord : RETAINERS;
 
-    /* why they are alive, as 'paths --type' */
-    if (gather_why(x, g, d, gtype, parent, pedge) < 0) {
+    /* why they are alive, as 'leaks' */
+    if (gather_why(x, g, &f, type ? want : NULL, gk, parent, pedge) < 0) {
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
@@ -312,11 +359,11 @@ int cmd_report(int argc, char **argv)
     parent = pedge = NULL;
 
     /* the leak graph */
-    x->rep.graph_type = gtype;
-    if (gtype)
-        gather_graph(x, g, want, &err);
+    x->rep.graph_type = gk >= 0 ? phd_findings_name(&f, (size_t)gk) : type ? phd_snapshot_type_name(s, tids[0]) : NULL;
+    if (x->rep.graph_type)
+        gather_graph(x, g, &f, gk, want, &err);
     else
-        x->rep.graph_note = "No type grew.";
+        x->rep.graph_note = d->matched ? "Nothing new is still retained." : "No type grew.";
 
     snprintf(deftitle, sizeof deftitle, "%.280s → %.280s", base_name(cs[0]->label), base_name(cs[1]->label));
     x->rep.title = title ? title : deftitle;
@@ -338,6 +385,10 @@ out:
     free(keep);
     free(want);
     free(tids);
+    free(mark);
+    free(idom);
+    free(ret);
+    phd_findings_free(&f);
     free(parent);
     free(pedge);
     cli_retainers_free(&rt);

@@ -205,9 +205,10 @@ const struct cli_command cli_commands[] = {
      "usage: pyheapdiff report [options] BEFORE AFTER\n"
      "\n"
      "Writes one HTML file (no network, no external assets) with what grew\n"
-     "between the snapshots (a sortable table, as 'diff'), why the types that\n"
-     "grew most are alive (as 'paths'), the biggest retainers of AFTER (as\n"
-     "'dominators') and the leak graph of the top grown type (as 'graph\n"
+     "between the snapshots (a sortable table, as 'diff'), what leaked and\n"
+     "why it is alive (as 'leaks': new objects still retained, by what they\n"
+     "retain, with their paths), the biggest retainers of AFTER (as\n"
+     "'dominators') and the leak graph of the first finding (as 'graph\n"
      "--path'), drawn by Graphviz as inline SVG.  BEFORE and AFTER are\n"
      "snapshot files.  FILE gets mode 0600 and replaces what is there (a\n"
      "symbolic link is replaced, not followed); a character device or FIFO is\n"
@@ -217,8 +218,7 @@ const struct cli_command cli_commands[] = {
      "  -o, --output FILE  the HTML file to write (default report.html; - for stdout)\n"
      "  --top N            rows of the growth table (default 20; 0: all)\n"
      "  --title TEXT       the page title (default 'BEFORE → AFTER')\n"
-     "  --type T           the leak graph's type (default: the first grown type\n"
-     "                     defined in Python code, else the first grown type)\n"
+     "  --type T           the leak graph's type (default: the first finding)\n"
      "  -h, --help         show this help\n"},
     {NULL, NULL, NULL, NULL},
 };

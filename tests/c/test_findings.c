@@ -9,7 +9,9 @@
  * object of its type above it (then its retained size is not counted for
  * its type), any selected new object above it (not counted in the
  * total), and the nearest new object of a user, third-party or unknown
- * type (its container).  A builtin or stdlib type all of whose objects
+ * type (its container).  A builtin or stdlib type's own retained size is
+ * that of its objects with neither, less the containers with no
+ * container above them that lie below those objects.  A builtin or stdlib type all of whose objects
  * have a container is contents; the order is: the other findings by
  * retained size, count, type id; then the contents, by their container's
  * position, retained size, count, type id.  Two type ids share a name
@@ -199,6 +201,18 @@ static void check_one(struct rng *r, unsigned long id)
             R[t].retained += ret[v];
         if (!same && (is_container(t) || cont == PHD_NONE))
             R[t].own += ret[v];
+        /* a top-level container (none above it) is not its builtin
+         * ancestors' own: they hold it, it is the leak */
+        if (is_container(t) && cont == PHD_NONE)
+            for (uint32_t d = idom[v]; d != PHD_NONE; d = idom[d]) {
+                if (!newv[d] || is_container(canon(s->type[d])))
+                    continue;
+                int outer = 1;
+                for (uint32_t e = idom[d]; e != PHD_NONE; e = idom[e])
+                    outer &= !(newv[e] && canon(s->type[e]) == canon(s->type[d]));
+                if (outer)
+                    R[canon(s->type[d])].own -= ret[v];
+            }
         if (!is_container(t)) {
             if (cont == PHD_NONE)
                 R[t].all_inside = 0;
