@@ -106,12 +106,15 @@ const struct cli_command cli_commands[] = {
      "  -h, --help           show this help\n"},
     {"paths", cmd_paths, "why objects are alive: grouped shortest paths from the roots",
      "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--limit N] [--json] SNAPSHOT\n"
+     "       pyheapdiff paths [--type T | --id ADDRESS...] [--limit N] [--json] A B\n"
      "\n"
      "For each chosen object, the shortest retention path from the root set\n"
      "(modules, sys, builtins, thread frames and state; objects held by C code,\n"
      "'unknown holders', only for what nothing named reaches).  Identical paths\n"
      "(same types and labels, list indices folded to [*]) are grouped and\n"
-     "printed once with their count, most frequent first.\n"
+     "printed once with their count, most frequent first.  With two snapshots\n"
+     "of one process, only the objects of B that are new since A (matched by\n"
+     "address), all of them without --type and --id.\n"
      "\n"
      "options:\n"
      "  --type T        instances of T (qualified name or bare class name)\n"
