@@ -102,6 +102,10 @@ struct cli_retainers {
     uint32_t n_tord;
 };
 int cli_retainers_compute(const struct phd_graph *g, const uint8_t *want, struct cli_retainers *r);
+/* The same from a dominator tree the caller computed (phd_graph_dominators):
+ * takes idom (freed) and ret (r->ret), also on failure. */
+int cli_retainers_from(const struct phd_graph *g, const uint8_t *want, uint32_t *idom, uint64_t *ret,
+                       struct cli_retainers *r);
 void cli_retainers_free(struct cli_retainers *r);
 
 int cmd_info(int argc, char **argv);

@@ -94,16 +94,30 @@ out:
 
 int cli_retainers_compute(const struct phd_graph *g, const uint8_t *want, struct cli_retainers *r)
 {
+    size_t n = g->s->n_nodes;
+    uint32_t *idom = malloc((n + 1) * sizeof *idom);
+    uint64_t *ret = malloc((n + 1) * sizeof *ret);
+    if (!idom || !ret || phd_graph_dominators(g, idom, ret) < 0) {
+        free(idom);
+        free(ret);
+        *r = (struct cli_retainers){0};
+        cli_fail("%s: out of memory", g->s->path);
+        return -1;
+    }
+    return cli_retainers_from(g, want, idom, ret, r);
+}
+
+int cli_retainers_from(const struct phd_graph *g, const uint8_t *want, uint32_t *idom, uint64_t *ret,
+                       struct cli_retainers *r)
+{
     const struct phd_snapshot *s = g->s;
     size_t n = s->n_nodes, nt = (size_t)s->n_types + 1;
     *r = (struct cli_retainers){0};
-    uint32_t *idom = malloc((n + 1) * sizeof *idom);
-    r->ret = malloc((n + 1) * sizeof *r->ret);
+    r->ret = ret;
     r->type_ret = malloc(nt * sizeof *r->type_ret);
     r->type_top = malloc(nt * sizeof *r->type_top);
     r->tord = malloc(nt * sizeof *r->tord);
-    if (!idom || !r->ret || !r->type_ret || !r->type_top || !r->tord || phd_graph_dominators(g, idom, r->ret) < 0 ||
-        cli_type_retained(s, idom, r->ret, r->type_ret, r->type_top) < 0)
+    if (!r->type_ret || !r->type_top || !r->tord || cli_type_retained(s, idom, r->ret, r->type_ret, r->type_top) < 0)
         goto fail;
     /* the tree is summarised: give its memory back before what follows */
     free(idom);

@@ -282,9 +282,29 @@ int cmd_report(int argc, char **argv)
         mark_name(s, phd_snapshot_type_name(s, tids[0]), want);
     }
 
-    /* biggest retainers, as 'dominators' (before the searches' arrays:
-     * less memory at the peak) */
-    if (cli_retainers_compute(g, NULL, &rt) < 0)
+    size_t n = s->n_nodes;
+    /* what leaked, as 'leaks' ranks it: new objects by what they retain
+     * (matched), else the types that grew, user and third-party first */
+    idom = malloc((n + 1) * sizeof *idom);
+    ret = malloc((n + 1) * sizeof *ret);
+    if (!idom || !ret || phd_graph_dominators(g, idom, ret) < 0) {
+        cli_fail("%s: out of memory", s->path);
+        goto out;
+    }
+    uint8_t *m = mark;
+    mark = NULL;
+    if ((d->matched ? phd_findings_rank(&f, g, m, idom, ret, 0, NULL, 0, &err)
+                    : phd_findings_growth(&f, g, d, idom, ret, 0, NULL, 0, &err)) < 0) {
+        cli_fail("%s", err.msg);
+        goto out;
+    }
+    /* biggest retainers, as 'dominators', from the same tree (before the
+     * searches' arrays: less memory at the peak) */
+    uint32_t *i2 = idom;
+    uint64_t *r2 = ret;
+    idom = NULL;
+    ret = NULL;
+    if (cli_retainers_from(g, NULL, i2, r2, &rt) < 0)
         goto out;
     uint32_t top_nodes[RETAINERS];
     size_t n_top = 0;
@@ -299,26 +319,6 @@ int cmd_report(int argc, char **argv)
     rt.ret = NULL;
     rt.order = NULL;
 
-    /* what leaked, as 'leaks' ranks it: new objects by what they retain
-     * (matched), else the types that grew, user and third-party first */
-    size_t n = s->n_nodes;
-    idom = malloc((n + 1) * sizeof *idom);
-    ret = malloc((n + 1) * sizeof *ret);
-    if (!idom || !ret || phd_graph_dominators(g, idom, ret) < 0) {
-        cli_fail("%s: out of memory", s->path);
-        goto out;
-    }
-    uint8_t *m = mark;
-    mark = NULL;
-    if ((d->matched ? phd_findings_rank(&f, g, m, idom, ret, 0, NULL, 0, &err)
-                    : phd_findings_growth(&f, g, d, idom, ret, 0, NULL, 0, &err)) < 0) {
-        cli_fail("%s", err.msg);
-        goto out;
-    }
-    free(idom);
-    free(ret);
-    idom = NULL;
-    ret = NULL;
     /* the leak graph's finding: the first, or --type's */
     long gk = f.n ? 0 : -1;
     if (type) {
