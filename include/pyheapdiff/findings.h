@@ -92,7 +92,9 @@ struct phd_findings {
 
 /*
  * The ranking of the new objects marked in *mark (a bitset of g's nodes,
- * phd_findings_mark_new; taken: out owns it, unreachable ones unmarked).
+ * phd_findings_mark_new; taken: out owns it, unreachable ones unmarked:
+ * those that retain nothing, retained[v] == 0, which a real object of
+ * non-zero size never is when reachable).
  * idom and retained are phd_graph_dominators' output for g (borrowed).
  * origins/types select the findings (phd_type_selected; 0/none: all):
  * every finding is listed, and unselected ones are flagged, so that

@@ -486,7 +486,7 @@ size_t phd_findings_objects(const struct phd_findings *f, size_t k, uint32_t *ou
     const struct phd_snapshot *s = f->s;
     uint32_t t = f->items[k].type;
     size_t m = 0;
-    for (uint32_t v = 0; v < s->n_nodes; v++)
+    for (uint32_t v = 0; v < s->n_nodes && m < f->items[k].count; v++)
         if (PHD_MARKED(f->mark, v) && f->canon[s->type[v]] == t)
             out[m++] = v;
     return m;
