@@ -195,7 +195,6 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
             }
         return 0;
     }
-    (void)g;
     for (uint32_t v = 0; v < n; v++)
         if (PHD_MARKED(mark, v) && !ret[v]) {
             PHD_UNMARK(mark, v);

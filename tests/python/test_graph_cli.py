@@ -1046,7 +1046,7 @@ def test_usage_errors(pyheapdiff_bin, leak):
     c = abc(leak)[2]
     assert_usage_error(cli(pyheapdiff_bin, "paths", c), "--type T or --id ADDRESS")
     assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order"), "expected one snapshot")
-    assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order", c, c), "expected one snapshot")
+    assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order", c, c, c), "expected one snapshot, or two")
     assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order", "--limit", "-1", c), "--limit")
     assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order", "--limit", "x", c), "--limit")
     for cmd in ("cycles", "dominators", "orphans"):
