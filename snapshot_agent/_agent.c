@@ -1782,13 +1782,42 @@ static void write_tables(struct dump *d)
     phd_writer_chunk_end(&d->w);
 }
 
-static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
+/*
+ * dump(path, collected=True, values=True, skip_globals=None), called with
+ * the vectorcall convention: the arguments arrive as a C array, so the call
+ * itself creates no tuple or dict that the walk would find on the GC lists
+ * as an object "held by C" (and, at a new address in each dump, as one
+ * object freed and one new between two snapshots).
+ */
+static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static char *kwlist[] = {"path", "collected", "values", "skip_globals", NULL};
-    PyObject *path_obj = NULL, *skip = NULL;
-    int collect = 1, values = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|ppO", kwlist, PyUnicode_FSConverter, &path_obj, &collect,
-                                     &values, &skip))
+    static const char *const names[] = {"path", "collected", "values", "skip_globals"};
+    PyObject *given[4] = {NULL, NULL, NULL, NULL};
+    if (nargs > 4)
+        return PyErr_Format(PyExc_TypeError, "dump() takes at most 4 arguments (%zd given)", nargs);
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        given[i] = args[i];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+        int slot = -1;
+        for (int j = 0; j < 4 && slot < 0; j++)
+            if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, names[j]) == 0)
+                slot = j;
+        if (slot < 0)
+            return PyErr_Format(PyExc_TypeError, "dump() got an unexpected keyword argument %R", key);
+        if (given[slot])
+            return PyErr_Format(PyExc_TypeError, "dump() got multiple values for argument '%s'", names[slot]);
+        given[slot] = args[nargs + k];
+    }
+    if (!given[0])
+        return PyErr_Format(PyExc_TypeError, "dump() missing required argument 'path'");
+    int collect = given[1] ? PyObject_IsTrue(given[1]) : 1;
+    int values = given[2] ? PyObject_IsTrue(given[2]) : 1;
+    if (collect < 0 || values < 0)
+        return NULL;
+    PyObject *path_arg = given[0], *skip = given[3], *path_obj = NULL;
+    if (!PyUnicode_FSConverter(path_arg, &path_obj))
         return NULL;
     const char *path = PyBytes_AS_STRING(path_obj);
 
@@ -1875,7 +1904,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *args, PyObject *kw)
     uint32_t roots = foot.roots;
     dump_release(d);
     buf_free(d, sizeof *d);
-    result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", PyTuple_GET_ITEM(args, 0), "objects",
+    result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", path_arg, "objects",
                            (Py_ssize_t)nodes, "edges", (unsigned long long)edges, "bytes",
                            (unsigned long long)bytes, "size", (unsigned long long)total, "types",
                            (Py_ssize_t)types, "roots", (unsigned)roots, "seconds", secs);
@@ -1891,14 +1920,14 @@ fail:
         PyErr_Format(PyExc_MemoryError, "out of memory while dumping to %s", path);
     else {
         errno = saved;
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_arg);
     }
     Py_DECREF(path_obj);
     return NULL;
 }
 
 static PyMethodDef agent_methods[] = {
-    {"dump", (PyCFunction)(void (*)(void))agent_dump, METH_VARARGS | METH_KEYWORDS,
+    {"dump", (PyCFunction)(void (*)(void))agent_dump, METH_FASTCALL | METH_KEYWORDS,
      "dump(path, collected=False, values=True, skip_globals=None) -> dict\n\n"
      "Write the object graph of this interpreter to path; collected only sets the\n"
      "header flag (the caller ran gc.collect()).  Low-level: use pyheapdiff.dump()."},

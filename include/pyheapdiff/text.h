@@ -33,4 +33,9 @@ char *phd_text_escape_dup(const char *text);
  * mean" suggestions; strings over 80 bytes count as far (1000). */
 size_t phd_text_distance(const char *a, const char *b);
 
+/* Appends text to the growing string *buf (len used, cap allocated); on
+ * failure frees it and leaves *buf NULL, so later appends do nothing and
+ * the caller checks once at the end. */
+void phd_text_append(char **buf, size_t *len, size_t *cap, const char *text);
+
 #endif

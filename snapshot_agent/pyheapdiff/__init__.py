@@ -64,7 +64,8 @@ def dump(path, *, collect=True, values=True):
 def _dump(path, collect, values):
     if collect:
         _gc.collect()  # gc.collect() runs even while the GC is disabled
-    return _agent.dump(path, collected=bool(collect), values=bool(values), skip_globals=globals())
+    # positional: the call then builds no keyword dict (see _agent.c, agent_dump)
+    return _agent.dump(path, bool(collect), bool(values), globals())
 
 
 _signal_state = {"n": 0}

@@ -67,7 +67,6 @@ int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph *
 int cli_open_snapshot(const char *path, struct phd_snapshot **s);
 /* Appends text to a malloc'd string of *len bytes in *cap; on allocation
  * failure frees it and sets *buf to NULL (later calls do nothing). */
-void cli_put(char **buf, size_t *len, size_t *cap, const char *text);
 /* Type ids of s matching name (qualified, or a bare class name); when none
  * match, prints an error suggesting close names and returns -1.  *ids is
  * a malloc'd array of *n ids. */

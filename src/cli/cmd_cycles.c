@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pyheapdiff/text.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/output.h"
 
@@ -77,16 +78,16 @@ static char *example_cycle(const struct phd_graph *g, const uint32_t *comp, uint
             if (e != UINT64_MAX)
                 phd_graph_label(s, e, 0, lab, sizeof lab);
             if (lab[0]) {
-                cli_put(&out, &len, &cap, " ");
-                cli_put(&out, &len, &cap, lab);
+                phd_text_append(&out, &len, &cap, " ");
+                phd_text_append(&out, &len, &cap, lab);
             }
-            cli_put(&out, &len, &cap, " → ");
+            phd_text_append(&out, &len, &cap, " → ");
         }
         phd_graph_describe(s, chain[i], d, sizeof d);
-        cli_put(&out, &len, &cap, i == n ? phd_snapshot_type_name(s, s->type[chain[i]]) : d);
+        phd_text_append(&out, &len, &cap, i == n ? phd_snapshot_type_name(s, s->type[chain[i]]) : d);
         if (n > 8 && i == 3) {
             snprintf(d, sizeof d, " → ... (%zu more) ...", n - 6);
-            cli_put(&out, &len, &cap, d);
+            phd_text_append(&out, &len, &cap, d);
             i = n - 3;
         }
     }

@@ -85,26 +85,6 @@ int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **id
     return -1;
 }
 
-/* Appends to a growing string; on failure frees it and leaves it NULL. */
-void cli_put(char **buf, size_t *len, size_t *cap, const char *text)
-{
-    if (!*buf)
-        return;
-    size_t l = strlen(text);
-    if (*len + l + 1 > *cap) {
-        size_t nc = (*cap + l + 1) * 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb) {
-            free(*buf);
-            *buf = NULL;
-            return;
-        }
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *len, text, l + 1);
-    *len += l;
-}
 
 int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, const char **type, long *top,
                           int *json)

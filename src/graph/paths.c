@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "pyheapdiff/paths.h"
+#include "pyheapdiff/text.h"
 
 #define NODE_MASK 0x1fffffffu /* node indices are below 2^29 */
 #define OWNER 0x40000000u     /* class array: an owner's __dict__, folded into it */
@@ -46,25 +47,7 @@
 /* ---- spelling helpers ---------------------------------------------------- */
 
 /* Appends text to *buf (len used, cap allocated); on failure frees it. */
-static void put(char **buf, size_t *len, size_t *cap, const char *text)
-{
-    if (!*buf)
-        return;
-    size_t l = strlen(text);
-    if (*len + l + 1 > *cap) {
-        size_t nc = (*cap + l + 1) * 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb) {
-            free(*buf);
-            *buf = NULL;
-            return;
-        }
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *len, text, l + 1);
-    *len += l;
-}
+static void put(char **buf, size_t *len, size_t *cap, const char *text) { phd_text_append(buf, len, cap, text); }
 
 /* How a path starts: the root's kind and description. */
 static void root_text(const struct phd_graph *g, uint32_t r, char *out, size_t cap)

@@ -159,3 +159,23 @@ size_t phd_text_distance(const char *a, const char *b)
     }
     return prev[lb];
 }
+
+void phd_text_append(char **buf, size_t *len, size_t *cap, const char *text)
+{
+    if (!*buf)
+        return;
+    size_t l = strlen(text);
+    if (*len + l + 1 > *cap) {
+        size_t nc = (*cap + l + 1) * 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb) {
+            free(*buf);
+            *buf = NULL;
+            return;
+        }
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, text, l + 1);
+    *len += l;
+}

@@ -19,7 +19,7 @@ import textwrap
 import pytest
 
 import snapreader
-from conftest import BUILD_PY, dump_in_subprocess, read_snapshot, run_python, subprocess_env
+from conftest import BUILD_PY, cli_json, dump_in_subprocess, read_snapshot, run_python, subprocess_env
 from snapreader import INDEX, KEY, NAME, NONE, TYPE, VALUE, WEAK
 
 
@@ -1408,3 +1408,21 @@ def test_python_m_pyheapdiff_run_exit_status(tmp_path):
     p = subprocess.run([sys.executable, "-S", "-m", "pyheapdiff"], env=subprocess_env(),
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "usage" in p.stderr
+
+
+def test_two_dumps_in_a_row_show_nothing_new(run_dump, pyheapdiff_bin):
+    """With nothing done between two dumps, nothing is new and nothing is
+    freed, however the allocator moved in between: the dump's own call
+    creates no argument tuple or keyword dict that the walk would find as
+    an object held by C at a new address each time."""
+    r = run_dump("""
+        junk = [{"k": i} for i in range(200_000)]
+        pyheapdiff.dump(SNAP + ".a")
+        more = [{"k": i} for i in range(200_000)]
+        del more
+        pyheapdiff.dump(SNAP + ".b")
+        T.dump(objects=False)
+    """)
+    rows = cli_json(pyheapdiff_bin, "diff", str(r.path) + ".a", str(r.path) + ".b", "--top", "0")["rows"]
+    changed = [(x["type"], x["new"], x["freed"]) for x in rows if x["new"] or x["freed"]]
+    assert changed == []
