@@ -143,10 +143,11 @@ def test_leaks_ranks_the_leaking_class_first(pyheapdiff_bin, sessions, three):
     assert first["retained"] >= rows["str"]["retained"] and first["retained"] > 5 * first["size"]
     for t in ("tuple", "function", "cell"):
         assert rows[t].get("inside") == "__main__.Session", rows[t]
-    # a stray new str or dict outside the sessions keeps its type out of the contents, but
-    # it ranks by what lies outside the sessions: a few bytes
+    # (a stray new str or dict outside the sessions would keep its type out of the contents,
+    # but it would rank by what lies outside the sessions: a few bytes)
     for t in ("str", "dict"):
-        assert rows[t]["own_retained"] < rows[t]["retained"] / 100, rows[t]
+        assert (rows[t].get("inside") == "__main__.Session" or
+                rows[t]["own_retained"] < rows[t]["retained"] / 100), rows[t]
         assert doc["types"].index(rows[t]) > doc["types"].index(rows["weakref.ReferenceType"])
     # contents come after every type that leaks by itself, the weakrefs among those
     own = [t["type"] for t in doc["types"] if "inside" not in t]
@@ -158,8 +159,7 @@ def test_leaks_ranks_the_leaking_class_first(pyheapdiff_bin, sessions, three):
     out = cli(pyheapdiff_bin, "leaks", a, b, *([c] if three else [])).stdout
     blocks = out.split("\n\n")
     assert blocks[1].startswith("__main__.Session: 200, ") and HOLDER in blocks[1], out
-    assert "all inside new __main__.Session" in out
-    assert "of its own, the rest in new user and third-party objects" in out
+    assert "cell: 200, " in out and "all inside new __main__.Session" in out
 
 
 def test_report_leads_with_the_leaking_class(pyheapdiff_bin, sessions, tmp_path):

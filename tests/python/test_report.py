@@ -281,6 +281,11 @@ def test_why_they_are_alive_is_the_leaks_ranking(pyheapdiff_bin, leaky, demo):
     # the leaks' own paths, as a reader sees them
     assert why_articles(demo["doc"])["__main__.Widget"][0][1] == (
         "module __main__ ['bus'] → __main__.EventBus .handlers → list [*] → method .__self__ → __main__.Widget")
+    # the cache's new list per request holds the entries: it ranks by its own size, after them
+    out = cli(pyheapdiff_bin, "leaks", leaky["before"], leaky["after"]).stdout
+    assert re.search(r"^list: 120, .* retained \(.* of its own, the rest in new user and third-party objects\)$",
+                     out, re.M), out
+    assert out.index("__main__.CacheEntry: ") < out.index("list: 120, ")
     # the cache's keys (one per request) are folded: one group of every new entry
     # (the entries of the warm-up, before BEFORE, are not new)
     cache = why_articles(leaky["doc"])["__main__.CacheEntry"]
