@@ -54,6 +54,7 @@ print(a["objects"], b["objects"])
 COMMANDS = {
     "paths": ["paths", "--type", "Node", "{b}"],
     "paths --json": ["paths", "--type", "Node", "--json", "{b}"],
+    "paths A B": ["paths", "--type", "Node", "{a}", "{b}"],
     "leaks": ["leaks", "{a}", "{b}"],
     "report": ["report", "{a}", "{b}", "-o", "{out}"],
     "cycles": ["cycles", "{b}"],

@@ -42,10 +42,14 @@ struct phd_report_path {
     const char *path; /* hops separated by " → " */
 };
 
-/* Why the instances of one grown type are alive. */
+/* Why the objects of one finding (findings.h) are alive. */
 struct phd_report_why {
     const char *type;
-    uint64_t objects;   /* instances in the after snapshot */
+    uint64_t objects;   /* matched: its new objects still retained; else its instances */
+    uint64_t retained;  /* what they retain */
+    int64_t growth;     /* not matched: the growth in count */
+    const char *inside; /* contents: the type whose new objects hold them all; else NULL */
+    int all_instances;  /* not a finding (report --type): every instance */
     const struct phd_report_path *paths;
     size_t n_paths;     /* shown */
     size_t more_paths;  /* groups not shown */
@@ -72,8 +76,12 @@ struct phd_report {
     const struct phd_diff *diff;
     const size_t *rows;
     size_t n_rows, omitted_rows;
+    /* "Why they are alive": the ranking of findings.h; why_matched says
+     * whether its objects are new ones matched by address (else the types
+     * that grew, with all their instances) */
     const struct phd_report_why *why;
     size_t n_why;
+    int why_matched;
     const struct phd_report_retainer *retainers;
     size_t n_retainers;
     const struct phd_report_type *types;
@@ -81,6 +89,7 @@ struct phd_report {
     /* the leak graph: SVG from Graphviz (prolog and DOCTYPE are dropped),
      * or NULL with graph_note saying why there is none */
     const char *graph_type;
+    int graph_new;      /* drawn for new objects of graph_type (not any instances) */
     const char *svg;
     const char *graph_note;
 };

@@ -94,27 +94,6 @@ int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, 
 /* Parses an --id ADDRESS into ids[*n] (at most max); prints the error and
  * returns -1. */
 int cli_add_address(const struct cli_command *cmd, const char *val, uint64_t *ids, int *n, int max);
-/* Per type: retained size of its instances not inside another of the
- * same type in the dominator tree (type_ret), and how many (type_top). */
-int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const uint64_t *ret, uint64_t *type_ret,
-                      uint32_t *type_top);
-
-/* The dominator analysis the reports show: retained sizes per object and
- * per type, objects and types ordered by them (of the types with want[t]
- * set; want NULL: all).  The dominator tree itself is freed before it
- * returns.  Prints the error and returns -1. */
-struct cli_retainers {
-    uint64_t *ret;      /* per node: retained size (0: unreachable) */
-    uint64_t *type_ret; /* per type, as cli_type_retained */
-    uint32_t *type_top;
-    uint32_t *order;    /* nodes with ret > 0, largest retained first */
-    size_t n_order;
-    uint32_t *tord;     /* types with instances, largest type_ret first */
-    uint32_t n_tord;
-};
-int cli_retainers_compute(const struct phd_graph *g, const uint8_t *want, struct cli_retainers *r);
-void cli_retainers_free(struct cli_retainers *r);
-
 int cmd_info(int argc, char **argv);
 int cmd_paths(int argc, char **argv);
 int cmd_cycles(int argc, char **argv);

@@ -4,7 +4,8 @@
  * size of everything they dominate: what would be freed with them), with
  * their retention path, and per type the memory retained by its instances,
  * counting an instance nested in another of its type once (like the
- * dominator views of Eclipse MAT and browser heap snapshots).
+ * dominator views of Eclipse MAT and browser heap snapshots): the library
+ * computes them (src/analysis/retainers.c).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,129 +15,7 @@
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/paths.h"
 #include "pyheapdiff/output.h"
-
-static const uint64_t *sort_ret;
-
-static int by_retained(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    if (sort_ret[x] != sort_ret[y])
-        return sort_ret[x] < sort_ret[y] ? 1 : -1;
-    return (x > y) - (x < y);
-}
-
-/*
- * Per type, the retained size of its instances that have no instance of
- * the same type above them in the dominator tree: a depth-first walk of
- * the tree (children lists from idom) with a count of open ancestors per
- * type.  O(V).
- */
-int cli_type_retained(const struct phd_snapshot *s, const uint32_t *idom, const uint64_t *ret, uint64_t *type_ret,
-                      uint32_t *type_top)
-{
-    size_t n = s->n_nodes;
-    uint32_t *cstart = calloc(n + 2, sizeof *cstart);
-    uint32_t *child = malloc((n + 1) * sizeof *child), *stack = malloc((n + 1) * sizeof *stack);
-    uint32_t *open = calloc((size_t)s->n_types + 1, sizeof *open);
-    uint8_t *entered = calloc(n + 1, 1);
-    int rc = -1;
-    if (!cstart || !child || !stack || !open || !entered)
-        goto out;
-    /* children lists; the super-root's children are nodes with idom NONE */
-    for (uint32_t v = 0; v < n; v++)
-        if (idom[v] != PHD_NONE)
-            cstart[idom[v] + 1]++;
-    for (size_t v = 0; v < n; v++)
-        cstart[v + 1] += cstart[v];
-    uint32_t *fill = malloc((n + 1) * sizeof *fill);
-    if (!fill)
-        goto out;
-    memcpy(fill, cstart, n * sizeof *fill);
-    for (uint32_t v = 0; v < n; v++)
-        if (idom[v] != PHD_NONE)
-            child[fill[idom[v]]++] = v;
-    free(fill);
-    for (uint32_t t = 0; t < s->n_types; t++) {
-        type_ret[t] = 0;
-        type_top[t] = 0;
-    }
-    for (uint32_t r = 0; r < n; r++) {
-        if (idom[r] != PHD_NONE || !ret[r])
-            continue; /* tree roots only (unreachable nodes have ret 0) */
-        size_t sp = 0;
-        stack[sp++] = r;
-        while (sp) {
-            uint32_t v = stack[sp - 1];
-            uint32_t t = s->type[v];
-            if (!entered[v]) {
-                entered[v] = 1;
-                if (!open[t]++) {
-                    type_ret[t] += ret[v];
-                    type_top[t]++;
-                }
-                for (uint32_t k = cstart[v]; k < cstart[v + 1]; k++)
-                    stack[sp++] = child[k];
-            } else {
-                open[t]--;
-                sp--;
-            }
-        }
-    }
-    rc = 0;
-out:
-    free(cstart);
-    free(child);
-    free(stack);
-    free(open);
-    free(entered);
-    return rc;
-}
-
-int cli_retainers_compute(const struct phd_graph *g, const uint8_t *want, struct cli_retainers *r)
-{
-    const struct phd_snapshot *s = g->s;
-    size_t n = s->n_nodes, nt = (size_t)s->n_types + 1;
-    *r = (struct cli_retainers){0};
-    uint32_t *idom = malloc((n + 1) * sizeof *idom);
-    r->ret = malloc((n + 1) * sizeof *r->ret);
-    r->type_ret = malloc(nt * sizeof *r->type_ret);
-    r->type_top = malloc(nt * sizeof *r->type_top);
-    r->tord = malloc(nt * sizeof *r->tord);
-    if (!idom || !r->ret || !r->type_ret || !r->type_top || !r->tord || phd_graph_dominators(g, idom, r->ret) < 0 ||
-        cli_type_retained(s, idom, r->ret, r->type_ret, r->type_top) < 0)
-        goto fail;
-    /* the tree is summarised: give its memory back before what follows */
-    free(idom);
-    idom = NULL;
-    if (!(r->order = malloc((n + 1) * sizeof *r->order)))
-        goto fail;
-    for (uint32_t v = 0; v < n; v++)
-        if ((!want || want[s->type[v]]) && r->ret[v])
-            r->order[r->n_order++] = v;
-    sort_ret = r->ret;
-    qsort(r->order, r->n_order, sizeof *r->order, by_retained);
-    for (uint32_t t = 0; t < s->n_types; t++)
-        if (r->type_top[t] && (!want || want[t]))
-            r->tord[r->n_tord++] = t;
-    sort_ret = r->type_ret;
-    qsort(r->tord, r->n_tord, sizeof *r->tord, by_retained);
-    return 0;
-fail:
-    free(idom);
-    cli_retainers_free(r);
-    cli_fail("%s: out of memory", s->path);
-    return -1;
-}
-
-void cli_retainers_free(struct cli_retainers *r)
-{
-    free(r->ret);
-    free(r->type_ret);
-    free(r->type_top);
-    free(r->order);
-    free(r->tord);
-    *r = (struct cli_retainers){0};
-}
+#include "pyheapdiff/retainers.h"
 
 int cmd_dominators(int argc, char **argv)
 {
@@ -155,7 +34,8 @@ int cmd_dominators(int argc, char **argv)
         return PHD_EXIT_USAGE;
     int status = PHD_EXIT_USAGE;
     size_t n = s->n_nodes;
-    struct cli_retainers r = {0};
+    struct phd_retainers r = {0};
+    struct phd_error err;
     uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL;
     uint8_t *want = NULL;
     if (type) {
@@ -168,8 +48,10 @@ int cmd_dominators(int argc, char **argv)
         for (uint32_t k = 0; k < ntids; k++)
             want[tids[k]] = 1;
     }
-    if (cli_retainers_compute(g, want, &r) < 0)
+    if (phd_retainers_compute(&r, g, want, &err) < 0) {
+        cli_fail("%s", err.msg);
         goto out;
+    }
     parent = malloc((n + 1) * sizeof *parent);
     pedge = malloc((n + 1) * sizeof *pedge);
     if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0) {
@@ -236,7 +118,7 @@ out:
     free(tids);
     free(parent);
     free(pedge);
-    cli_retainers_free(&r);
+    phd_retainers_free(&r);
     free(want);
     phd_graph_free(&g);
     phd_snapshot_free(&s);

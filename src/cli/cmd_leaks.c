@@ -1,16 +1,20 @@
 /*
- * cmd_leaks.c - leak candidates.
+ * cmd_leaks.c - leak candidates: what the evidence says leaked.
  *
  * pyheapdiff leaks A B [C]: the three-snapshot technique.  A is a baseline,
  * B is taken after the suspect action, C after repeating (or undoing) it.
  * Objects new in B (no object of the same type at the same address in A)
- * that are still alive in C are the candidates, grouped by type and by
- * retention path in the last snapshot, sorted by retained size.  With two
- * snapshots: objects new in B.
+ * that are still alive in C, and still retained, are the candidates; with
+ * two snapshots, objects new in B.  The library ranks them
+ * (include/pyheapdiff/findings.h: the same ranking as the report's): by
+ * type, most retained first, the builtin and stdlib contents of leaked
+ * instances attributed to them; each type with the grouped retention
+ * paths of its new objects.  Two snapshots of different processes fall
+ * back to the types that grew, user and third-party first.
  *
  * pyheapdiff orphans A: objects held only by unknown holders (C code or
- * the C stack): unknown-holder roots that no named root reaches, grouped
- * by type (objgraph's get_leaking_objects, with sizes).
+ * the C stack): unknown-holder roots that no named root reaches, ranked
+ * the same way (objgraph's get_leaking_objects, with sizes).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -18,185 +22,138 @@
 
 #include "cli.h"
 #include "pyheapdiff/census.h"
+#include "pyheapdiff/findings.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/paths.h"
 #include "pyheapdiff/output.h"
+#include "pyheapdiff/types.h"
 
-/* (address, node) pairs of s sorted by address, as a census's arrays. */
-static struct phd_census *by_address(const struct phd_snapshot *s)
+#define PATHS_SHOWN 3 /* path groups per type */
+
+/* Ranks the marked nodes of g (mark taken) into *f: the dominator tree,
+ * then the library's ranking; the tree is freed before returning. */
+static int rank_marked(struct phd_findings *f, const struct phd_graph *g, uint8_t *mark, unsigned only,
+                       const char *const *types, size_t ntypes)
 {
-    struct phd_census *c = phd_census_new(s->path, 0, s->n_nodes);
-    if (!c)
-        return NULL;
-    for (uint32_t v = 0; v < s->n_nodes; v++) {
-        c->addr[v] = s->addr[v];
-        c->otype[v] = v;
-    }
-    if (phd_census_sort_objects(c) < 0)
-        phd_census_free(&c);
-    return c;
-}
-
-/* The node of `s` at the address of node v of `from` with the same type
- * name, or PHD_NONE. */
-static uint32_t find_same(const struct phd_snapshot *s, const struct phd_census *idx, const struct phd_snapshot *from,
-                          uint32_t v)
-{
-    uint64_t a = from->addr[v];
-    size_t lo = 0, hi = idx->n_objs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (idx->addr[mid] < a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == idx->n_objs || idx->addr[lo] != a)
-        return PHD_NONE;
-    uint32_t w = idx->otype[lo];
-    return strcmp(phd_snapshot_type_name(s, s->type[w]), phd_snapshot_type_name(from, from->type[v])) == 0 ? w
-                                                                                                          : PHD_NONE;
-}
-
-/* The chosen objects as a bitset: a byte per object was the difference
- * between under and over 100 bytes per object on a deep heap. */
-#define MARKED(m, v) ((m)[(v) >> 3] >> ((v)&7) & 1)
-#define MARK(m, v) ((m)[(v) >> 3] |= (uint8_t)(1u << ((v)&7)))
-
-struct tgroup {
-    uint32_t type;
-    uint64_t count, size, retained;
-};
-
-static int by_tgroup(const void *a, const void *b)
-{
-    const struct tgroup *x = a, *y = b;
-    if (x->retained != y->retained)
-        return x->retained < y->retained ? 1 : -1;
-    if (x->count != y->count)
-        return x->count < y->count ? 1 : -1;
-    return (x->type > y->type) - (x->type < y->type);
-}
-
-/*
- * Reports the chosen nodes of the last snapshot (MARKED(mark, v)), grouped by
- * type and path.  Retained sizes count each chosen object that has no
- * chosen object above it in the dominator tree.
- */
-static int report(const char *title, struct phd_snapshot *s, struct phd_graph *g, const uint8_t *mark, long top,
-                  int json, json_t *extra)
-{
-    size_t n = s->n_nodes;
-    int rc = -1;
-    uint32_t *idom = malloc((n + 1) * sizeof *idom), *parent = NULL, *pedge = NULL;
+    size_t n = g->s->n_nodes;
+    struct phd_error err;
+    uint32_t *idom = malloc((n + 1) * sizeof *idom);
     uint64_t *ret = malloc((n + 1) * sizeof *ret);
-    struct tgroup *tg = calloc((size_t)s->n_types + 1, sizeof *tg);
-    uint32_t *members = malloc((n + 1) * sizeof *members);
-    struct phd_path_groups pg = {0};
-    char *text = NULL;
-    size_t cap = 0;
-    if (!idom || !ret || !tg || !members || phd_graph_dominators(g, idom, ret) < 0)
+    int rc = -1;
+    if (!idom || !ret || phd_graph_dominators(g, idom, ret) < 0) {
+        free(mark);
+        cli_fail("%s: out of memory", g->s->path);
         goto out;
-    uint64_t count = 0, size = 0, retained = 0;
-    for (uint32_t t = 0; t < s->n_types; t++)
-        tg[t].type = t;
-    for (uint32_t v = 0; v < n; v++) {
-        if (!MARKED(mark, v))
-            continue;
-        /* the total counts v unless another candidate dominates it; its
-         * type's row unless a candidate of its own type does */
-        int nested = 0, nested_same = 0;
-        for (uint32_t d = idom[v]; d != PHD_NONE && !nested_same; d = idom[d]) {
-            if (MARKED(mark, d)) {
-                nested = 1;
-                nested_same = s->type[d] == s->type[v];
-            }
-        }
-        struct tgroup *t = &tg[s->type[v]];
-        t->count++;
-        t->size += s->size[v];
-        count++;
-        size += s->size[v];
-        if (!nested_same)
-            t->retained += ret[v];
-        if (!nested)
-            retained += ret[v];
     }
-    /* the dominator tree is done with: less memory for the paths */
-    free(idom);
-    free(ret);
-    idom = NULL;
-    ret = NULL;
-    parent = malloc((n + 1) * sizeof *parent);
-    pedge = malloc((n + 1) * sizeof *pedge);
-    if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
+    if (phd_findings_rank(f, g, mark, idom, ret, only, types, ntypes, &err) < 0) {
+        cli_fail("%s", err.msg);
         goto out;
-    qsort(tg, s->n_types, sizeof *tg, by_tgroup);
-    uint32_t ntg = 0;
-    while (ntg < s->n_types && tg[ntg].count)
-        ntg++;
-    uint32_t shown = top && (uint32_t)top < ntg ? (uint32_t)top : ntg;
-    char b1[48], b2[48], b3[48];
-    json_t *jt = json ? json_array() : NULL;
-    if (!json)
-        printf("%s: %s object%s, %s shallow, %s retained\n", cli_esc(title), phd_fmt_count(count, b1, sizeof b1),
-               count == 1 ? "" : "s", phd_fmt_size(size, b2, sizeof b2), phd_fmt_size(retained, b3, sizeof b3));
-    for (uint32_t k = 0; k < shown; k++) {
-        uint32_t t = tg[k].type, nm = 0;
-        for (uint32_t v = 0; v < n; v++)
-            if (MARKED(mark, v) && s->type[v] == t)
-                members[nm++] = v;
-        if (phd_path_groups_new(&pg, g, parent, pedge, members, nm) < 0) {
-            json_decref(jt);
-            goto out;
-        }
-        size_t w = pg.n;
-        if (json) {
-            json_t *paths = json_array();
-            for (uint32_t i = 0; i < w && i < 3; i++) {
-                if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0) {
-                    json_decref(paths);
-                    json_decref(jt);
-                    goto out;
-                }
-                json_array_append_new(paths,
-                                      json_pack("{s:I, s:o}", "count", (json_int_t)pg.groups[i].count, "path", phd_json_text(text)));
-            }
-            json_array_append_new(jt, json_pack("{s:o, s:I, s:I, s:I, s:o}", "type", phd_json_text(phd_snapshot_type_name(s, t)), "count",
-                                                (json_int_t)tg[k].count, "size", (json_int_t)tg[k].size, "retained",
-                                                (json_int_t)tg[k].retained, "paths", paths));
-        } else {
-            printf("\n%s: %s, %s shallow, %s retained\n", cli_esc(phd_snapshot_type_name(s, t)),
-                   phd_fmt_count(tg[k].count, b1, sizeof b1), phd_fmt_size(tg[k].size, b2, sizeof b2),
-                   phd_fmt_size(tg[k].retained, b3, sizeof b3));
-            for (uint32_t i = 0; i < w && i < 3; i++) {
-                if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0)
-                    goto out;
-                printf("  %6u × %s\n", pg.groups[i].count, cli_esc(text));
-            }
-            if (w > 3)
-                printf("  (%zu more paths)\n", w - 3);
-        }
-        phd_path_groups_free(&pg);
-    }
-    if (json) {
-        json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "snapshot", s->path, "objects", (json_int_t)count, "size",
-                                (json_int_t)size, "retained", (json_int_t)retained, "omitted_types",
-                                (json_int_t)(ntg - shown), "types", jt);
-        if (extra)
-            json_object_update(doc, extra);
-        phd_json_print(doc, stdout);
-    } else if (shown < ntg) {
-        printf("\n(%u more types; --top 0 shows all)\n", ntg - shown);
     }
     rc = 0;
 out:
     free(idom);
+    free(ret);
+    return rc;
+}
+
+/*
+ * Prints the selected findings of f, at most top (0: all), each with its
+ * first path groups.  note (may be NULL) says how they were found.
+ */
+static int report(const char *title, const char *note, const struct phd_findings *f, const struct phd_graph *g,
+                  long top, int json, json_t *extra)
+{
+    const struct phd_snapshot *s = g->s;
+    size_t n = s->n_nodes;
+    int rc = -1;
+    uint32_t *parent = malloc((n + 1) * sizeof *parent), *pedge = malloc((n + 1) * sizeof *pedge);
+    struct phd_path_groups pg = {0};
+    char *text = NULL;
+    size_t cap = 0;
+    json_t *jt = json ? json_array() : NULL;
+    if (!parent || !pedge || phd_graph_bfs_edges(g, 0, parent, pedge, NULL) < 0)
+        goto out;
+    size_t nsel = 0, shown = 0;
+    for (size_t k = 0; k < f->n; k++)
+        nsel += f->items[k].selected != 0;
+    char b1[48], b2[48], b3[48], b4[48];
+    if (!json) {
+        printf("%s: %s object%s, %s shallow, %s retained\n", cli_esc(title), phd_fmt_count(f->count, b1, sizeof b1),
+               f->count == 1 ? "" : "s", phd_fmt_size(f->size, b2, sizeof b2), phd_fmt_size(f->retained, b3, sizeof b3));
+        if (note)
+            printf("%s\n", note);
+    }
+    for (size_t k = 0; k < f->n && (!top || shown < (size_t)top); k++) {
+        const struct phd_finding *it = &f->items[k];
+        if (!it->selected)
+            continue;
+        shown++;
+        const char *name = phd_findings_name(f, k);
+        const char *inside = it->inside != PHD_NONE ? phd_snapshot_type_name(s, it->inside) : NULL;
+        if (phd_findings_holders(&pg, f, k, g, parent, pedge) < 0)
+            goto out;
+        size_t w = pg.n;
+        if (json) {
+            json_t *paths = json_array();
+            for (size_t i = 0; i < w && i < PATHS_SHOWN; i++) {
+                if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0) {
+                    json_decref(paths);
+                    goto out;
+                }
+                json_array_append_new(paths, json_pack("{s:I, s:o}", "count", (json_int_t)pg.groups[i].count, "path",
+                                                       phd_json_text(text)));
+            }
+            json_t *row = json_pack("{s:o, s:s, s:I, s:I, s:I, s:I, s:o}", "type", phd_json_text(name), "origin",
+                                    phd_origin_name(it->origin), "count", (json_int_t)it->count, "size",
+                                    (json_int_t)it->size, "retained", (json_int_t)it->retained, "own_retained",
+                                    (json_int_t)it->own, "paths", paths);
+            if (inside)
+                json_object_set_new(row, "inside", phd_json_text(inside));
+            if (!f->matched) {
+                json_object_set_new(row, "count_delta", json_integer(it->count_delta));
+                json_object_set_new(row, "size_delta", json_integer(it->size_delta));
+            }
+            json_array_append_new(jt, row);
+        } else {
+            if (f->matched)
+                printf("\n%s: %s, %s shallow, %s retained", cli_esc(name), phd_fmt_count(it->count, b1, sizeof b1),
+                       phd_fmt_size(it->size, b2, sizeof b2), phd_fmt_size(it->retained, b3, sizeof b3));
+            else
+                printf("\n%s: %s objects (%s), %s in the last snapshot, %s retained", cli_esc(name),
+                       phd_fmt_delta_count(it->count_delta, b1, sizeof b1),
+                       phd_fmt_delta_size(it->size_delta, b2, sizeof b2), phd_fmt_count(it->count, b4, sizeof b4),
+                       phd_fmt_size(it->retained, b3, sizeof b3));
+            if (inside)
+                printf(", all inside new %s", cli_esc(inside));
+            else if (f->matched && it->own < it->retained)
+                printf(" (%s of its own, the rest in new user and third-party objects)",
+                       phd_fmt_size(it->own, b1, sizeof b1));
+            printf("\n");
+            for (size_t i = 0; i < w && i < PATHS_SHOWN; i++) {
+                if (phd_path_groups_text(&pg, i, 0, &text, &cap) < 0)
+                    goto out;
+                printf("  %6u × %s\n", pg.groups[i].count, cli_esc(text));
+            }
+            if (w > PATHS_SHOWN)
+                printf("  (%zu more paths)\n", w - PATHS_SHOWN);
+        }
+        phd_path_groups_free(&pg);
+    }
+    if (json) {
+        json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:O}", "snapshot", s->path, "objects", (json_int_t)f->count,
+                                "size", (json_int_t)f->size, "retained", (json_int_t)f->retained, "omitted_types",
+                                (json_int_t)(nsel - shown), "types", jt);
+        if (extra)
+            json_object_update(doc, extra);
+        phd_json_print(doc, stdout);
+    } else if (shown < nsel) {
+        printf("\n(%zu more types; --top 0 shows all)\n", nsel - shown);
+    }
+    rc = 0;
+out:
+    json_decref(jt);
     free(parent);
     free(pedge);
-    free(ret);
-    free(tg);
-    free(members);
     phd_path_groups_free(&pg);
     free(text);
     return rc;
@@ -205,83 +162,125 @@ out:
 int cmd_leaks(int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("leaks");
+    static const struct option opts[] = {
+        {"top", required_argument, NULL, 'n'},  {"json", no_argument, NULL, 'j'},
+        {"only", required_argument, NULL, 'o'}, {"type", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
+    const char *types[32];
+    size_t ntypes = 0;
+    unsigned only = 0;
     long top = 10;
-    int json = 0, p = cli_parse_report_opts(cmd, argc, argv, NULL, &top, &json);
-    if (p)
-        return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, ":hn:t:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (cli_parse_count(cmd, "--top", optarg, &top) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'o':
+            if (cli_parse_only(cmd, optarg, &only) < 0)
+                return PHD_EXIT_USAGE;
+            break;
+        case 't':
+            if (ntypes == sizeof types / sizeof types[0])
+                return cli_fail("leaks: at most %zu --type options", ntypes);
+            types[ntypes++] = optarg;
+            break;
+        case 'h':
+            return cli_help(cmd);
+        default:
+            return cli_bad_option(cmd, c, argc, argv);
+        }
+    }
     int ns = argc - optind;
     if (ns != 2 && ns != 3)
         return cli_fail("leaks: expected BASELINE AFTER [AGAIN] snapshots (see 'pyheapdiff leaks --help')");
     struct phd_snapshot *s[3] = {NULL, NULL, NULL};
     struct phd_graph *g = NULL;
-    struct phd_census *ia = NULL, *ic = NULL;
+    struct phd_census *cs[3] = {NULL, NULL, NULL};
+    struct phd_diff *d = NULL;
+    struct phd_findings f = {0};
+    struct phd_error err;
     uint8_t *mark = NULL;
+    json_t *extra = NULL;
     int status = PHD_EXIT_USAGE;
-    for (int i = 0; i < ns; i++) {
-        if (i == ns - 1) {
-            if (cli_open_graph(argv[optind + i], &s[i], &g) < 0)
-                goto out;
-        } else if (cli_open_snapshot(argv[optind + i], &s[i]) < 0) {
+    /* the earlier snapshots as censuses (addresses and type names), each
+     * freed before the next is read: less memory at the peak */
+    for (int i = 0; i < ns - 1; i++) {
+        if (cli_open_snapshot(argv[optind + i], &s[i]) < 0)
+            goto out;
+        if (phd_census_from_snapshot(&cs[i], s[i], 1, &err) < 0) {
+            cli_fail("%s", err.msg);
             goto out;
         }
+        phd_snapshot_free(&s[i]);
     }
-    for (int i = 1; i < ns; i++) {
-        if (!phd_same_process(&s[0]->hdr, &s[i]->hdr)) {
-            cli_fail("%s: not from the process of %s (pid or start time differ): leaks matches objects by address",
-                     s[i]->path, s[0]->path);
-            goto out;
-        }
-    }
-    ia = by_address(s[0]);
-    ic = ns == 3 ? by_address(s[1]) : NULL;
-    struct phd_snapshot *last = s[ns - 1];
-    mark = calloc((size_t)last->n_nodes / 8 + 1, 1);
-    if (!ia || (ns == 3 && !ic) || !mark) {
-        cli_fail("leaks: out of memory");
+    struct phd_snapshot *last;
+    if (cli_open_graph(argv[optind + ns - 1], &s[ns - 1], &g) < 0)
+        goto out;
+    last = s[ns - 1];
+    int same = 1;
+    for (int i = 1; i < ns - 1; i++)
+        same &= phd_same_process(&cs[0]->hdr, &cs[i]->hdr);
+    same &= phd_same_process(&cs[0]->hdr, &last->hdr);
+    if (!same && ns == 3) {
+        const char *other = !phd_same_process(&cs[0]->hdr, &cs[1]->hdr) ? cs[1]->label : last->path;
+        cli_fail("%s: not from the process of %s (pid or start time differ): the three-snapshot technique matches "
+                 "objects by address", other, cs[0]->label);
         goto out;
     }
-    /* new in B: no same-typed object at its address in A */
-    uint64_t new_in_b = 0;
-    if (ns == 2) {
-        for (uint32_t v = 0; v < last->n_nodes; v++)
-            if (find_same(s[0], ia, last, v) == PHD_NONE) {
-                MARK(mark, v);
-                new_in_b++;
-            }
-    } else {
-        /* a node of C is a candidate when B had it (same address and type)
-         * and A did not */
-        for (uint32_t v = 0; v < last->n_nodes; v++) {
-            uint32_t b = find_same(s[1], ic, last, v);
-            if (b != PHD_NONE && find_same(s[0], ia, s[1], b) == PHD_NONE)
-                MARK(mark, v);
+    char title[1024];
+    const char *note = NULL;
+    if (same) {
+        uint64_t new_in_b = 0;
+        if (phd_findings_mark_new(&mark, cs[0], ns == 3 ? cs[1] : NULL, last, &new_in_b, &err) < 0) {
+            cli_fail("%s", err.msg);
+            goto out;
         }
-        for (uint32_t v = 0; v < s[1]->n_nodes; v++)
-            new_in_b += find_same(s[0], ia, s[1], v) == PHD_NONE;
+        phd_census_free(&cs[0]);
+        phd_census_free(&cs[1]);
+        uint8_t *m = mark;
+        mark = NULL;
+        if (rank_marked(&f, g, m, only, types, ntypes) < 0)
+            goto out;
+        if (ns == 3)
+            snprintf(title, sizeof title, "new in %.400s and still alive in %.400s", argv[optind + 1], last->path);
+        else
+            snprintf(title, sizeof title, "new in %.400s", last->path);
+        extra = json ? json_pack("{s:I, s:s, s:b, s:I}", "new_in_after", (json_int_t)new_in_b, "technique",
+                                 ns == 3 ? "three snapshots" : "two snapshots", "matched", 1, "unreachable",
+                                 (json_int_t)f.unreachable)
+                     : NULL;
+    } else {
+        /* two processes: what grew, user and third-party types first */
+        if (phd_census_from_snapshot(&cs[1], last, 0, &err) < 0 || phd_diff_compute(&d, cs[0], cs[1], &err) < 0 ||
+            phd_findings_growth(&f, g, d, NULL, NULL, only, types, ntypes, &err) < 0) {
+            cli_fail("%s", err.msg);
+            goto out;
+        }
+        snprintf(title, sizeof title, "grew from %.400s to %.400s", cs[0]->label, last->path);
+        note = "(not one process: objects cannot be matched by address; types that grew, user and third-party "
+               "first, with the paths of all their instances)";
+        extra = json ? json_pack("{s:s, s:b}", "technique", "growth", "matched", 0) : NULL;
     }
-    char title[256];
-    snprintf(title, sizeof title, ns == 3 ? "new in %s and still alive in %s" : "new in %s%s", s[1]->path,
-             ns == 3 ? last->path : "");
-    /* only the last snapshot is needed from here on */
-    phd_census_free(&ia);
-    phd_census_free(&ic);
-    for (int i = 0; i < ns - 1; i++)
-        phd_snapshot_free(&s[i]);
-    json_t *extra = json ? json_pack("{s:I, s:s}", "new_in_after", (json_int_t)new_in_b, "technique",
-                                     ns == 3 ? "three snapshots" : "two snapshots")
-                         : NULL;
-    if (report(title, last, g, mark, top, json, extra) < 0)
+    if (report(title, note, &f, g, top, json, extra) < 0)
         cli_fail("leaks: out of memory");
     else
         status = PHD_EXIT_OK;
-    json_decref(extra);
 out:
+    json_decref(extra);
     free(mark);
-    phd_census_free(&ia);
-    phd_census_free(&ic);
-    phd_graph_free(&g);
-    for (int i = 0; i < 3; i++)
+    phd_findings_free(&f);
+    phd_diff_free(&d);
+    for (int i = 0; i < 3; i++) {
+        phd_census_free(&cs[i]);
         phd_snapshot_free(&s[i]);
+    }
+    phd_graph_free(&g);
     return status;
 }
 
@@ -299,24 +298,28 @@ int cmd_orphans(int argc, char **argv)
     if (cli_open_graph(argv[optind], &s, &g) < 0)
         return PHD_EXIT_USAGE;
     int status = PHD_EXIT_USAGE;
+    struct phd_findings f = {0};
     uint32_t *dist = malloc(((size_t)s->n_nodes + 1) * sizeof *dist);
     uint8_t *mark = calloc((size_t)s->n_nodes / 8 + 1, 1);
     if (!dist || !mark || phd_graph_bfs(g, 1, NULL, dist) < 0) {
+        free(mark);
         cli_fail("%s: out of memory", s->path);
         goto out;
     }
     for (uint32_t v = 0; v < s->n_nodes; v++)
         if (g->root_kind[v] == PHD_ROOT_UNKNOWN && dist[v] == UINT32_MAX)
-            MARK(mark, v);
+            PHD_MARK(mark, v);
     free(dist);
     dist = NULL;
-    if (report("held only by unknown holders (C code or the C stack)", s, g, mark, top, json, NULL) == 0)
+    if (rank_marked(&f, g, mark, 0, NULL, 0) < 0)
+        goto out;
+    if (report("held only by unknown holders (C code or the C stack)", NULL, &f, g, top, json, NULL) == 0)
         status = PHD_EXIT_OK;
     else
         cli_fail("%s: out of memory", s->path);
 out:
     free(dist);
-    free(mark);
+    phd_findings_free(&f);
     phd_graph_free(&g);
     phd_snapshot_free(&s);
     return status;

@@ -3,13 +3,17 @@
  * are alive.  For each chosen object, the shortest path from the root set
  * (named roots first; unknown holders only for what they do not reach),
  * grouped by the sequence of types and labels with indices folded, most
- * frequent first.
+ * frequent first.  pyheapdiff paths [--type T | --id ADDR] A B: the same
+ * for the objects of B that are new since A (matched by address, one
+ * process; phd_findings_mark_new).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "pyheapdiff/census.h"
+#include "pyheapdiff/findings.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/output.h"
 #include "pyheapdiff/paths.h"
@@ -58,14 +62,49 @@ int cmd_paths(int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    if (argc - optind != 1)
-        return cli_fail("paths: expected one snapshot (see 'pyheapdiff paths --help')");
-    if (!type && !nids)
+    int two = argc - optind == 2;
+    if (argc - optind != 1 && !two)
+        return cli_fail("paths: expected one snapshot, or two for the objects new in the second (see 'pyheapdiff "
+                        "paths --help')");
+    if (!type && !nids && !two)
         return cli_fail("paths: say which objects: --type T or --id ADDRESS");
-    struct phd_snapshot *s;
-    struct phd_graph *g;
-    if (cli_open_graph(argv[optind], &s, &g) < 0)
+    struct phd_snapshot *s = NULL;
+    struct phd_graph *g = NULL;
+    uint8_t *fresh = NULL;
+    if (two) {
+        /* the objects new in B: A's addresses and types, then B */
+        struct phd_snapshot *a = NULL;
+        struct phd_census *ca = NULL;
+        struct phd_error err;
+        if (cli_open_snapshot(argv[optind], &a) < 0)
+            return PHD_EXIT_USAGE;
+        if (phd_census_from_snapshot(&ca, a, 1, &err) < 0) {
+            phd_snapshot_free(&a);
+            return cli_fail("%s", err.msg);
+        }
+        phd_snapshot_free(&a);
+        if (cli_open_graph(argv[optind + 1], &s, &g) < 0) {
+            phd_census_free(&ca);
+            return PHD_EXIT_USAGE;
+        }
+        int rc = -1;
+        if (!phd_same_process(&ca->hdr, &s->hdr))
+            cli_fail("%s: not from the process of %s (pid or start time differ): 'paths A B' shows the objects new "
+                     "in B, matched by address; give one snapshot for all the objects",
+                     s->path, ca->label);
+        else if (phd_findings_mark_new(&fresh, ca, NULL, s, NULL, &err) < 0)
+            cli_fail("%s", err.msg);
+        else
+            rc = 0;
+        phd_census_free(&ca);
+        if (rc < 0) {
+            phd_graph_free(&g);
+            phd_snapshot_free(&s);
+            return PHD_EXIT_USAGE;
+        }
+    } else if (cli_open_graph(argv[optind], &s, &g) < 0) {
         return PHD_EXIT_USAGE;
+    }
     int status = PHD_EXIT_USAGE;
     uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL, *chosen = NULL;
     struct phd_path_groups pg = {0};
@@ -99,10 +138,10 @@ int cmd_paths(int argc, char **argv)
     for (uint32_t k = 0; k < ntids; k++)
         bytype[tids[k]] = 1;
     for (uint32_t v = 0; v < s->n_nodes; v++) {
-        int want = type && bytype[s->type[v]];
+        int want = (!type && !nids) || (type && bytype[s->type[v]]);
         for (int k = 0; k < nids && !want; k++)
             want = s->addr[v] == ids[k];
-        if (!want)
+        if (!want || (fresh && !PHD_MARKED(fresh, v)))
             continue;
         if (dist[v] == UINT32_MAX)
             unreachable++;
@@ -110,7 +149,7 @@ int cmd_paths(int argc, char **argv)
             chosen[nchosen++] = v;
     }
     free(dist);
-    if (nids && !nchosen && !unreachable) {
+    if (nids && !nchosen && !unreachable && !fresh) {
         cli_fail("%s: no object at %s%" PRIx64 "%s", s->path, "0x", ids[0], nids > 1 ? " (or the other --id)" : "");
         goto out;
     }
@@ -135,14 +174,16 @@ int cmd_paths(int argc, char **argv)
                                                  "path", phd_json_text(text), "example", addr, "example_path",
                                                  phd_json_text(exact)));
         }
-        phd_json_print(json_pack("{s:s, s:s?, s:I, s:I, s:I, s:o}", "snapshot", s->path, "type", type, "objects",
-                                 (json_int_t)(nchosen + unreachable), "unreachable", (json_int_t)unreachable,
-                                 "omitted_groups", (json_int_t)(ngroups - shown), "groups", arr),
-                       stdout);
+        json_t *doc = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:o}", "snapshot", s->path, "type", type, "objects",
+                                (json_int_t)(nchosen + unreachable), "unreachable", (json_int_t)unreachable,
+                                "omitted_groups", (json_int_t)(ngroups - shown), "groups", arr);
+        if (fresh)
+            json_object_set_new(doc, "new_since", phd_json_text(argv[optind]));
+        phd_json_print(doc, stdout);
     } else {
-        printf("%zu object%s%s%s: %zu path group%s%s\n", nchosen + unreachable, nchosen + unreachable == 1 ? "" : "s",
-               type ? " of type " : "", type ? cli_esc(type) : "", ngroups, ngroups == 1 ? "" : "s",
-               unreachable ? "" : "");
+        printf("%zu %sobject%s%s%s%s%s: %zu path group%s\n", nchosen + unreachable, fresh ? "new " : "",
+               nchosen + unreachable == 1 ? "" : "s", type ? " of type " : "", type ? cli_esc(type) : "",
+               fresh ? " since " : "", fresh ? cli_esc(argv[optind]) : "", ngroups, ngroups == 1 ? "" : "s");
         for (size_t k = 0; k < shown; k++) {
             char addr[32];
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[pg.groups[k].example]);
@@ -161,6 +202,7 @@ int cmd_paths(int argc, char **argv)
     }
     status = PHD_EXIT_OK;
 out:
+    free(fresh);
     phd_path_groups_free(&pg);
     free(text);
     free(exact);

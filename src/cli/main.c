@@ -113,6 +113,7 @@ const struct cli_command cli_commands[] = {
      "  -h, --help           show this help\n"},
     {"paths", cmd_paths, "why objects are alive: grouped shortest paths from the roots",
      "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--from MODULE]... [--limit N] [--json] SNAPSHOT\n"
+     "       pyheapdiff paths [--type T | --id ADDRESS...] [--from MODULE]... [--limit N] [--json] A B\n"
      "\n"
      "For each chosen object, the shortest retention path from the root set\n"
      "(modules, sys, builtins, thread frames and state; objects held by C code,\n"
@@ -120,7 +121,9 @@ const struct cli_command cli_commands[] = {
      "modules (__main__, the program's) are preferred: another module's path\n"
      "is taken only when shorter by more than 2 hops.  Identical paths\n"
      "(same types and labels, list indices folded to [*]) are grouped and\n"
-     "printed once with their count, most frequent first.\n"
+     "printed once with their count, most frequent first.  With two snapshots\n"
+     "of one process, only the objects of B that are new since A (matched by\n"
+     "address), all of them without --type and --id.\n"
      "\n"
      "options:\n"
      "  --type T        instances of T (qualified name or bare class name)\n"
@@ -156,18 +159,25 @@ const struct cli_command cli_commands[] = {
      "  --json      print JSON\n"
      "  -h, --help  show this help\n"},
     {"leaks", cmd_leaks, "leak candidates by the three-snapshot technique",
-     "usage: pyheapdiff leaks [--top N] [--json] BASELINE AFTER [AGAIN]\n"
+     "usage: pyheapdiff leaks [--top N] [--only ORIGIN] [--type T] [--json] BASELINE AFTER [AGAIN]\n"
      "\n"
      "Objects new in AFTER (not in BASELINE at the same address with the same\n"
-     "type) that are still alive in AGAIN, grouped by type and retention path\n"
-     "in the last snapshot, sorted by retained size.  Take BASELINE, run the\n"
+     "type) that are still alive in AGAIN and still retained, by type, the\n"
+     "type that retains most first, with the retention paths of its new\n"
+     "objects.  The dicts, strs and closures of leaked instances count for\n"
+     "the instances' type; a builtin or stdlib type whose new objects all lie\n"
+     "inside them comes last, as their contents.  Take BASELINE, run the\n"
      "suspect action, take AFTER, run it again (or undo it), take AGAIN.  With\n"
-     "two snapshots: objects new in AFTER.  All from one process.\n"
+     "two snapshots: objects new in AFTER; two snapshots of different\n"
+     "processes give the types that grew, user and third-party first.\n"
      "\n"
      "options:\n"
-     "  --top N     types to show (default 10; 0: all)\n"
-     "  --json      print JSON\n"
-     "  -h, --help  show this help\n"},
+     "  --top N          types to show (default 10; 0: all)\n"
+     "  --only ORIGIN    only types of user, third-party, stdlib or builtin code\n"
+     "                   (repeatable)\n"
+     "  --type T         only type T, a qualified or bare class name (repeatable)\n"
+     "  --json           print JSON\n"
+     "  -h, --help       show this help\n"},
     {"orphans", cmd_orphans, "objects held only by C code (unknown holders)",
      "usage: pyheapdiff orphans [--top N] [--json] SNAPSHOT\n"
      "\n"
@@ -209,9 +219,10 @@ const struct cli_command cli_commands[] = {
      "usage: pyheapdiff report [options] BEFORE AFTER\n"
      "\n"
      "Writes one HTML file (no network, no external assets) with what grew\n"
-     "between the snapshots (a sortable table, as 'diff'), why the types that\n"
-     "grew most are alive (as 'paths'), the biggest retainers of AFTER (as\n"
-     "'dominators') and the leak graph of the top grown type (as 'graph\n"
+     "between the snapshots (a sortable table, as 'diff'), what leaked and\n"
+     "why it is alive (as 'leaks': new objects still retained, by what they\n"
+     "retain, with their paths), the biggest retainers of AFTER (as\n"
+     "'dominators') and the leak graph of the first finding (as 'graph\n"
      "--path'), drawn by Graphviz as inline SVG.  BEFORE and AFTER are\n"
      "snapshot files.  FILE gets mode 0600 and replaces what is there (a\n"
      "symbolic link is replaced, not followed); a character device or FIFO is\n"
@@ -221,8 +232,7 @@ const struct cli_command cli_commands[] = {
      "  -o, --output FILE  the HTML file to write (default report.html; - for stdout)\n"
      "  --top N            rows of the growth table (default 20; 0: all)\n"
      "  --title TEXT       the page title (default 'BEFORE → AFTER')\n"
-     "  --type T           the leak graph's type (default: the first grown type\n"
-     "                     defined in Python code, else the first grown type)\n"
+     "  --type T           the leak graph's type (default: the first finding)\n"
      "  -h, --help         show this help\n"},
     {NULL, NULL, NULL, NULL},
 };

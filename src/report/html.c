@@ -386,6 +386,15 @@ static void summary(struct phd_html *h, const struct phd_report *r)
         const char *dot = strrchr(top->name, '.');
         card(h, "Largest growth", dot && dot[1] ? dot + 1 : top->name, ts, top->name, d, ts);
     }
+    /* the first finding: what leaked, by what it retains */
+    if (r->why_matched && r->n_why && !r->why[0].inside) {
+        const struct phd_report_why *w = &r->why[0];
+        const char *dot = strrchr(w->type, '.');
+        snprintf(d, sizeof d, "%s new objects retaining %s", phd_fmt_count(w->objects, x, sizeof x),
+                 phd_fmt_size(w->retained, y, sizeof y));
+        card(h, "Leading leak", dot && dot[1] ? dot + 1 : w->type, (int64_t)w->retained, w->type, d,
+             (int64_t)w->retained);
+    }
     phd_html_raw(h, "</div>\n</section>\n");
 }
 
@@ -449,19 +458,42 @@ static void growth(struct phd_html *h, const struct phd_report *r)
 
 static void why(struct phd_html *h, const struct phd_report *r)
 {
-    char b[48];
+    char b[48], c[48];
     phd_html_raw(h, "<section id=\"why\" aria-labelledby=\"h-why\">\n<h2 id=\"h-why\">Why they are alive</h2>\n"
-                    "<p class=\"note\">For the types that grew most, the shortest reference paths from the roots "
-                    "(modules first) to their instances in the after snapshot; identical paths are grouped, list "
-                    "indices shown as <code>[*]</code>.</p>\n");
+                    "<p class=\"note\">");
+    if (r->why_matched)
+        phd_html_raw(h, "The objects new in the after snapshot (matched by address) that are still retained, by "
+                        "type, the type that retains most first, as <code>pyheapdiff leaks</code> ranks them: the "
+                        "dicts, strs and closures inside new objects of user and third-party types count for "
+                        "those types. For each, the shortest reference paths from the roots (modules first) to its "
+                        "new objects; identical paths are grouped, list indices shown as <code>[*]</code>.</p>\n");
+    else
+        phd_html_raw(h, "The snapshots come from different processes, so objects cannot be matched by address: "
+                        "the types that grew, user and third-party types first, each with the shortest reference "
+                        "paths from the roots to all its instances in the after snapshot; identical paths are "
+                        "grouped, list indices shown as <code>[*]</code>.</p>\n");
     if (!r->n_why)
-        phd_html_raw(h, "<p>No type grew.</p>\n");
+        phd_html_raw(h, r->why_matched ? "<p>Nothing new is still retained.</p>\n" : "<p>No type grew.</p>\n");
     for (size_t k = 0; k < r->n_why; k++) {
         const struct phd_report_why *w = &r->why[k];
         phd_html_raw(h, "<article class=\"why\">\n<h3>");
         type_name(h, w->type);
-        phd_html_rawf(h, " <span class=\"count\">%s object%s</span></h3>\n", phd_fmt_count(w->objects, b, sizeof b),
-                      w->objects == 1 ? "" : "s");
+        if (w->all_instances)
+            phd_html_rawf(h, " <span class=\"count\">%s object%s, %s</span></h3>\n",
+                          phd_fmt_count(w->objects, b, sizeof b), w->objects == 1 ? "" : "s",
+                          r->why_matched ? "none new and retained" : "not grown");
+        else if (r->why_matched)
+            phd_html_rawf(h, " <span class=\"count\">%s new object%s, %s retained</span></h3>\n",
+                          phd_fmt_count(w->objects, b, sizeof b), w->objects == 1 ? "" : "s",
+                          phd_fmt_size(w->retained, c, sizeof c));
+        else
+            phd_html_rawf(h, " <span class=\"count\">%s objects, %s in the after snapshot</span></h3>\n",
+                          phd_fmt_delta_count(w->growth, b, sizeof b), phd_fmt_count(w->objects, c, sizeof c));
+        if (w->inside) {
+            phd_html_raw(h, "<p class=\"more\">All inside new ");
+            type_name(h, w->inside);
+            phd_html_raw(h, " objects: their contents.</p>\n");
+        }
         if (!w->n_paths)
             phd_html_raw(h, "<p class=\"more\">No root reaches them (garbage awaiting collection).</p>\n");
         else
@@ -537,10 +569,16 @@ static void graph(struct phd_html *h, const struct phd_report *r)
     }
     phd_html_raw(h, "</h2>\n<p class=\"note\">");
     if (r->svg) {
-        phd_html_raw(h, "The retention paths from the roots to a few instances in the after snapshot, as "
-                        "<code>pyheapdiff graph --path --type ");
-        phd_html_text(h, r->graph_type ? r->graph_type : "");
-        phd_html_raw(h, "</code> draws them: chosen objects red, roots boxed, edges labelled with the "
+        phd_html_raw(h, r->graph_new ? "The retention paths from the roots to a few of its new objects in the "
+                                       "after snapshot (the first finding of <a href=\"#why\">Why they are "
+                                       "alive</a>), as <code>pyheapdiff graph --path --id …</code> draws them"
+                                     : "The retention paths from the roots to a few instances in the after "
+                                       "snapshot, as <code>pyheapdiff graph --path --type ");
+        if (!r->graph_new) {
+            phd_html_text(h, r->graph_type ? r->graph_type : "");
+            phd_html_raw(h, "</code> draws them");
+        }
+        phd_html_raw(h, ": chosen objects red, roots boxed, edges labelled with the "
                         "reference.</p>\n<figure class=\"graph\" role=\"img\" aria-label=\"");
         phd_html_text(h, "reference graph of ");
         phd_html_text(h, r->graph_type ? r->graph_type : "");

@@ -1,7 +1,8 @@
 /*
  * fuzz_graph.c - fuzz target: a snapshot into the analysis graph and
  * every algorithm over it (roots, BFS paths, SCC, dominators, labels and
- * descriptions, path groups and their texts), and into a census and a diff.
+ * descriptions, path groups and their texts, the leak ranking), and into
+ * a census and a diff.
  *
  * The results are checked against the properties the commands rely on:
  * a BFS parent is one step closer to the roots over a real retaining edge,
@@ -13,6 +14,7 @@
 
 #include "fuzz.h"
 #include "pyheapdiff/census.h"
+#include "pyheapdiff/findings.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/paths.h"
 
@@ -126,6 +128,34 @@ static void analyse(const struct phd_snapshot *s)
     FZ_CHECK(total == g->n, "path groups lost objects");
     free(text);
     phd_path_groups_free(&pg);
+
+    /* the leak ranking of every other object, taken as new */
+    uint8_t *mark = calloc((size_t)g->n / 8 + 1, 1);
+    FZ_CHECK(mark != NULL, NULL);
+    uint64_t want = 0;
+    for (uint32_t v = 1; v < g->n; v += 2) {
+        PHD_MARK(mark, v);
+        want += retained[v] != 0; /* the ranking's reachable: retains something */
+    }
+    struct phd_findings f;
+    FZ_CHECK(phd_findings_rank(&f, g, mark, idom, retained, 0, NULL, 0, &err) == 0, "ranking out of memory");
+    uint64_t counted = 0;
+    for (size_t k = 0; k < f.n; k++) {
+        const struct phd_finding *it = &f.items[k];
+        counted += it->count;
+        FZ_CHECK(it->count > 0 && it->own <= it->retained && it->retained <= s->total_size, "bad finding");
+        FZ_CHECK(k == 0 || f.items[k - 1].inside == PHD_NONE || it->inside != PHD_NONE, "contents before a finding");
+    }
+    FZ_CHECK(counted == want && f.count == want && f.retained <= s->total_size, "the ranking lost objects");
+    if (f.n) {
+        FZ_CHECK(phd_findings_holders(&pg, &f, 0, g, parent, pedge) == 0, "holders out of memory");
+        total = 0;
+        for (size_t k = 0; k < pg.n; k++)
+            total += pg.groups[k].count;
+        FZ_CHECK(total == f.items[0].count, "holders lost objects");
+        phd_path_groups_free(&pg);
+    }
+    phd_findings_free(&f);
 
     char buf[256];
     uint64_t ne = s->n_edges < 4096 ? s->n_edges : 4096;

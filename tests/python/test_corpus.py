@@ -34,17 +34,12 @@ PROGRAMS = {
     "validation_leak": ("pydantic", "__main__.Order", "module __main__ ['HISTORY']"),
 }
 
-RANKING = ("leaks ranks types by the retained size of their new objects: SQLAlchemy's listener "
-           "registry tuples and wrapper functions retain the RequestAudit objects and rank above "
-           "them; ranking what leaked first is the leaks/report ranking work (issue 12 item 2, "
-           "src/analysis/findings.c), not paths")
 INLINE_VALUES = ("the agent's sizes are sys.getsizeof's, which leaves out memory that tracemalloc counts "
                  "(measured on 3.11: 143 B per StreamHandler and 190 B per Formatter against getsizeof's 56, "
                  "their attribute values arrays being separate allocations; an RLock's mutex; strings interned "
                  "by hasattr in asyncio's reprs, held by C): new objects add up to 60% of the growth on "
                  "3.11-3.13.  The agent's sizing (issue 12 item 1), not paths")
 XFAIL = {
-    ("orm_leak", "rank"): RANKING,
     ("logging_leak", "size"): INLINE_VALUES,
 }
 

@@ -607,8 +607,13 @@ def test_leaks_of_a_leaking_program(pyheapdiff_bin, leak):
     assert order["paths"] == [{"count": len(leaked), "path": "module __main__ ['ARCHIVE'] → list [*] → __main__.Order"}]
     assert rows["__main__.OrderLine"]["count"] == len(x["line_ids"])
     assert doc["new_in_after"] >= len(leaked) + len(x["line_ids"])
-    # sorted by retained size, largest first
-    assert [r["retained"] for r in doc["types"]] == sorted((r["retained"] for r in doc["types"]), reverse=True)
+    # sorted by what they retain outside new user objects, largest first; then the builtin
+    # contents of the orders (their lines list and payload), attributed to them
+    own = [r for r in doc["types"] if "inside" not in r]
+    assert [r["own_retained"] for r in own] == sorted((r["own_retained"] for r in own), reverse=True)
+    assert doc["types"][:len(own)] == own and own[0]["type"] == "__main__.Order"
+    contents = {r["type"]: r["inside"] for r in doc["types"][len(own):]}
+    assert contents == {"list": "__main__.Order", "bytes": "__main__.Order"}, contents
     # the total does not count what a candidate retains twice: lines and payloads are inside orders
     assert doc["retained"] <= sum(r["retained"] for r in doc["types"])
     assert doc["retained"] >= order["retained"]
@@ -993,9 +998,9 @@ def test_json_of_every_command(pyheapdiff_bin, leak):
         assert doc["snapshot"] == c
     doc = json.loads(cli_ok(pyheapdiff_bin, "leaks", "--json", a, b, c).stdout)
     assert set(doc) == {"snapshot", "objects", "size", "retained", "omitted_types", "types", "new_in_after",
-                        "technique"}
+                        "technique", "matched", "unreachable"}
     for t in doc["types"]:
-        assert set(t) == {"type", "count", "size", "retained", "paths"}
+        assert set(t) - {"inside"} == {"type", "origin", "count", "size", "retained", "own_retained", "paths"}
     for cmd in ("paths", "cycles", "dominators", "leaks", "orphans"):
         p = cli_ok(pyheapdiff_bin, cmd, "--help")
         assert p.stdout.startswith(f"usage: pyheapdiff {cmd} ")
@@ -1045,7 +1050,7 @@ def test_usage_errors(pyheapdiff_bin, leak):
     c = abc(leak)[2]
     assert_usage_error(cli(pyheapdiff_bin, "paths", c), "--type T or --id ADDRESS")
     assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order"), "expected one snapshot")
-    assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order", c, c), "expected one snapshot")
+    assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order", c, c, c), "expected one snapshot, or two")
     assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order", "--limit", "-1", c), "--limit")
     assert_usage_error(cli(pyheapdiff_bin, "paths", "--type", "Order", "--limit", "x", c), "--limit")
     for cmd in ("cycles", "dominators", "orphans"):
