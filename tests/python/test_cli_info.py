@@ -176,8 +176,8 @@ def _damaged(data):
     hdr = struct.unpack_from("<H", data, 10)[0]
     kind, _flags, length = struct.unpack_from("<IIQ", data, hdr)
     mid_chunk = hdr + 16 + length // 2
-    newer = bytearray(data)
-    newer[8:10] = struct.pack("<H", 2)
+    newer = bytearray(data)  # one past the version this build writes and reads
+    newer[8:10] = struct.pack("<H", struct.unpack_from("<H", data, 8)[0] + 1)
     magic = bytearray(data)
     magic[0:8] = b"PYHDSNAQ"
     flipped = bytearray(data)
