@@ -27,7 +27,8 @@ enum phd_exit {
 
 struct cli_command {
     const char *name;
-    int (*run)(int argc, char **argv);
+    /* runs the command with its own row, argv[0] being its name */
+    int (*run)(const struct cli_command *cmd, int argc, char **argv);
     const char *summary;
     const char *usage; /* the full --help text */
 };
@@ -94,17 +95,17 @@ int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, 
 /* Parses an --id ADDRESS into ids[*n] (at most max); prints the error and
  * returns -1. */
 int cli_add_address(const struct cli_command *cmd, const char *val, uint64_t *ids, int *n, int max);
-int cmd_info(int argc, char **argv);
-int cmd_paths(int argc, char **argv);
-int cmd_cycles(int argc, char **argv);
-int cmd_dominators(int argc, char **argv);
-int cmd_leaks(int argc, char **argv);
-int cmd_orphans(int argc, char **argv);
-int cmd_graph(int argc, char **argv);
-int cmd_load(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_top(int argc, char **argv);
-int cmd_sql(int argc, char **argv);
-int cmd_report(int argc, char **argv);
+int cmd_info(const struct cli_command *cmd, int argc, char **argv);
+int cmd_paths(const struct cli_command *cmd, int argc, char **argv);
+int cmd_cycles(const struct cli_command *cmd, int argc, char **argv);
+int cmd_dominators(const struct cli_command *cmd, int argc, char **argv);
+int cmd_leaks(const struct cli_command *cmd, int argc, char **argv);
+int cmd_orphans(const struct cli_command *cmd, int argc, char **argv);
+int cmd_graph(const struct cli_command *cmd, int argc, char **argv);
+int cmd_load(const struct cli_command *cmd, int argc, char **argv);
+int cmd_diff(const struct cli_command *cmd, int argc, char **argv);
+int cmd_top(const struct cli_command *cmd, int argc, char **argv);
+int cmd_sql(const struct cli_command *cmd, int argc, char **argv);
+int cmd_report(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -97,9 +97,8 @@ static char *example_cycle(const struct phd_graph *g, const uint32_t *comp, uint
     return out;
 }
 
-int cmd_cycles(int argc, char **argv)
+int cmd_cycles(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("cycles");
     const char *type = NULL;
     int json = 0;
     long top = 10;

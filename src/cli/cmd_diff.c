@@ -62,9 +62,8 @@ static void add_row(struct phd_table *t, const struct phd_diff_row *r, int match
     }
 }
 
-int cmd_diff(int argc, char **argv)
+int cmd_diff(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("diff");
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},          {"top", required_argument, NULL, 't'},
         {"sort", required_argument, NULL, 's'},    {"min-delta", required_argument, NULL, 'm'},

@@ -17,9 +17,8 @@
 #include "pyheapdiff/output.h"
 #include "pyheapdiff/retainers.h"
 
-int cmd_dominators(int argc, char **argv)
+int cmd_dominators(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("dominators");
     const char *type = NULL;
     int json = 0;
     long top = 10;

@@ -66,9 +66,8 @@ static int default_output(const char *type, char *out, size_t cap)
     return cli_fail("pyheapdiff-%s.svg: 999 numbered names taken; say where with -o FILE", base), -1;
 }
 
-int cmd_graph(int argc, char **argv)
+int cmd_graph(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("graph");
     static const struct option opts[] = {
         {"type", required_argument, NULL, 't'},        {"id", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},      {"max-objects", required_argument, NULL, 'm'},

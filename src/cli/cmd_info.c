@@ -33,9 +33,8 @@ static const char *py_version(const struct phd_snapshot *s, char *buf, size_t ca
     return buf;
 }
 
-int cmd_info(int argc, char **argv)
+int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("info");
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
         {"top", required_argument, NULL, 't'},

@@ -159,9 +159,8 @@ out:
     return rc;
 }
 
-int cmd_leaks(int argc, char **argv)
+int cmd_leaks(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("leaks");
     static const struct option opts[] = {
         {"top", required_argument, NULL, 'n'},  {"json", no_argument, NULL, 'j'},
         {"only", required_argument, NULL, 'o'}, {"type", required_argument, NULL, 't'},
@@ -284,9 +283,8 @@ out:
     return status;
 }
 
-int cmd_orphans(int argc, char **argv)
+int cmd_orphans(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("orphans");
     long top = 10;
     int json = 0, p = cli_parse_report_opts(cmd, argc, argv, NULL, &top, &json);
     if (p)

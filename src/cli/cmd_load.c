@@ -20,9 +20,8 @@ static void progress(void *arg, const char *what, uint64_t done, uint64_t total)
     fflush(stderr);
 }
 
-int cmd_load(int argc, char **argv)
+int cmd_load(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("load");
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},

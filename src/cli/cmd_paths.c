@@ -20,9 +20,8 @@
 
 #define MAX_IDS 64
 
-int cmd_paths(int argc, char **argv)
+int cmd_paths(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("paths");
     static const struct option opts[] = {
         {"type", required_argument, NULL, 't'}, {"id", required_argument, NULL, 'i'},
         {"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},

@@ -24,9 +24,8 @@ static const char *base_name(const char *path)
     return slash && slash[1] ? slash + 1 : path;
 }
 
-int cmd_report(int argc, char **argv)
+int cmd_report(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("report");
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"top", required_argument, NULL, 'n'},
         {"title", required_argument, NULL, 'T'},  {"type", required_argument, NULL, 't'},

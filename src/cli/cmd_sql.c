@@ -123,9 +123,8 @@ static int past_deadline(void *arg)
     return now_s() > *(const double *)arg;
 }
 
-int cmd_sql(int argc, char **argv)
+int cmd_sql(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("sql");
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},

@@ -26,9 +26,8 @@ static int by_rank(const void *x, const void *y)
     return strcmp(c->names[a], c->names[b]);
 }
 
-int cmd_top(int argc, char **argv)
+int cmd_top(const struct cli_command *cmd, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("top");
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},        {"top", required_argument, NULL, 't'},
         {"by", required_argument, NULL, 'b'},    {"snapshot", required_argument, NULL, 'S'},

@@ -411,11 +411,11 @@ int main(int argc, char **argv)
     if (!c) {
         /* "pyheapdiff A B" is "pyheapdiff diff A B" */
         if (name[0] != '-' && access(name, F_OK) == 0)
-            return cmd_diff(argc, argv);
+            return cmd_diff(cli_find("diff"), argc, argv);
         const char *near = suggest_command(name);
         if (near)
             return cli_fail("unknown command '%s'; did you mean '%s'? (see 'pyheapdiff --help')", name, near);
         return cli_fail("unknown command '%s' (see 'pyheapdiff --help')", name);
     }
-    return c->run(argc - 1, argv + 1);
+    return c->run(c, argc - 1, argv + 1);
 }
