@@ -50,6 +50,17 @@ int cli_parse_count(const struct cli_command *cmd, const char *opt, const char *
  * printing the error. */
 int cli_parse_only(const struct cli_command *cmd, const char *val, unsigned *mask);
 
+/* What --only ORIGIN and --type T (both repeatable) select: the origins'
+ * mask (0: any) and the type names (none: any), for phd_type_selected. */
+#define CLI_MAX_TYPES 32
+struct cli_select {
+    unsigned only;
+    const char *types[CLI_MAX_TYPES];
+    size_t ntypes;
+};
+/* --type NAME: adds it to sel; -1 after printing the error. */
+int cli_select_type(const struct cli_command *cmd, struct cli_select *sel, const char *name);
+
 /* How wide text tables may be: 0 (no limit: names are never cut) when
  * standard output is not a terminal, else the terminal's width ($COLUMNS
  * when the terminal does not say; 100 when neither does). */

@@ -13,7 +13,6 @@
 #include "pyheapdiff/types.h"
 
 #define MAX_GATES 32
-#define MAX_TYPES 32
 
 struct gate {
     const char *type;
@@ -74,9 +73,7 @@ int cmd_diff(const struct cli_command *cmd, int argc, char **argv)
     };
     struct cli_inputs in = {0};
     struct gate gates[MAX_GATES];
-    const char *types[MAX_TYPES];
-    size_t ntypes = 0;
-    unsigned only = 0;
+    struct cli_select sel = {0};
     int ngates = 0, json = 0, all = 0, c;
     long top = 20, min_delta = 0;
     enum phd_diff_sort sort = PHD_SORT_SIZE;
@@ -89,13 +86,12 @@ int cmd_diff(const struct cli_command *cmd, int argc, char **argv)
             all = 1;
             break;
         case 'o':
-            if (cli_parse_only(cmd, optarg, &only) < 0)
+            if (cli_parse_only(cmd, optarg, &sel.only) < 0)
                 return PHD_EXIT_USAGE;
             break;
         case 'T':
-            if (ntypes == MAX_TYPES)
-                return cli_fail("diff: at most %d --type options", MAX_TYPES);
-            types[ntypes++] = optarg;
+            if (cli_select_type(cmd, &sel, optarg) < 0)
+                return PHD_EXIT_USAGE;
             break;
         case 't':
             if (cli_parse_count(cmd, "--top", optarg, &top) < 0)
@@ -184,8 +180,8 @@ int cmd_diff(const struct cli_command *cmd, int argc, char **argv)
 
     /* the rows shown: of the --only origins and --type names, changed
      * ones (or all), past --min-delta, --top; the gates saw every row */
-    if (only || ntypes)
-        phd_diff_filter(d, only, types, ntypes);
+    if (sel.only || sel.ntypes)
+        phd_diff_filter(d, sel.only, sel.types, sel.ntypes);
     size_t omitted = 0;
     size_t *keep = malloc((d->n + 1) * sizeof *keep);
     if (!keep) {

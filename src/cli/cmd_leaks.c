@@ -166,9 +166,7 @@ int cmd_leaks(const struct cli_command *cmd, int argc, char **argv)
         {"only", required_argument, NULL, 'o'}, {"type", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
-    const char *types[32];
-    size_t ntypes = 0;
-    unsigned only = 0;
+    struct cli_select sel = {0};
     long top = 10;
     int json = 0, c;
     while ((c = getopt_long(argc, argv, ":hn:t:", opts, NULL)) != -1) {
@@ -181,13 +179,12 @@ int cmd_leaks(const struct cli_command *cmd, int argc, char **argv)
             json = 1;
             break;
         case 'o':
-            if (cli_parse_only(cmd, optarg, &only) < 0)
+            if (cli_parse_only(cmd, optarg, &sel.only) < 0)
                 return PHD_EXIT_USAGE;
             break;
         case 't':
-            if (ntypes == sizeof types / sizeof types[0])
-                return cli_fail("leaks: at most %zu --type options", ntypes);
-            types[ntypes++] = optarg;
+            if (cli_select_type(cmd, &sel, optarg) < 0)
+                return PHD_EXIT_USAGE;
             break;
         case 'h':
             return cli_help(cmd);
@@ -244,7 +241,7 @@ int cmd_leaks(const struct cli_command *cmd, int argc, char **argv)
         phd_census_free(&cs[1]);
         uint8_t *m = mark;
         mark = NULL;
-        if (rank_marked(&f, g, m, only, types, ntypes) < 0)
+        if (rank_marked(&f, g, m, sel.only, sel.types, sel.ntypes) < 0)
             goto out;
         if (ns == 3)
             snprintf(title, sizeof title, "new in %.400s and still alive in %.400s", argv[optind + 1], last->path);
@@ -257,7 +254,7 @@ int cmd_leaks(const struct cli_command *cmd, int argc, char **argv)
     } else {
         /* two processes: what grew, user and third-party types first */
         if (phd_census_from_snapshot(&cs[1], last, 0, &err) < 0 || phd_diff_compute(&d, cs[0], cs[1], &err) < 0 ||
-            phd_findings_growth(&f, g, d, NULL, NULL, only, types, ntypes, &err) < 0) {
+            phd_findings_growth(&f, g, d, NULL, NULL, sel.only, sel.types, sel.ntypes, &err) < 0) {
             cli_fail("%s", err.msg);
             goto out;
         }

@@ -35,9 +35,7 @@ int cmd_top(const struct cli_command *cmd, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     struct cli_inputs in = {0};
-    const char *types[32];
-    size_t ntypes = 0;
-    unsigned only = 0;
+    struct cli_select sel = {0};
     int json = 0, by_size = 0, c;
     long top = 20;
     while ((c = getopt_long(argc, argv, ":ht:b:S:", opts, NULL)) != -1) {
@@ -62,13 +60,12 @@ int cmd_top(const struct cli_command *cmd, int argc, char **argv)
                 return PHD_EXIT_USAGE;
             break;
         case 'o':
-            if (cli_parse_only(cmd, optarg, &only) < 0)
+            if (cli_parse_only(cmd, optarg, &sel.only) < 0)
                 return PHD_EXIT_USAGE;
             break;
         case 'T':
-            if (ntypes == sizeof types / sizeof types[0])
-                return cli_fail("top: at most %zu --type options", ntypes);
-            types[ntypes++] = optarg;
+            if (cli_select_type(cmd, &sel, optarg) < 0)
+                return PHD_EXIT_USAGE;
             break;
         case 'h':
             return cli_help(cmd);
@@ -91,7 +88,7 @@ int cmd_top(const struct cli_command *cmd, int argc, char **argv)
     }
     uint32_t n = 0;
     for (uint32_t t = 0; t < cs->n_types; t++)
-        if (cs->count[t] && phd_type_selected(cs->names[t], cs->origin[t], only, types, ntypes))
+        if (cs->count[t] && phd_type_selected(cs->names[t], cs->origin[t], sel.only, sel.types, sel.ntypes))
             order[n++] = t;
     sort_census = cs;
     sort_by_size = by_size;

@@ -304,6 +304,16 @@ int cli_parse_only(const struct cli_command *cmd, const char *val, unsigned *mas
     return 0;
 }
 
+int cli_select_type(const struct cli_command *cmd, struct cli_select *sel, const char *name)
+{
+    if (sel->ntypes == CLI_MAX_TYPES) {
+        cli_fail("%s: at most %d --type options", cmd->name, CLI_MAX_TYPES);
+        return -1;
+    }
+    sel->types[sel->ntypes++] = name;
+    return 0;
+}
+
 int cli_output_width(void)
 {
     if (!isatty(STDOUT_FILENO))
