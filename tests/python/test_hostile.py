@@ -811,8 +811,11 @@ def test_memory_returns_after_dumps(tmp_path):
           f"{(rss1 - rss0) / 1024:+.0f} KiB, after 10 more {(rss2 - rss1) / 1024:+.0f} KiB")
     assert out["hwm"] > 4 << 20, "the dump's own memory is too small to measure anything"
     assert abs(rss1 - rss0) < 1 << 20 and abs(rss2 - rss0) < 1 << 20
-    assert (blocks1, objs1) == (blocks0, objs0), "the first dump left objects or blocks behind"
-    assert (blocks2, objs2) == (blocks0, objs0), "repeated dumps left objects or blocks behind"
+    # nothing left behind: not one object more, not one allocated block more
+    # (CPython 3.13 now and then frees one cached block of its own while the
+    # dump runs, so the count may go down by one; it never may go up)
+    assert objs1 == objs0 and blocks0 - 1 <= blocks1 <= blocks0, "the first dump left objects or blocks behind"
+    assert objs2 == objs0 and blocks0 - 1 <= blocks2 <= blocks0, "repeated dumps left objects or blocks behind"
 
 
 # ---------------------------------------------------------------------------
