@@ -44,6 +44,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#if defined(__linux__)
+#include <semaphore.h> /* sizeof(sem_t): what a _thread lock allocates (owned_by_type) */
+#endif
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
@@ -173,6 +176,7 @@ struct tinfo {
     size_t node;           /* node index of the type object, once known */
     PyCFunction sizeof_fn;
     uint64_t default_size;
+    uint32_t owned;        /* bytes every instance owns beyond __sizeof__ */
 };
 
 /* ---- the dump state -------------------------------------------------- */
@@ -537,6 +541,23 @@ static uint32_t type_name_sid(struct dump *d, PyTypeObject *tp)
     return string_add(d, buf, o);
 }
 
+/* What each instance of tp owns that its __sizeof__ leaves out and that no
+ * other object accounts for: a _thread lock's OS lock (Modules/
+ * _threadmodule.c: lock_lock and rlock_lock, from PyThread_allocate_lock,
+ * a PyMem_RawMalloc'd sem_t where CPython uses POSIX semaphores, as on
+ * Linux).  Subclasses defined in Python have their own tp_name and are not
+ * matched; other platforms count 0. */
+static uint32_t owned_by_type(PyTypeObject *tp)
+{
+#if defined(__linux__)
+    if (strcmp(tp->tp_name, "_thread.lock") == 0 || strcmp(tp->tp_name, "_thread.RLock") == 0)
+        return (uint32_t)sizeof(sem_t);
+#else
+    (void)tp;
+#endif
+    return 0;
+}
+
 /* Finds the C function behind a type's __sizeof__, searching the MRO's
  * dicts by hand.  Returns 1 with *fn set for a METH_NOARGS C method, 0 when
  * the default formula applies (object.__sizeof__, or a Python override we
@@ -694,6 +715,7 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     ti->origin = type_origin(d, tp);
     ti->preview = choose_preview(tp);
     ti->size_mode = find_sizeof(tp, &ti->sizeof_fn) ? SIZE_CALL : SIZE_DEFAULT;
+    ti->owned = owned_by_type(tp);
     if (ptrmap_put(&d->type_map, tp, d->n_types) < 0) {
         fail_nomem(d);
         return NULL;
@@ -702,9 +724,11 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     return d->last_ti = ti;
 }
 
-/* sys.getsizeof() without running Python code: the type's C __sizeof__
- * when it has one, object.__sizeof__'s formula otherwise, plus the type's
- * pre-header, exactly as sys.getsizeof adds it. */
+/* The object's size: sys.getsizeof() without running Python code (the
+ * type's C __sizeof__ when it has one, object.__sizeof__'s formula
+ * otherwise, plus the type's pre-header, exactly as sys.getsizeof adds it)
+ * plus the memory the object alone owns that sys.getsizeof leaves out
+ * (instance values arrays, a lock's OS lock; docs/agent.md, "Sizes"). */
 static uint64_t object_size(PyObject *op, struct tinfo *ti)
 {
     Py_ssize_t size = -1;
@@ -725,7 +749,7 @@ static uint64_t object_size(PyObject *op, struct tinfo *ti)
     /* sys.getsizeof adds the pre-header: the GC header of GC types and,
      * for managed dicts, the dict and values pointers */
     size += (Py_ssize_t)phd_py_sizeof_extra(op, ti->tp);
-    return (uint64_t)size;
+    return (uint64_t)size + ti->owned + phd_py_owned_values(op, ti->tp);
 }
 
 /* ---- previews -------------------------------------------------------- */

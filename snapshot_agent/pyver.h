@@ -69,6 +69,13 @@ int phd_py_is_immortal(PyObject *op);
  * type tp (GC header, managed dict and weakref pointers). */
 size_t phd_py_sizeof_extra(PyObject *op, PyTypeObject *tp);
 
+/* Memory that op alone owns and sys.getsizeof leaves out, for an instance
+ * of a class defined in Python: its attribute values array (3.11 and 3.12:
+ * a separate allocation hanging off the pre-header, while no __dict__ is
+ * materialised; 3.13: the inline values allocated with the object).  0
+ * for every other object.  docs/agent.md, "Sizes", says how exact it is. */
+size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp);
+
 /* 0 when the str's character data can be read (always, from 3.12 on). */
 int phd_py_str_ready(PyObject *s);
 

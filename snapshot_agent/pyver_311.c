@@ -73,6 +73,14 @@ size_t phd_py_sizeof_extra(PyObject *op, PyTypeObject *tp)
     return _PyType_PreHeaderSize(tp);
 }
 
+size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp)
+{
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT))
+        return 0;
+    PyDictValues *values = *_PyObject_ValuesPointer(op);
+    return values ? common_split_values_size(values, ((PyHeapTypeObject *)tp)->ht_cached_keys) : 0;
+}
+
 int phd_py_str_ready(PyObject *s) { return PyUnicode_READY(s); }
 
 PyObject *phd_py_type_dict(PyTypeObject *tp) { return tp->tp_dict; }

@@ -88,6 +88,16 @@ size_t phd_py_sizeof_extra(PyObject *op, PyTypeObject *tp)
     return _PyType_PreHeaderSize(tp);
 }
 
+size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp)
+{
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT))
+        return 0;
+    PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(op);
+    if (!_PyDictOrValues_IsValues(dorv))
+        return 0; /* a materialised dict owns the values; its size counts them */
+    return common_split_values_size(_PyDictOrValues_GetValues(dorv), ((PyHeapTypeObject *)tp)->ht_cached_keys);
+}
+
 int phd_py_str_ready(PyObject *s)
 {
     (void)s; /* every str is ready from 3.12 on (no wstr) */

@@ -94,6 +94,32 @@ size_t phd_py_sizeof_extra(PyObject *op, PyTypeObject *tp)
     return _PyType_PreHeaderSize(tp);
 }
 
+/* Include/internal/pycore_dict.h, _PyInlineValuesSize (3.13): the inline
+ * values are allocated with the object (Objects/typeobject.c,
+ * _PyType_AllocNoTrack), a prefix of round_up(capacity, 8) bytes and
+ * capacity + 1 pointers (the PyDictValues header and the slots), and
+ * object.__sizeof__ does not count them.  A materialised dict that still
+ * uses them counts their slots in its own size (_PyDict_SizeOf). */
+size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp)
+{
+    if (!(tp->tp_flags & Py_TPFLAGS_INLINE_VALUES))
+        return 0;
+    PyDictValues *values = _PyObject_InlineValues(op);
+    size_t cap = values->capacity, alloc = cap;
+    /* the object was allocated for the keys' usable size before
+     * _PyObject_InitInlineValues shrank it by one for the next instance
+     * and stored the smaller capacity: while a class's shared keys settle
+     * (capacity above today's usable size), one slot more was allocated */
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (keys && cap > (size_t)keys->dk_nentries + (size_t)keys->dk_usable)
+        alloc = cap + 1;
+    size_t size = _Py_SIZE_ROUND_UP(alloc, sizeof(PyObject *)) + (alloc + 1) * sizeof(PyObject *);
+    PyDictObject *dict = _PyObject_ManagedDictPointer(op)->dict;
+    if (dict && dict->ma_values == values)
+        size -= cap * sizeof(PyObject *);
+    return size;
+}
+
 int phd_py_str_ready(PyObject *s)
 {
     (void)s; /* every str is ready from 3.12 on (no wstr) */

@@ -110,4 +110,24 @@ static void common_visit_values(PyTypeObject *tp, PyObject **values, Py_ssize_t 
     }
 }
 
+#if PY_VERSION_HEX < 0x030D0000
+/* Objects/dictobject.c, new_values (3.11 and 3.12): a values array of
+ * `size` slots is one PyMem_Malloc of a prefix (round_up(size + 2, 8)
+ * bytes: the insertion order, its length, and the prefix size in the byte
+ * just before the slots) and the slots.  The size is the class's shared
+ * keys' usable size when the instance was made, which shrinks by one per
+ * new instance until it reaches the number of keys + 1 (init_inline_values),
+ * so today's keys give a lower bound and the stored prefix size the range
+ * of 8: exact for all but a class's first instances, within 7 slots for
+ * those. */
+static inline size_t common_split_values_size(const PyDictValues *values, const PyDictKeysObject *keys)
+{
+    size_t prefix = ((const uint8_t *)values)[-1];
+    size_t lo = prefix >= 9 ? prefix - 9 : 0, hi = prefix >= 2 ? prefix - 2 : 0;
+    size_t now = keys ? (size_t)keys->dk_nentries + (size_t)keys->dk_usable : lo;
+    size_t size = now < lo ? lo : now > hi ? hi : now;
+    return prefix + size * sizeof(PyObject *);
+}
+#endif
+
 #endif

@@ -17,10 +17,12 @@ Everything the ground-truth code itself creates is created after the
 ``gc.get_objects()`` call, so it is not part of the checked set.
 """
 
+import _thread
 import gc
 import json
 import os
 import sys
+import tracemalloc
 import types
 
 import pyheapdiff
@@ -93,25 +95,104 @@ def pre_header_size(t):
     return (GC_HEAD if flags & HAVE_GC else 0) + (2 * PTR_SIZE if flags & MANAGED_DICT else 0)
 
 
+def traced(make):
+    """(bytes that make() allocates itself and keeps, its result), as
+    tracemalloc sees them: the blocks still allocated after the call whose
+    innermost Python frame is the call (a class) or make's own line (a
+    one-line lambda), so what Python code run by the call (an __init__)
+    allocates is left out, as is anything a collection would do."""
+    collecting = gc.isenabled()
+    gc.disable()
+    # fill the free lists (a full collection empties them): a call's
+    # argument tuple or keyword dict taken from a fresh block and put back
+    # on its free list would still count as allocated
+    spare = [tuple(range(k)) for k in (1, 2, 3, 4) for _ in range(4)]
+    spare += [dict() for _ in range(4)] + [list() for _ in range(4)]
+    del spare
+    tracemalloc.start(1)
+    x = make()
+    snap = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    if collecting:
+        gc.enable()
+    code = getattr(make, "__code__", None)
+    where = {(__file__, _CALL_LINE)}
+    if code is not None:
+        where.add((code.co_filename, code.co_firstlineno))
+    n = sum(t.size for t in snap.traces if (t.traceback[0].filename, t.traceback[0].lineno) in where)
+    return n, x
+
+
+_CALL_LINE = next(i for i, line in enumerate(open(__file__).read().splitlines(), 1)
+                  if line.strip() == "x = make()")  # in traced
+
+
+def _beyond_getsizeof(make):
+    n, x = traced(make)
+    return n - sys.getsizeof(x)
+
+
+# What a lock owns beyond sys.getsizeof (its OS lock), as tracemalloc
+# measures it: the agent counts it in the lock's size.
+OWNED = {_thread.LockType: _beyond_getsizeof(_thread.allocate_lock),
+         _thread.RLock: _beyond_getsizeof(_thread.RLock)}
+
+
+# id -> bytes an instance of a @measured class took beyond sys.getsizeof
+# when it was made (its attribute values array), as tracemalloc saw it
+EXTRA = {}
+
+
+def measured(cls):
+    """Class decorator: each instance made from now on is allocated between
+    two readings of tracemalloc, and what it took beyond sys.getsizeof is
+    kept, so that size_of gives its whole size (the values array of a
+    managed-dict instance depends on how many instances came before it)."""
+    base_new = cls.__new__
+
+    def __new__(c, *args, **kw):
+        if base_new is object.__new__:
+            n, obj = traced(lambda: base_new(c))
+        else:
+            n, obj = traced(lambda: base_new(c, *args, **kw))
+        EXTRA[id(obj)] = n - sys.getsizeof(obj)
+        return obj
+
+    cls.__new__ = staticmethod(__new__)
+    return cls
+
+
 def size_of(o):
-    """sys.getsizeof(o) when that runs no Python code.  For a class that
+    """The size the agent records: sys.getsizeof(o) when that runs no
+    Python code, plus what OWNED says the type owns beyond it, plus, for
+    an instance of a @measured class, its values array.  For a class that
     overrides __sizeof__ in Python (which must not be called): what
     sys.getsizeof would return without the override, object.__sizeof__
-    plus the pre-header."""
+    plus the pre-header.  Other instances with a managed dict also own a
+    values array, which is not counted here (is_exact says which;
+    test_sizes_owned.py checks them against tracemalloc)."""
     t = type(o)
     if _sizeof_is_c(t):
         try:
-            return sys.getsizeof(o)
+            size = sys.getsizeof(o) + OWNED.get(t, 0)
         except Exception:
             return None
-    return _object_sizeof(o) + pre_header_size(t)
+    else:
+        size = _object_sizeof(o) + pre_header_size(t)
+    return size + EXTRA.get(id(o), 0)
+
+
+def is_exact(o):
+    """False when size_of(o) leaves out a values array it cannot know."""
+    return not (_type_flags(type(o)) & MANAGED_DICT) or id(o) in EXTRA
 
 
 def describe(o):
     t = type(o)
     flags = _type_flags(t)
     return {"id": id(o), "type": type_name(t), "size": size_of(o), "tracked": gc.is_tracked(o),
-            "is_class": bool(flags & TYPE_SUBCLASS), "managed": bool(flags & MANAGED_DICT)}
+            "is_class": bool(flags & TYPE_SUBCLASS), "managed": bool(flags & MANAGED_DICT),
+            "exact_size": is_exact(o)}
 
 
 def mark(name, obj, **more):

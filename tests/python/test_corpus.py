@@ -34,14 +34,10 @@ PROGRAMS = {
     "validation_leak": ("pydantic", "__main__.Order", "module __main__ ['HISTORY']"),
 }
 
-INLINE_VALUES = ("the agent's sizes are sys.getsizeof's, which leaves out memory that tracemalloc counts "
-                 "(measured on 3.11: 143 B per StreamHandler and 190 B per Formatter against getsizeof's 56, "
-                 "their attribute values arrays being separate allocations; an RLock's mutex; strings interned "
-                 "by hasattr in asyncio's reprs, held by C): new objects add up to 60% of the growth on "
-                 "3.11-3.13.  The agent's sizing (issue 12 item 1), not paths")
-XFAIL = {
-    ("logging_leak", "size"): INLINE_VALUES,
-}
+# (program, check) pairs expected to fail, with the reason; none today.
+# The logging program's size was one until the agent counted instance
+# values arrays and locks' OS locks (tests/python/test_sizes_owned.py).
+XFAIL = {}
 
 
 def _need(library):

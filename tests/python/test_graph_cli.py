@@ -212,6 +212,7 @@ LEAKS = r"""
 LEAK = {leak}
 DIR = os.path.dirname(SNAP)
 
+@T.measured
 class Order:
     def __init__(self, i):
         self.payload = os.urandom(200 + i)      # private to the order
@@ -237,8 +238,8 @@ handle(60, 11)
 pyheapdiff.dump(os.path.join(DIR, "b.snap"))
 new = [o for o in ARCHIVE if id(o) not in before]
 T.extra["leaked_ids"] = [id(o) for o in new]
-T.extra["order_sizes"] = sum(sys.getsizeof(o) for o in new)
-T.extra["order_payload_sizes"] = sum(sys.getsizeof(o) + sys.getsizeof(o.payload) for o in new)
+T.extra["order_sizes"] = sum(T.size_of(o) for o in new)
+T.extra["order_payload_sizes"] = sum(T.size_of(o) + T.size_of(o.payload) for o in new)
 T.extra["line_ids"] = [id(x) for o in new for x in o.lines]
 del new, before
 handle(60, 11)
@@ -316,6 +317,7 @@ T.dump(objects=False, collect={collect})
 """
 
 DOMINATORS = r"""
+@T.measured
 class BlobStore:
     def __init__(self, n, size):
         self._blobs = [os.urandom(size) for _ in range(n)]
@@ -326,7 +328,7 @@ class Node:
 
 store = BlobStore(16, 4096)
 T.mark("store", store)
-T.extra["store_expected"] = (sys.getsizeof(store) + sys.getsizeof(store._blobs)
+T.extra["store_expected"] = (T.size_of(store) + sys.getsizeof(store._blobs)
                              + sum(sys.getsizeof(b) for b in store._blobs))
 tree = Node(3)                   # 1 + 3 + 9 + 27 Node objects
 T.mark("tree", tree)
