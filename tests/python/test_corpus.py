@@ -12,6 +12,7 @@ The libraries are installed into .venv by scripts/setup.sh; a test whose
 library is missing is skipped.
 """
 
+import html.parser
 import importlib.util
 import json
 import os
@@ -21,7 +22,7 @@ import sys
 
 import pytest
 
-from conftest import BUILD_PY, REPO, cli_json
+from conftest import BUILD_PY, REPO, cli, cli_json
 
 CORPUS = REPO / "tests" / "corpus"
 REQUESTS = 200
@@ -73,6 +74,9 @@ def program(request, tmp_path_factory, pyheapdiff_bin):
     out = run_program(name, tmp_path_factory)
     leaks = cli_json(pyheapdiff_bin, "leaks", "--top", "0", out / "before.snap", out / "after.snap")
     measure = json.loads((out / "measure.json").read_text())
+    report = out / "report.html"
+    if not report.exists():
+        cli(pyheapdiff_bin, "report", "-o", report, out / "before.snap", out / "after.snap")
     return name, leaking, holder, leaks, measure
 
 
@@ -89,6 +93,44 @@ def test_the_holder_is_in_the_leaking_types_path(program, request):
     assert row["count"] >= REQUESTS
     top = row["paths"][0]
     assert holder in top["path"] and top["count"] >= REQUESTS, top
+
+
+class _Findings(html.parser.HTMLParser):
+    """The report's "Why they are alive" findings: [(heading, [path, ...])]."""
+
+    def __init__(self):
+        super().__init__()
+        self.findings, self._in, self._text = [], None, []
+
+    def handle_starttag(self, tag, attrs):
+        cls = dict(attrs).get("class")
+        if tag == "article" and cls == "why":
+            self.findings.append(["", []])
+        elif self.findings and (tag == "h3" or (tag == "code" and cls == "path")):
+            self._in, self._text = tag, []
+
+    def handle_endtag(self, tag):
+        if tag == self._in:
+            text = "".join(self._text)
+            if tag == "h3":
+                self.findings[-1][0] = text
+            else:
+                self.findings[-1][1].append(text)
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in:
+            self._text.append(data)
+
+
+def test_the_report_leads_with_the_leaking_type_and_its_holder(program, tmp_path_factory):
+    name, leaking, holder, _, _ = program
+    parser = _Findings()
+    parser.feed((run_program(name, tmp_path_factory) / "report.html").read_text())
+    assert parser.findings, "the report has no findings"
+    heading, paths = parser.findings[0]
+    assert heading.startswith(leaking + " "), (leaking, [h for h, _ in parser.findings[:5]])
+    assert holder in paths[0], paths
 
 
 def test_new_objects_add_up_to_what_tracemalloc_measures(program, request):
