@@ -95,6 +95,10 @@ int cli_open_snapshot(const char *path, struct phd_snapshot **s);
  * match, prints an error suggesting close names and returns -1.  *ids is
  * a malloc'd array of *n ids. */
 int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **ids, uint32_t *n);
+/* --type NAME as a mask over s's types (cli_match_type): *want is a
+ * malloc'd array of n_types flags, NULL when name is NULL.  Prints the
+ * error and returns -1. */
+int cli_type_mask(const struct phd_snapshot *s, const char *name, uint8_t **want);
 /* Does a type name match what the user typed: equal, or the bare class
  * name of a qualified one ("Widget" matches "app.ui.Widget")? */
 int cli_type_name_matches(const char *name, const char *want);

@@ -35,18 +35,10 @@ int cmd_dominators(const struct cli_command *cmd, int argc, char **argv)
     size_t n = s->n_nodes;
     struct phd_retainers r = {0};
     struct phd_error err;
-    uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL;
+    uint32_t *parent = NULL, *pedge = NULL;
     uint8_t *want = NULL;
-    if (type) {
-        if (cli_match_type(s, type, &tids, &ntids) < 0)
-            goto out;
-        if (!(want = calloc((size_t)s->n_types + 1, 1))) {
-            cli_fail("%s: out of memory", s->path);
-            goto out;
-        }
-        for (uint32_t k = 0; k < ntids; k++)
-            want[tids[k]] = 1;
-    }
+    if (cli_type_mask(s, type, &want) < 0)
+        goto out;
     if (phd_retainers_compute(&r, g, want, &err) < 0) {
         cli_fail("%s", err.msg);
         goto out;
@@ -114,7 +106,6 @@ int cmd_dominators(const struct cli_command *cmd, int argc, char **argv)
     }
     status = PHD_EXIT_OK;
 out:
-    free(tids);
     free(parent);
     free(pedge);
     phd_retainers_free(&r);

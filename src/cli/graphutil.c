@@ -85,6 +85,23 @@ int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **id
     return -1;
 }
 
+int cli_type_mask(const struct phd_snapshot *s, const char *name, uint8_t **want)
+{
+    uint32_t *ids = NULL, n = 0;
+    *want = NULL;
+    if (!name)
+        return 0;
+    if (cli_match_type(s, name, &ids, &n) < 0)
+        return -1;
+    if (!(*want = calloc((size_t)s->n_types + 1, 1))) {
+        free(ids);
+        return cli_fail("%s: out of memory", s->path), -1;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        (*want)[ids[k]] = 1;
+    free(ids);
+    return 0;
+}
 
 int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, const char **type, long *top,
                           int *json)
