@@ -33,12 +33,10 @@ int cmd_cycles(const struct cli_command *cmd, int argc, char **argv)
     int p = cli_parse_report_opts(cmd, argc, argv, &type, &top, &json);
     if (p)
         return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
-    if (argc - optind != 1)
-        return cli_fail("cycles: expected one snapshot (see 'pyheapdiff cycles --help')");
-    struct phd_snapshot *s;
-    struct phd_graph *g;
-    if (cli_open_graph(argv[optind], &s, &g) < 0)
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
         return PHD_EXIT_USAGE;
+    const struct phd_snapshot *s = in.s;
     int status = PHD_EXIT_USAGE;
     uint8_t *want = NULL;
     struct phd_cycles c = {0};
@@ -46,7 +44,7 @@ int cmd_cycles(const struct cli_command *cmd, int argc, char **argv)
     struct phd_error err;
     if (cli_type_mask(s, type, &want) < 0)
         goto out;
-    if (phd_cycles_find(&c, g, want, &err) < 0) {
+    if (phd_cycles_find(&c, in.g, want, &err) < 0) {
         cli_fail("%s", err.msg);
         goto out;
     }
@@ -99,7 +97,6 @@ nomem:
 out:
     free(want);
     phd_cycles_free(&c);
-    phd_graph_free(&g);
-    phd_snapshot_free(&s);
+    cli_close(&in);
     return status;
 }

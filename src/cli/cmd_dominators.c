@@ -25,12 +25,11 @@ int cmd_dominators(const struct cli_command *cmd, int argc, char **argv)
     int p = cli_parse_report_opts(cmd, argc, argv, &type, &top, &json);
     if (p)
         return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
-    if (argc - optind != 1)
-        return cli_fail("dominators: expected one snapshot (see 'pyheapdiff dominators --help')");
-    struct phd_snapshot *s;
-    struct phd_graph *g;
-    if (cli_open_graph(argv[optind], &s, &g) < 0)
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
         return PHD_EXIT_USAGE;
+    const struct phd_snapshot *s = in.s;
+    const struct phd_graph *g = in.g;
     int status = PHD_EXIT_USAGE;
     size_t n = s->n_nodes;
     struct phd_retainers r = {0};
@@ -110,7 +109,6 @@ out:
     free(pedge);
     phd_retainers_free(&r);
     free(want);
-    phd_graph_free(&g);
-    phd_snapshot_free(&s);
+    cli_close(&in);
     return status;
 }
