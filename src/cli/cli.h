@@ -25,12 +25,33 @@ enum phd_exit {
     PHD_EXIT_USAGE = 2,   /* bad usage or bad input */
 };
 
+/* What a command's inputs (its arguments after the options) are, opened
+ * for it by cli_open from its row of the table. */
+enum cli_opens {
+    CLI_OPENS_NOTHING,   /* the command opens its own (its file says why) */
+    CLI_OPENS_SNAPSHOT,  /* one snapshot file, read as it is: in->s */
+    CLI_OPENS_GRAPH,     /* snapshot files: the last with its graph (in->s, in->g), each one before it as a
+                          * census with objects (in->census[]), read and freed one at a time */
+    CLI_OPENS_CENSUSES,  /* `censuses` censuses of snapshot files or of a database's snapshots chosen
+                          * with --snapshot ID (in->ids): in->census[] */
+    CLI_OPENS_STORE,     /* a database, or snapshot files as one in-memory database, then one more
+                          * argument (sql's query): in->store */
+};
+
 struct cli_command {
     const char *name;
     /* runs the command with its own row, argv[0] being its name */
     int (*run)(const struct cli_command *cmd, int argc, char **argv);
     const char *summary;
     const char *usage; /* the full --help text */
+    enum cli_opens opens;
+    /* how many arguments it takes after the options (max -1: no limit),
+     * and what the error says it expected: "NAME: expected EXPECTS (see
+     * 'pyheapdiff NAME --help')" */
+    int min_args, max_args;
+    const char *expects;
+    int censuses;       /* CLI_OPENS_CENSUSES: how many */
+    int census_objects; /* CLI_OPENS_CENSUSES: with their objects (addresses) */
 };
 
 extern const struct cli_command cli_commands[];
@@ -69,32 +90,43 @@ int cli_output_width(void);
 int cli_help(const struct cli_command *cmd);
 const struct cli_command *cli_find(const char *name);
 
-/* Inputs of an analysis command: paths and --snapshot ids. */
+/* Inputs of a command: --snapshot ids given, what cli_open opened. */
 #define CLI_MAX_INPUTS 8
-struct cli_inputs {
-    const char *paths[CLI_MAX_INPUTS];
-    int n_paths;
-    long long ids[CLI_MAX_INPUTS];
-    int n_ids;
-};
 struct phd_census;
-int cli_add_snapshot_id(struct cli_inputs *in, const char *val);
-/* Loads `want` censuses (see input.c); prints the error and returns -1. */
-int cli_load_censuses(const struct cli_inputs *in, int want, int with_objects, struct phd_census **out);
-
 struct phd_snapshot;
 struct phd_graph;
-/* Opens a snapshot file (the graph commands need one, not a database) and
- * builds its graph; prints the error and returns -1. */
-int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph **g);
-/* The same without the graph. */
-int cli_open_snapshot(const char *path, struct phd_snapshot **s);
-/* Appends text to a malloc'd string of *len bytes in *cap; on allocation
- * failure frees it and sets *buf to NULL (later calls do nothing). */
+struct phd_store;
+struct cli_inputs {
+    long long ids[CLI_MAX_INPUTS]; /* --snapshot ids (cli_add_snapshot_id) */
+    int n_ids;
+    /* set by cli_open: the arguments, and what the command's row opens */
+    char **args;
+    int n_args;
+    struct phd_census *census[CLI_MAX_INPUTS];
+    struct phd_snapshot *s;
+    struct phd_graph *g;
+    struct phd_store *store;
+};
+int cli_add_snapshot_id(struct cli_inputs *in, const char *val);
+/* Are n arguments what cmd takes (min_args, max_args)?  Else prints the
+ * error and returns -1. */
+int cli_check_args(const struct cli_command *cmd, int n);
+/* The shared prologue: checks the count of the arguments args[0..n)
+ * (those after the options) and opens what cmd->opens says into *in
+ * (ids set by the options).  Returns 0, or -1 after printing the error
+ * (the command then exits with PHD_EXIT_USAGE); in is then closed. */
+int cli_open(const struct cli_command *cmd, int n, char **args, struct cli_inputs *in);
+/* Frees what cli_open opened (also what the command has freed already,
+ * pointers set to NULL by the library's *_free). */
+void cli_close(struct cli_inputs *in);
 /* Type ids of s matching name (qualified, or a bare class name); when none
  * match, prints an error suggesting close names and returns -1.  *ids is
  * a malloc'd array of *n ids. */
 int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **ids, uint32_t *n);
+/* --type NAME as a mask over s's types (cli_match_type): *want is a
+ * malloc'd array of n_types flags, NULL when name is NULL.  Prints the
+ * error and returns -1. */
+int cli_type_mask(const struct phd_snapshot *s, const char *name, uint8_t **want);
 /* Does a type name match what the user typed: equal, or the bare class
  * name of a qualified one ("Widget" matches "app.ui.Widget")? */
 int cli_type_name_matches(const char *name, const char *want);

@@ -134,22 +134,17 @@ int cmd_diff(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    for (int i = optind; i < argc; i++) {
-        if (in.n_paths == CLI_MAX_INPUTS)
-            return cli_fail("diff: too many inputs");
-        in.paths[in.n_paths++] = argv[i];
-    }
-    if (in.n_paths < 1 || in.n_paths > 2)
-        return cli_fail("diff: expected two snapshots, BEFORE and AFTER (see 'pyheapdiff diff --help')");
-
-    struct phd_census *cs[2] = {NULL, NULL};
-    if (cli_load_censuses(&in, 2, 1, cs) < 0)
+    if (argc - optind > CLI_MAX_INPUTS)
+        return cli_fail("diff: too many inputs");
+    /* BEFORE and AFTER as censuses with objects (one database path with
+     * two --snapshot ids stands for both) */
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
         return PHD_EXIT_USAGE;
+    struct phd_census **cs = in.census;
     struct phd_error err;
     struct phd_diff *d = NULL;
     if (phd_diff_compute(&d, cs[0], cs[1], &err) < 0) {
-        phd_census_free(&cs[0]);
-        phd_census_free(&cs[1]);
+        cli_close(&in);
         return cli_fail("%s", err.msg);
     }
     phd_diff_sort(d, sort);
@@ -187,8 +182,7 @@ int cmd_diff(const struct cli_command *cmd, int argc, char **argv)
     if (!keep) {
         json_decref(jgates);
         phd_diff_free(&d);
-        phd_census_free(&cs[0]);
-        phd_census_free(&cs[1]);
+        cli_close(&in);
         return cli_fail("diff: out of memory");
     }
     size_t shown = phd_diff_select(d, all, (uint64_t)min_delta, (size_t)top, keep, &omitted);
@@ -232,7 +226,6 @@ int cmd_diff(const struct cli_command *cmd, int argc, char **argv)
     }
     free(keep);
     phd_diff_free(&d);
-    phd_census_free(&cs[0]);
-    phd_census_free(&cs[1]);
+    cli_close(&in);
     return status;
 }

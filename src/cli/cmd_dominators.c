@@ -25,28 +25,19 @@ int cmd_dominators(const struct cli_command *cmd, int argc, char **argv)
     int p = cli_parse_report_opts(cmd, argc, argv, &type, &top, &json);
     if (p)
         return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
-    if (argc - optind != 1)
-        return cli_fail("dominators: expected one snapshot (see 'pyheapdiff dominators --help')");
-    struct phd_snapshot *s;
-    struct phd_graph *g;
-    if (cli_open_graph(argv[optind], &s, &g) < 0)
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
         return PHD_EXIT_USAGE;
+    const struct phd_snapshot *s = in.s;
+    const struct phd_graph *g = in.g;
     int status = PHD_EXIT_USAGE;
     size_t n = s->n_nodes;
     struct phd_retainers r = {0};
     struct phd_error err;
-    uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL;
+    uint32_t *parent = NULL, *pedge = NULL;
     uint8_t *want = NULL;
-    if (type) {
-        if (cli_match_type(s, type, &tids, &ntids) < 0)
-            goto out;
-        if (!(want = calloc((size_t)s->n_types + 1, 1))) {
-            cli_fail("%s: out of memory", s->path);
-            goto out;
-        }
-        for (uint32_t k = 0; k < ntids; k++)
-            want[tids[k]] = 1;
-    }
+    if (cli_type_mask(s, type, &want) < 0)
+        goto out;
     if (phd_retainers_compute(&r, g, want, &err) < 0) {
         cli_fail("%s", err.msg);
         goto out;
@@ -114,12 +105,10 @@ int cmd_dominators(const struct cli_command *cmd, int argc, char **argv)
     }
     status = PHD_EXIT_OK;
 out:
-    free(tids);
     free(parent);
     free(pedge);
     phd_retainers_free(&r);
     free(want);
-    phd_graph_free(&g);
-    phd_snapshot_free(&s);
+    cli_close(&in);
     return status;
 }

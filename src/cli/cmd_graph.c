@@ -130,8 +130,8 @@ int cmd_graph(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    if (argc - optind != 1)
-        return cli_fail("graph: expected one snapshot (see 'pyheapdiff graph --help')");
+    if (cli_check_args(cmd, argc - optind) < 0)
+        return PHD_EXIT_USAGE;
     if (!type && !nids)
         return cli_fail("graph: say which objects: --type T or --id ADDRESS");
     if (path_only && refs)
@@ -157,13 +157,14 @@ int cmd_graph(const struct cli_command *cmd, int argc, char **argv)
         if (!format)
             return cli_fail("%s: unknown output type; use .svg, .png, .pdf or .dot (or - for DOT)", out);
     }
-    struct phd_snapshot *s;
-    struct phd_graph *g;
-    if (cli_open_graph(argv[optind], &s, &g) < 0) {
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0) {
         if (reserved)
             unlink(out);
         return PHD_EXIT_USAGE;
     }
+    const struct phd_snapshot *s = in.s;
+    const struct phd_graph *g = in.g;
     int status = PHD_EXIT_USAGE;
     size_t nt = (size_t)s->n_types + 1;
     uint8_t *want = calloc(nt, 1), *filt = calloc(nt, 1), *ign = calloc(nt, 1), *hi = calloc(nt, 1);
@@ -225,7 +226,6 @@ out:
     free(hi);
     free(ok);
     free(chosen);
-    phd_graph_free(&g);
-    phd_snapshot_free(&s);
+    cli_close(&in);
     return status;
 }

@@ -58,18 +58,15 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    if (optind + 1 != argc)
-        return cli_fail("info: expected one snapshot file (see 'pyheapdiff info --help')");
-    const char *path = argv[optind];
-
-    struct phd_error err;
-    struct phd_snapshot *s = NULL;
-    if (phd_snapshot_open(&s, path, 0, &err) < 0)
-        return cli_fail("%s", err.msg);
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
+        return PHD_EXIT_USAGE;
+    const char *path = in.args[0];
+    const struct phd_snapshot *s = in.s;
 
     struct type_row *rows = calloc((size_t)s->n_types + 1, sizeof *rows);
     if (!rows) {
-        phd_snapshot_free(&s);
+        cli_close(&in);
         return cli_fail("%s: out of memory", path);
     }
     uint64_t tracked = 0, immortal = 0;
@@ -151,6 +148,6 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
         }
     }
     free(rows);
-    phd_snapshot_free(&s);
+    cli_close(&in);
     return PHD_EXIT_OK;
 }

@@ -192,33 +192,20 @@ int cmd_leaks(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    int ns = argc - optind;
-    if (ns != 2 && ns != 3)
-        return cli_fail("leaks: expected BASELINE AFTER [AGAIN] snapshots (see 'pyheapdiff leaks --help')");
-    struct phd_snapshot *s[3] = {NULL, NULL, NULL};
-    struct phd_graph *g = NULL;
-    struct phd_census *cs[3] = {NULL, NULL, NULL};
+    /* BASELINE (and AFTER) as censuses, the last with its graph */
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
+        return PHD_EXIT_USAGE;
+    int ns = in.n_args;
+    const struct phd_graph *g = in.g;
+    const struct phd_snapshot *last = in.s;
+    struct phd_census **cs = in.census;
     struct phd_diff *d = NULL;
     struct phd_findings f = {0};
     struct phd_error err;
     uint8_t *mark = NULL;
     json_t *extra = NULL;
     int status = PHD_EXIT_USAGE;
-    /* the earlier snapshots as censuses (addresses and type names), each
-     * freed before the next is read: less memory at the peak */
-    for (int i = 0; i < ns - 1; i++) {
-        if (cli_open_snapshot(argv[optind + i], &s[i]) < 0)
-            goto out;
-        if (phd_census_from_snapshot(&cs[i], s[i], 1, &err) < 0) {
-            cli_fail("%s", err.msg);
-            goto out;
-        }
-        phd_snapshot_free(&s[i]);
-    }
-    struct phd_snapshot *last;
-    if (cli_open_graph(argv[optind + ns - 1], &s[ns - 1], &g) < 0)
-        goto out;
-    last = s[ns - 1];
     int same = 1;
     for (int i = 1; i < ns - 1; i++)
         same &= phd_same_process(&cs[0]->hdr, &cs[i]->hdr);
@@ -244,7 +231,7 @@ int cmd_leaks(const struct cli_command *cmd, int argc, char **argv)
         if (rank_marked(&f, g, m, sel.only, sel.types, sel.ntypes) < 0)
             goto out;
         if (ns == 3)
-            snprintf(title, sizeof title, "new in %.400s and still alive in %.400s", argv[optind + 1], last->path);
+            snprintf(title, sizeof title, "new in %.400s and still alive in %.400s", in.args[1], last->path);
         else
             snprintf(title, sizeof title, "new in %.400s", last->path);
         extra = json ? json_pack("{s:I, s:s, s:b, s:I}", "new_in_after", (json_int_t)new_in_b, "technique",
@@ -272,11 +259,7 @@ out:
     free(mark);
     phd_findings_free(&f);
     phd_diff_free(&d);
-    for (int i = 0; i < 3; i++) {
-        phd_census_free(&cs[i]);
-        phd_snapshot_free(&s[i]);
-    }
-    phd_graph_free(&g);
+    cli_close(&in);
     return status;
 }
 
@@ -286,12 +269,11 @@ int cmd_orphans(const struct cli_command *cmd, int argc, char **argv)
     int json = 0, p = cli_parse_report_opts(cmd, argc, argv, NULL, &top, &json);
     if (p)
         return p > 0 ? PHD_EXIT_OK : PHD_EXIT_USAGE;
-    if (argc - optind != 1)
-        return cli_fail("orphans: expected one snapshot (see 'pyheapdiff orphans --help')");
-    struct phd_snapshot *s;
-    struct phd_graph *g;
-    if (cli_open_graph(argv[optind], &s, &g) < 0)
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
         return PHD_EXIT_USAGE;
+    const struct phd_snapshot *s = in.s;
+    const struct phd_graph *g = in.g;
     int status = PHD_EXIT_USAGE;
     struct phd_findings f = {0};
     uint32_t *dist = malloc(((size_t)s->n_nodes + 1) * sizeof *dist);
@@ -315,7 +297,6 @@ int cmd_orphans(const struct cli_command *cmd, int argc, char **argv)
 out:
     free(dist);
     phd_findings_free(&f);
-    phd_graph_free(&g);
-    phd_snapshot_free(&s);
+    cli_close(&in);
     return status;
 }

@@ -44,9 +44,12 @@ int cmd_load(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
+    /* Opens nothing through cli_open (its row says so): the library's
+     * phd_store_load_files reads the snapshots one at a time into the
+     * database it writes, in one transaction. */
     int n = argc - optind;
-    if (n < 1)
-        return cli_fail("load: expected one or more snapshots (see 'pyheapdiff load --help')");
+    if (cli_check_args(cmd, n) < 0)
+        return PHD_EXIT_USAGE;
     char *def = NULL;
     if (!out) {
         /* a.snap -> a.db beside it */

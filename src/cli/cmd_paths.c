@@ -61,31 +61,22 @@ int cmd_paths(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
+    if (cli_check_args(cmd, argc - optind) < 0)
+        return PHD_EXIT_USAGE;
     int two = argc - optind == 2;
-    if (argc - optind != 1 && !two)
-        return cli_fail("paths: expected one snapshot, or two for the objects new in the second (see 'pyheapdiff "
-                        "paths --help')");
     if (!type && !nids && !two)
         return cli_fail("paths: say which objects: --type T or --id ADDRESS");
-    struct phd_snapshot *s = NULL;
-    struct phd_graph *g = NULL;
+    /* one snapshot with its graph; with two, A as a census first */
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
+        return PHD_EXIT_USAGE;
+    const struct phd_snapshot *s = in.s;
+    const struct phd_graph *g = in.g;
     uint8_t *fresh = NULL;
     if (two) {
-        /* the objects new in B: A's addresses and types, then B */
-        struct phd_snapshot *a = NULL;
-        struct phd_census *ca = NULL;
+        /* the objects new in B, by A's addresses and types */
+        struct phd_census *ca = in.census[0];
         struct phd_error err;
-        if (cli_open_snapshot(argv[optind], &a) < 0)
-            return PHD_EXIT_USAGE;
-        if (phd_census_from_snapshot(&ca, a, 1, &err) < 0) {
-            phd_snapshot_free(&a);
-            return cli_fail("%s", err.msg);
-        }
-        phd_snapshot_free(&a);
-        if (cli_open_graph(argv[optind + 1], &s, &g) < 0) {
-            phd_census_free(&ca);
-            return PHD_EXIT_USAGE;
-        }
         int rc = -1;
         if (!phd_same_process(&ca->hdr, &s->hdr))
             cli_fail("%s: not from the process of %s (pid or start time differ): 'paths A B' shows the objects new "
@@ -95,14 +86,11 @@ int cmd_paths(const struct cli_command *cmd, int argc, char **argv)
             cli_fail("%s", err.msg);
         else
             rc = 0;
-        phd_census_free(&ca);
+        phd_census_free(&in.census[0]);
         if (rc < 0) {
-            phd_graph_free(&g);
-            phd_snapshot_free(&s);
+            cli_close(&in);
             return PHD_EXIT_USAGE;
         }
-    } else if (cli_open_graph(argv[optind], &s, &g) < 0) {
-        return PHD_EXIT_USAGE;
     }
     int status = PHD_EXIT_USAGE;
     uint32_t *tids = NULL, ntids = 0, *parent = NULL, *pedge = NULL, *chosen = NULL;
@@ -210,7 +198,6 @@ out:
     free(pedge);
     free(tids);
     free(bytype);
-    phd_graph_free(&g);
-    phd_snapshot_free(&s);
+    cli_close(&in);
     return status;
 }

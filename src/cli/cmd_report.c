@@ -55,30 +55,23 @@ int cmd_report(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    if (argc - optind != 2)
-        return cli_fail("report: expected two snapshots, BEFORE and AFTER (see 'pyheapdiff report --help')");
+    if (cli_check_args(cmd, argc - optind) < 0)
+        return PHD_EXIT_USAGE;
     if (!*out)
         return cli_fail("report: -o needs a file name");
 
     int status = PHD_EXIT_USAGE;
     struct phd_error err;
-    struct phd_snapshot *sa = NULL, *s = NULL;
-    struct phd_graph *g = NULL;
-    struct phd_census *cs[2] = {NULL, NULL};
+    struct cli_inputs in = {0};
+    struct phd_census **cs = in.census;
     struct phd_report_gathered *x = NULL;
     uint32_t *tids = NULL, ntids = 0;
     char deftitle[600];
 
     /* BEFORE as a census (addresses and types), AFTER with its graph */
-    if (cli_open_snapshot(argv[optind], &sa) < 0)
-        goto out;
-    if (phd_census_from_snapshot(&cs[0], sa, 1, &err) < 0) {
-        cli_fail("%s", err.msg);
-        goto out;
-    }
-    phd_snapshot_free(&sa);
-    if (cli_open_graph(argv[optind + 1], &s, &g) < 0)
-        goto out;
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
+        return PHD_EXIT_USAGE;
+    const struct phd_snapshot *s = in.s;
     if (phd_census_from_snapshot(&cs[1], s, 1, &err) < 0) {
         cli_fail("%s", err.msg);
         goto out;
@@ -86,7 +79,7 @@ int cmd_report(const struct cli_command *cmd, int argc, char **argv)
     /* the type of the leak graph, when asked for (suggestions when unknown) */
     if (type && cli_match_type(s, type, &tids, &ntids) < 0)
         goto out;
-    if (phd_report_gather(&x, cs[0], cs[1], g, (size_t)top, type ? phd_snapshot_type_name(s, tids[0]) : NULL,
+    if (phd_report_gather(&x, cs[0], cs[1], in.g, (size_t)top, type ? phd_snapshot_type_name(s, tids[0]) : NULL,
                           &err) < 0) {
         cli_fail("%s", err.msg);
         goto out;
@@ -105,10 +98,6 @@ int cmd_report(const struct cli_command *cmd, int argc, char **argv)
 out:
     phd_report_gathered_free(&x);
     free(tids);
-    phd_census_free(&cs[0]);
-    phd_census_free(&cs[1]);
-    phd_graph_free(&g);
-    phd_snapshot_free(&s);
-    phd_snapshot_free(&sa);
+    cli_close(&in);
     return status;
 }

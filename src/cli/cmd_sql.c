@@ -152,22 +152,12 @@ int cmd_sql(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    int nfiles = argc - optind - 1;
-    if (nfiles < 1)
-        return cli_fail("sql: expected a database (or snapshots) and one query (see 'pyheapdiff sql --help')");
-    const char *path = argv[optind], *sql = argv[argc - 1];
-    struct phd_error err;
-    int kind = phd_file_kind(path, &err);
-    if (kind == PHD_FILE_ERROR)
-        return cli_fail("%s", err.msg);
-    if (kind != PHD_FILE_SNAPSHOT && nfiles != 1)
-        return cli_fail("sql: expected one database or snapshot files, then one query (see 'pyheapdiff sql --help')");
-    struct phd_store *st = NULL;
-    /* snapshot files: an in-memory database of virtual tables over them */
-    if ((kind == PHD_FILE_SNAPSHOT
-             ? phd_store_open_snapshots(&st, (const char *const *)&argv[optind], nfiles, &err)
-             : phd_store_open(&st, path, PHD_STORE_READ, &err)) < 0)
-        return cli_fail("%s", err.msg);
+    /* one database, or snapshot files as one; the query last */
+    struct cli_inputs in = {0};
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
+        return PHD_EXIT_USAGE;
+    const char *path = in.args[0], *sql = argv[argc - 1];
+    struct phd_store *st = in.store;
     sqlite3 *db = phd_store_db(st);
     sqlite3_stmt *q = NULL;
     const char *tail = NULL;
@@ -177,7 +167,7 @@ int cmd_sql(const struct cli_command *cmd, int argc, char **argv)
     sqlite3_set_authorizer(db, NULL, NULL);
     if (prc != SQLITE_OK) {
         cli_fail("%s: bad query: %s", path, sqlite3_errmsg(db));
-        phd_store_close(&st);
+        cli_close(&in);
         return PHD_EXIT_USAGE;
     }
     /* what follows must be empty: only blanks, comments and semicolons,
@@ -195,12 +185,12 @@ int cmd_sql(const struct cli_command *cmd, int argc, char **argv)
     }
     if (!q || more) {
         sqlite3_finalize(q);
-        phd_store_close(&st);
+        cli_close(&in);
         return cli_fail("%s: give exactly one statement", path);
     }
     if (!sqlite3_stmt_readonly(q) && !read_only_pragma(&seen)) {
         sqlite3_finalize(q);
-        phd_store_close(&st);
+        cli_close(&in);
         return cli_fail("%s: refused: the statement would change the database (sql is read-only)", path);
     }
     double deadline = now_s() + timeout;
@@ -234,7 +224,7 @@ int cmd_sql(const struct cli_command *cmd, int argc, char **argv)
         json_decref(rows);
         phd_table_free(&t);
         sqlite3_finalize(q);
-        phd_store_close(&st);
+        cli_close(&in);
         return PHD_EXIT_USAGE;
     }
     if (json)
@@ -243,6 +233,6 @@ int cmd_sql(const struct cli_command *cmd, int argc, char **argv)
         phd_table_print(t, stdout, 0);
     phd_table_free(&t);
     sqlite3_finalize(q);
-    phd_store_close(&st);
+    cli_close(&in);
     return PHD_EXIT_OK;
 }

@@ -73,17 +73,13 @@ int cmd_top(const struct cli_command *cmd, int argc, char **argv)
             return cli_bad_option(cmd, c, argc, argv);
         }
     }
-    for (int i = optind; i < argc && in.n_paths < CLI_MAX_INPUTS; i++)
-        in.paths[in.n_paths++] = argv[i];
-    if (argc - optind != 1)
-        return cli_fail("top: expected one snapshot (see 'pyheapdiff top --help')");
-    struct phd_census *cs = NULL;
-    if (cli_load_censuses(&in, 1, 0, &cs) < 0)
+    if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
         return PHD_EXIT_USAGE;
+    const struct phd_census *cs = in.census[0];
 
     uint32_t *order = malloc(((size_t)cs->n_types + 1) * sizeof *order);
     if (!order) {
-        phd_census_free(&cs);
+        cli_close(&in);
         return cli_fail("top: out of memory");
     }
     uint32_t n = 0;
@@ -137,6 +133,6 @@ int cmd_top(const struct cli_command *cmd, int argc, char **argv)
             printf("(%u more types; --top 0 shows all)\n", n - shown);
     }
     free(order);
-    phd_census_free(&cs);
+    cli_close(&in);
     return PHD_EXIT_OK;
 }

@@ -1,8 +1,8 @@
 /*
  * graphutil.c - what the graph commands (paths, cycles, dominators, leaks,
- * orphans) share: opening a snapshot with its graph and matching a type
- * name.  Retention paths are grouped and spelled by the library
- * (src/graph/paths.c).
+ * orphans, graph, report) share: matching a type name, and their common
+ * options.  Their inputs are opened by cli_open (input.c); retention paths
+ * are grouped and spelled by the library (src/graph/paths.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,34 +11,6 @@
 #include "pyheapdiff/text.h"
 #include "pyheapdiff/types.h"
 #include "pyheapdiff/graph.h"
-#include "pyheapdiff/store.h"
-
-int cli_open_snapshot(const char *path, struct phd_snapshot **s)
-{
-    struct phd_error err;
-    *s = NULL;
-    int kind = phd_file_kind(path, &err);
-    if (kind == PHD_FILE_ERROR)
-        return cli_fail("%s", err.msg), -1;
-    if (kind == PHD_FILE_DATABASE)
-        return cli_fail("%s: a database; this command reads snapshot files (give the .snap)", path), -1;
-    if (phd_snapshot_open(s, path, 0, &err) < 0)
-        return cli_fail("%s", err.msg), -1;
-    return 0;
-}
-
-int cli_open_graph(const char *path, struct phd_snapshot **s, struct phd_graph **g)
-{
-    struct phd_error err;
-    *g = NULL;
-    if (cli_open_snapshot(path, s) < 0)
-        return -1;
-    if (phd_graph_build(g, *s, &err) < 0) {
-        phd_snapshot_free(s);
-        return cli_fail("%s", err.msg), -1;
-    }
-    return 0;
-}
 
 int cli_type_name_matches(const char *name, const char *want) { return phd_type_name_matches(name, want); }
 
@@ -85,6 +57,23 @@ int cli_match_type(const struct phd_snapshot *s, const char *name, uint32_t **id
     return -1;
 }
 
+int cli_type_mask(const struct phd_snapshot *s, const char *name, uint8_t **want)
+{
+    uint32_t *ids = NULL, n = 0;
+    *want = NULL;
+    if (!name)
+        return 0;
+    if (cli_match_type(s, name, &ids, &n) < 0)
+        return -1;
+    if (!(*want = calloc((size_t)s->n_types + 1, 1))) {
+        free(ids);
+        return cli_fail("%s: out of memory", s->path), -1;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        (*want)[ids[k]] = 1;
+    free(ids);
+    return 0;
+}
 
 int cli_parse_report_opts(const struct cli_command *cmd, int argc, char **argv, const char **type, long *top,
                           int *json)

@@ -1,13 +1,17 @@
 /*
- * input.c - what the analysis commands take as input: snapshot files,
- * read into memory, or snapshots of a database made by 'pyheapdiff load',
- * chosen with --snapshot ID.  The file's first bytes decide which, not its
- * name.
+ * input.c - what the commands take as input, opened once for all of them
+ * (cli_open) as their row of the command table says: snapshot files, read
+ * into memory, with the graph of the last; censuses of snapshot files or
+ * of snapshots of a database made by 'pyheapdiff load', chosen with
+ * --snapshot ID; or a database to query.  The file's first bytes decide
+ * what a file is, not its name.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "pyheapdiff/census.h"
+#include "pyheapdiff/graph.h"
 #include "pyheapdiff/store.h"
 
 int cli_add_snapshot_id(struct cli_inputs *in, const char *val)
@@ -25,17 +29,17 @@ int cli_add_snapshot_id(struct cli_inputs *in, const char *val)
 /* One census per requested input, in order.  Database inputs take the
  * --snapshot ids in order; a database with one snapshot needs none; one
  * database path with several ids stands for that many inputs. */
-int cli_load_censuses(const struct cli_inputs *in, int want, int with_objects, struct phd_census **out)
+static int load_censuses(const struct cli_inputs *in, int want, int with_objects, struct phd_census **out)
 {
     struct phd_error err;
     int got = 0, next_id = 0;
     const char *paths[CLI_MAX_INPUTS];
-    int npaths = in->n_paths;
+    int npaths = in->n_args < CLI_MAX_INPUTS ? in->n_args : CLI_MAX_INPUTS;
     for (int i = 0; i < npaths; i++)
-        paths[i] = in->paths[i];
+        paths[i] = in->args[i];
     if (npaths == 1 && in->n_ids == want && want > 1)
         for (int i = 1; i < want; i++)
-            paths[npaths++] = in->paths[0];
+            paths[npaths++] = in->args[0];
     if (npaths != want)
         return cli_fail("expected %d snapshot%s, got %d", want, want == 1 ? "" : "s", npaths), -1;
 
@@ -106,4 +110,119 @@ fail:
     for (int i = 0; i < got; i++)
         phd_census_free(&out[i]);
     return -1;
+}
+
+int cli_check_args(const struct cli_command *cmd, int n)
+{
+    if (n >= cmd->min_args && (cmd->max_args < 0 || n <= cmd->max_args))
+        return 0;
+    cli_fail("%s: expected %s (see 'pyheapdiff %s --help')", cmd->name, cmd->expects, cmd->name);
+    return -1;
+}
+
+void cli_close(struct cli_inputs *in)
+{
+    for (int i = 0; i < CLI_MAX_INPUTS; i++)
+        phd_census_free(&in->census[i]);
+    phd_graph_free(&in->g);
+    phd_snapshot_free(&in->s);
+    phd_store_close(&in->store);
+}
+
+/* A snapshot file (the graph commands need one, not a database). */
+static int open_snapshot(const char *path, struct phd_snapshot **s)
+{
+    struct phd_error err;
+    *s = NULL;
+    int kind = phd_file_kind(path, &err);
+    if (kind == PHD_FILE_ERROR)
+        return cli_fail("%s", err.msg), -1;
+    if (kind == PHD_FILE_DATABASE)
+        return cli_fail("%s: a database; this command reads snapshot files (give the .snap)", path), -1;
+    if (phd_snapshot_open(s, path, 0, &err) < 0)
+        return cli_fail("%s", err.msg), -1;
+    return 0;
+}
+
+/* The same, and its graph. */
+static int open_snapshot_graph(const char *path, struct phd_snapshot **s, struct phd_graph **g)
+{
+    struct phd_error err;
+    *g = NULL;
+    if (open_snapshot(path, s) < 0)
+        return -1;
+    if (phd_graph_build(g, *s, &err) < 0) {
+        phd_snapshot_free(s);
+        return cli_fail("%s", err.msg), -1;
+    }
+    return 0;
+}
+
+/* The graph commands: the earlier snapshots as censuses (addresses and
+ * types), each freed before the next is read (less memory at the peak),
+ * then the last with its graph. */
+static int open_graph(struct cli_inputs *in)
+{
+    struct phd_error err;
+    for (int i = 0; i < in->n_args - 1; i++) {
+        struct phd_snapshot *s = NULL;
+        if (open_snapshot(in->args[i], &s) < 0)
+            return -1;
+        int rc = phd_census_from_snapshot(&in->census[i], s, 1, &err);
+        phd_snapshot_free(&s);
+        if (rc < 0)
+            return cli_fail("%s", err.msg), -1;
+    }
+    return open_snapshot_graph(in->args[in->n_args - 1], &in->s, &in->g);
+}
+
+/* sql's: one database, or snapshot files seen as one database (virtual
+ * tables over them); the last argument is not an input. */
+static int open_store(const struct cli_command *cmd, struct cli_inputs *in)
+{
+    struct phd_error err;
+    int nfiles = in->n_args - 1;
+    int kind = phd_file_kind(in->args[0], &err);
+    if (kind == PHD_FILE_ERROR)
+        return cli_fail("%s", err.msg), -1;
+    if (kind != PHD_FILE_SNAPSHOT && nfiles != 1)
+        return cli_fail("%s: expected one database or snapshot files, then one query (see 'pyheapdiff %s --help')",
+                        cmd->name, cmd->name),
+               -1;
+    if ((kind == PHD_FILE_SNAPSHOT ? phd_store_open_snapshots(&in->store, (const char *const *)in->args, nfiles, &err)
+                                   : phd_store_open(&in->store, in->args[0], PHD_STORE_READ, &err)) < 0)
+        return cli_fail("%s", err.msg), -1;
+    return 0;
+}
+
+int cli_open(const struct cli_command *cmd, int n, char **args, struct cli_inputs *in)
+{
+    struct phd_error err;
+    if (cli_check_args(cmd, n) < 0)
+        return -1;
+    in->args = args;
+    in->n_args = n;
+    int rc = 0;
+    switch (cmd->opens) {
+    case CLI_OPENS_NOTHING:
+        break;
+    case CLI_OPENS_SNAPSHOT:
+        if (phd_snapshot_open(&in->s, args[0], 0, &err) < 0) {
+            cli_fail("%s", err.msg);
+            rc = -1;
+        }
+        break;
+    case CLI_OPENS_GRAPH:
+        rc = open_graph(in);
+        break;
+    case CLI_OPENS_CENSUSES:
+        rc = load_censuses(in, cmd->censuses, cmd->census_objects, in->census);
+        break;
+    case CLI_OPENS_STORE:
+        rc = open_store(cmd, in);
+        break;
+    }
+    if (rc < 0)
+        cli_close(in);
+    return rc;
 }

@@ -1,8 +1,11 @@
 /*
  * main.c - the pyheapdiff command-line tool: a table of commands and a
- * dispatcher.  Each command lives in cmd_<name>.c, parses its own options
- * and calls the library; only this layer prints errors and picks the exit
- * status (0 ok, 1 a finding asked for by a flag, 2 bad usage or input).
+ * dispatcher.  Each row names a command, its help, and what it opens (its
+ * inputs: how many, and a snapshot, a graph, censuses or a database);
+ * each command lives in cmd_<name>.c, parses its own options, has its
+ * inputs opened by cli_open (input.c) from its row, and calls the
+ * library; only this layer prints errors and picks the exit status (0 ok,
+ * 1 a finding asked for by a flag, 2 bad usage or input).
  */
 #include <errno.h>
 #ifdef __GLIBC__
@@ -29,7 +32,8 @@ const struct cli_command cli_commands[] = {
      "options:\n"
      "  --top N     how many types to list (default 10)\n"
      "  --json      print one JSON object instead of text (see docs/cli.md)\n"
-     "  -h, --help  show this help\n"},
+     "  -h, --help  show this help\n",
+     CLI_OPENS_SNAPSHOT, 1, 1, "one snapshot file", 0, 0},
     {"diff", cmd_diff, "what grew between two snapshots, per type (also: pyheapdiff A B)",
      "usage: pyheapdiff diff [options] BEFORE AFTER\n"
      "       pyheapdiff BEFORE AFTER\n"
@@ -58,7 +62,8 @@ const struct cli_command cli_commands[] = {
      "                           name; repeatable; sees every type, whatever\n"
      "                           --only and --type show\n"
      "  --json                   print JSON (see docs/cli.md)\n"
-     "  -h, --help               show this help\n"},
+     "  -h, --help               show this help\n",
+     CLI_OPENS_CENSUSES, 1, 2, "two snapshots, BEFORE and AFTER", 2, 1},
     {"top", cmd_top, "the most common types of a snapshot, with sizes",
      "usage: pyheapdiff top [--by count|size] [--top N] [--only ORIGIN] [--type T] [--snapshot ID]\n"
      "                      [--json] SNAPSHOT\n"
@@ -74,7 +79,8 @@ const struct cli_command cli_commands[] = {
      "  --type T         only type T, a qualified or bare class name (repeatable)\n"
      "  --snapshot ID    choose a snapshot of a database input\n"
      "  --json           print JSON (see docs/cli.md)\n"
-     "  -h, --help       show this help\n"},
+     "  -h, --help       show this help\n",
+     CLI_OPENS_CENSUSES, 1, 1, "one snapshot", 1, 0},
     {"load", cmd_load, "load snapshots into an SQLite database",
      "usage: pyheapdiff load [-o DB] [--json] SNAPSHOT...\n"
      "\n"
@@ -87,7 +93,10 @@ const struct cli_command cli_commands[] = {
      "options:\n"
      "  -o, --output DB  the database file\n"
      "  --json           print JSON (see docs/cli.md)\n"
-     "  -h, --help       show this help\n"},
+     "  -h, --help       show this help\n",
+     /* nothing opened for it: phd_store_load_files reads the snapshots
+      * into the database it writes, one at a time */
+     CLI_OPENS_NOTHING, 1, -1, "one or more snapshots", 0, 0},
     {"sql", cmd_sql, "run a read-only SQL query on a database or on snapshots",
      "usage: pyheapdiff sql [--json] [--timeout SECONDS] DB QUERY\n"
      "       pyheapdiff sql [--json] [--timeout SECONDS] SNAPSHOT... QUERY\n"
@@ -110,7 +119,8 @@ const struct cli_command cli_commands[] = {
      "options:\n"
      "  --json               print JSON\n"
      "  --timeout SECONDS    stop the query after SECONDS (exit status 2)\n"
-     "  -h, --help           show this help\n"},
+     "  -h, --help           show this help\n",
+     CLI_OPENS_STORE, 2, -1, "a database (or snapshots) and one query", 0, 0},
     {"paths", cmd_paths, "why objects are alive: grouped shortest paths from the roots",
      "usage: pyheapdiff paths (--type T | --id ADDRESS...) [--from MODULE]... [--limit N] [--json] SNAPSHOT\n"
      "       pyheapdiff paths [--type T | --id ADDRESS...] [--from MODULE]... [--limit N] [--json] A B\n"
@@ -131,7 +141,8 @@ const struct cli_command cli_commands[] = {
      "  --from MODULE   paths from MODULE and its submodules first (repeatable)\n"
      "  --limit N       groups to show (default 10; 0: all)\n"
      "  --json          print JSON (see docs/cli.md)\n"
-     "  -h, --help      show this help\n"},
+     "  -h, --help      show this help\n",
+     CLI_OPENS_GRAPH, 1, 2, "one snapshot, or two for the objects new in the second", 0, 0},
     {"cycles", cmd_cycles, "reference cycles (strongly connected components)",
      "usage: pyheapdiff cycles [--type T] [--top N] [--json] SNAPSHOT\n"
      "\n"
@@ -144,7 +155,8 @@ const struct cli_command cli_commands[] = {
      "  --type T    only cycles containing T\n"
      "  --top N     cycles to show (default 10; 0: all)\n"
      "  --json      print JSON\n"
-     "  -h, --help  show this help\n"},
+     "  -h, --help  show this help\n",
+     CLI_OPENS_GRAPH, 1, 1, "one snapshot", 0, 0},
     {"dominators", cmd_dominators, "what retains the most memory (retained sizes)",
      "usage: pyheapdiff dominators [--type T] [--top N] [--json] SNAPSHOT\n"
      "\n"
@@ -157,7 +169,8 @@ const struct cli_command cli_commands[] = {
      "  --type T    only objects and rows of type T\n"
      "  --top N     rows to show (default 10; 0: all)\n"
      "  --json      print JSON\n"
-     "  -h, --help  show this help\n"},
+     "  -h, --help  show this help\n",
+     CLI_OPENS_GRAPH, 1, 1, "one snapshot", 0, 0},
     {"leaks", cmd_leaks, "leak candidates by the three-snapshot technique",
      "usage: pyheapdiff leaks [--top N] [--only ORIGIN] [--type T] [--json] BASELINE AFTER [AGAIN]\n"
      "\n"
@@ -177,7 +190,8 @@ const struct cli_command cli_commands[] = {
      "                   (repeatable)\n"
      "  --type T         only type T, a qualified or bare class name (repeatable)\n"
      "  --json           print JSON\n"
-     "  -h, --help       show this help\n"},
+     "  -h, --help       show this help\n",
+     CLI_OPENS_GRAPH, 2, 3, "BASELINE AFTER [AGAIN] snapshots", 0, 0},
     {"orphans", cmd_orphans, "objects held only by C code (unknown holders)",
      "usage: pyheapdiff orphans [--top N] [--json] SNAPSHOT\n"
      "\n"
@@ -188,7 +202,8 @@ const struct cli_command cli_commands[] = {
      "options:\n"
      "  --top N     types to show (default 10; 0: all)\n"
      "  --json      print JSON\n"
-     "  -h, --help  show this help\n"},
+     "  -h, --help  show this help\n",
+     CLI_OPENS_GRAPH, 1, 1, "one snapshot", 0, 0},
     {"graph", cmd_graph, "draw why objects are alive (Graphviz: SVG, PNG, PDF, DOT)",
      "usage: pyheapdiff graph (--type T | --id ADDRESS...) [-o OUT] [options] SNAPSHOT\n"
      "\n"
@@ -214,7 +229,8 @@ const struct cli_command cli_commands[] = {
      "  --no-roots-stop     walk on past modules and other roots\n"
      "  -o, --output OUT    the file to write (default: pyheapdiff-T.svg here, numbered\n"
      "                      -2, -3... rather than replacing a file)\n"
-     "  -h, --help          show this help\n"},
+     "  -h, --help          show this help\n",
+     CLI_OPENS_GRAPH, 1, 1, "one snapshot", 0, 0},
     {"report", cmd_report, "one self-contained HTML page: growth, paths, retainers, leak graph",
      "usage: pyheapdiff report [options] BEFORE AFTER\n"
      "\n"
@@ -233,8 +249,9 @@ const struct cli_command cli_commands[] = {
      "  --top N            rows of the growth table (default 20; 0: all)\n"
      "  --title TEXT       the page title (default 'BEFORE → AFTER')\n"
      "  --type T           the leak graph's type (default: the first finding)\n"
-     "  -h, --help         show this help\n"},
-    {NULL, NULL, NULL, NULL},
+     "  -h, --help         show this help\n",
+     CLI_OPENS_GRAPH, 2, 2, "two snapshots, BEFORE and AFTER", 0, 0},
+    {NULL, NULL, NULL, NULL, CLI_OPENS_NOTHING, 0, 0, NULL, 0, 0},
 };
 
 const char *cli_esc(const char *text)

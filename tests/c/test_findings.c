@@ -36,91 +36,39 @@ enum { T_OBJECT, T_MODULE, T_STR, T_DICT, T_WIDGET, T_LIB, T_LOGGER, T_OBJECT2, 
 static const char *g_strings[] = {"app.Thing", "module", "str", "dict", "app.Widget", "lib.Engine",
                                   "logging.Logger", "x", "y"};
 #define N_STRINGS (sizeof g_strings / sizeof g_strings[0])
-static uint32_t g_str_len[N_STRINGS];
-static struct phd_type g_types[N_TYPES];
+static struct t_tables g_tab;
 static const unsigned g_origin[N_TYPES] = {PHD_ORIGIN_USER,  PHD_ORIGIN_BUILTIN,     PHD_ORIGIN_BUILTIN,
                                            PHD_ORIGIN_BUILTIN, PHD_ORIGIN_USER,      PHD_ORIGIN_THIRD_PARTY,
                                            PHD_ORIGIN_STDLIB, PHD_ORIGIN_USER};
 
-struct edge {
-    uint32_t src, dst, label;
-};
-
-static int by_src(const void *a, const void *b)
-{
-    const struct edge *x = a, *y = b;
-    return (x->src > y->src) - (x->src < y->src);
-}
-
 static struct phd_snapshot *random_snapshot(struct rng *r)
 {
     uint32_t n = 1 + (uint32_t)rng_below(r, MAXN);
-    struct edge ed[MAXN * 4];
+    struct t_edge ed[MAXN * 4];
     uint64_t m = 0;
-    struct phd_snapshot *s = calloc(1, sizeof *s);
-    s->path = "random";
-    s->hdr.version = 1;
-    s->hdr.pointer_size = 8;
-    s->n_nodes = n;
-    s->n_types = N_TYPES;
-    s->n_strings = (uint32_t)N_STRINGS;
-    s->str = g_strings;
-    s->str_len = g_str_len;
-    s->types = g_types;
-    s->addr = calloc(n + 1, sizeof *s->addr);
-    s->size = calloc(n + 1, sizeof *s->size);
-    s->refcnt = calloc(n + 1, sizeof *s->refcnt);
-    s->type = calloc(n + 1, sizeof *s->type);
-    s->flags = calloc(n + 1, 1);
-    s->edge_start = calloc(n + 1, sizeof *s->edge_start);
+    struct phd_snapshot *s = t_snapshot_new(&g_tab, "random", n, 0, 1);
     /* a tree (each node's first referrer among the few before it) plus
      * random extra references, some weak; a few nodes left unreachable */
     for (uint32_t v = 0; v < n; v++) {
         s->type[v] = (uint32_t)rng_below(r, N_TYPES);
         s->size[v] = 8 + 8 * rng_below(r, 20);
-        s->addr[v] = 0x10000 + 64 * (uint64_t)v;
     }
     s->type[0] = T_MODULE;
     for (uint32_t v = 1; v < n; v++) {
         if (rng_chance(r, 1, 12))
             continue;
         uint32_t lo = v > 6 ? v - 6 : 0;
-        ed[m++] = (struct edge){lo + (uint32_t)rng_below(r, v - lo), v, PHD_LABEL_MAKE(PHD_LABEL_INDEX, 0)};
+        ed[m++] = (struct t_edge){lo + (uint32_t)rng_below(r, v - lo), v, PHD_LABEL_MAKE(PHD_LABEL_INDEX, 0)};
     }
     uint32_t more = (uint32_t)rng_below(r, n / 2 + 1);
     for (uint32_t k = 0; k < more; k++)
-        ed[m++] = (struct edge){(uint32_t)rng_below(r, n), (uint32_t)rng_below(r, n),
-                                PHD_LABEL_MAKE(rng_chance(r, 1, 4) ? PHD_LABEL_WEAK : PHD_LABEL_INDEX, 0)};
-    qsort(ed, m, sizeof *ed, by_src);
-    s->n_edges = m;
-    s->edge_target = calloc(m + 1, sizeof *s->edge_target);
-    s->edge_label = calloc(m + 1, sizeof *s->edge_label);
-    uint64_t e = 0;
-    for (uint32_t v = 0; v < n; v++) {
-        s->edge_start[v] = (uint32_t)e;
-        for (; e < m && ed[e].src == v; e++) {
-            s->edge_target[e] = ed[e].dst;
-            s->edge_label[e] = ed[e].label;
-            if (PHD_LABEL_KIND(ed[e].label) != PHD_LABEL_WEAK)
-                s->refcnt[ed[e].dst]++;
-        }
-    }
-    s->edge_start[n] = (uint32_t)e;
-    s->roots = calloc(2, sizeof *s->roots);
-    s->n_roots = 1;
+        ed[m++] = (struct t_edge){(uint32_t)rng_below(r, n), (uint32_t)rng_below(r, n),
+                                  PHD_LABEL_MAKE(rng_chance(r, 1, 4) ? PHD_LABEL_WEAK : PHD_LABEL_INDEX, 0)};
+    t_snapshot_set_edges(s, ed, m);
     s->roots[0] = (struct phd_root){.kind = PHD_ROOT_FRAME, .node = 0, .thread_id = 1, .name = 7};
     for (uint32_t v = 0; v < n; v++)
         s->total_size += s->size[v];
     return s;
-}
-
-static void snap_free(struct phd_snapshot *s)
-{
-    s->path = NULL;
-    s->str = NULL;
-    s->str_len = NULL;
-    s->types = NULL;
-    phd_snapshot_free(&s);
 }
 
 static int is_container(uint32_t t)
@@ -147,7 +95,7 @@ static void check_one(struct rng *r, unsigned long id)
     uint32_t n = s->n_nodes;
     if (phd_graph_build(&g, s, &err) < 0) {
         CHECKF(0, "graph %lu: %s", id, err.msg);
-        snap_free(s);
+        t_snapshot_free(&s);
         return;
     }
     uint32_t *idom = malloc((n + 1) * sizeof *idom);
@@ -166,7 +114,7 @@ static void check_one(struct rng *r, unsigned long id)
     size_t n_types = rng_chance(r, 1, 4) ? 1 + (size_t)rng_below(r, 2) : 0;
     uint8_t sel[N_TYPES];
     for (uint32_t t = 0; t < N_TYPES; t++)
-        sel[t] = (uint8_t)phd_type_selected(g_strings[g_types[t].name], g_origin[t], origins, types, n_types);
+        sel[t] = (uint8_t)phd_type_selected(g_strings[g_tab.types[t].name], g_origin[t], origins, types, n_types);
 
     /* the reference */
     struct ref_item R[N_TYPES];
@@ -292,7 +240,7 @@ static void check_one(struct rng *r, unsigned long id)
     free(idom);
     free(ret);
     phd_graph_free(&g);
-    snap_free(s);
+    t_snapshot_free(&s);
 }
 
 /* phd_findings_mark_new against a scan: objects of B at addresses where A
@@ -320,8 +268,8 @@ static void check_mark_new(struct rng *r, unsigned long id)
     CHECK(fresh == want);
     free(mark);
     phd_census_free(&ca);
-    snap_free(a);
-    snap_free(b);
+    t_snapshot_free(&a);
+    t_snapshot_free(&b);
 }
 
 /* A leaked Widget holding a dict holding a str, held by a module list;
@@ -329,39 +277,21 @@ static void check_mark_new(struct rng *r, unsigned long id)
  * own, the str the Widget's contents. */
 static void test_fixed(void)
 {
-    struct rng r;
-    rng_seed(&r, 1);
-    struct phd_snapshot *s = random_snapshot(&r);
-    /* rebuild by hand: 0 module -> 1 list(dict type here) -> 2 Widget -> 3 dict -> 4 str;
+    /* 0 module -> 1 list(dict type here) -> 2 Widget -> 3 dict -> 4 str;
      * 1 -> 5 dict (plain, alone) */
-    free(s->edge_target);
-    free(s->edge_label);
-    s->n_nodes = 6;
+    struct phd_snapshot *s = t_snapshot_new(&g_tab, "fixed", 6, 0, 1);
     uint32_t types[6] = {T_MODULE, T_OBJECT, T_WIDGET, T_DICT, T_STR, T_DICT};
     uint64_t sizes[6] = {100, 56, 48, 200, 1000, 64};
-    uint32_t src[5] = {0, 1, 2, 3, 1}, dst[5] = {1, 2, 3, 4, 5};
-    s->n_edges = 5;
-    s->edge_target = calloc(6, sizeof *s->edge_target);
-    s->edge_label = calloc(6, sizeof *s->edge_label);
-    memset(s->refcnt, 0, 6 * sizeof *s->refcnt);
-    s->edge_start[0] = 0;
-    s->edge_start[1] = 1;
-    s->edge_start[2] = 3;
-    s->edge_start[3] = 4;
-    s->edge_start[4] = 5;
-    s->edge_start[5] = 5;
-    s->edge_start[6] = 5;
-    uint32_t order_e[5] = {0, 1, 4, 2, 3};
-    for (int k = 0; k < 5; k++) {
-        s->edge_target[k] = dst[order_e[k]];
-        s->edge_label[k] = PHD_LABEL_MAKE(PHD_LABEL_INDEX, 0);
-        s->refcnt[dst[order_e[k]]]++;
-        (void)src;
-    }
+    struct t_edge ed[5] = {{0, 1, 0}, {1, 2, 0}, {1, 5, 0}, {2, 3, 0}, {3, 4, 0}};
+    for (int k = 0; k < 5; k++)
+        ed[k].label = PHD_LABEL_MAKE(PHD_LABEL_INDEX, 0);
+    t_snapshot_set_edges(s, ed, 5);
     for (int v = 0; v < 6; v++) {
         s->type[v] = types[v];
         s->size[v] = sizes[v];
+        s->total_size += sizes[v];
     }
+    s->roots[0] = (struct phd_root){.kind = PHD_ROOT_FRAME, .node = 0, .thread_id = 1, .name = 7};
     struct phd_graph *g = NULL;
     struct phd_error err;
     CHECK(phd_graph_build(&g, s, &err) == 0);
@@ -383,18 +313,18 @@ static void test_fixed(void)
     }
     phd_findings_free(&f);
     phd_graph_free(&g);
-    snap_free(s);
+    t_snapshot_free(&s);
 }
 
 int main(int argc, char **argv)
 {
     unsigned ngraphs = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : 5000;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 20261202;
-    for (size_t i = 0; i < N_STRINGS; i++)
-        g_str_len[i] = (uint32_t)strlen(g_strings[i]);
-    for (uint32_t t = 0; t < N_TYPES; t++)
-        g_types[t] = (struct phd_type){.name = t == T_OBJECT2 ? T_OBJECT : t, .node = UINT32_MAX,
-                                       .default_size = 16, .origin = (uint8_t)g_origin[t]};
+    t_tables_init(&g_tab, g_strings, (uint32_t)N_STRINGS, N_TYPES);
+    for (uint32_t t = 0; t < N_TYPES; t++) {
+        g_tab.types[t].name = t == T_OBJECT2 ? T_OBJECT : t;
+        g_tab.types[t].origin = (uint8_t)g_origin[t];
+    }
     struct rng r;
     rng_seed(&r, seed);
     for (unsigned long k = 0; k < ngraphs; k++)

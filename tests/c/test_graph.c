@@ -44,63 +44,7 @@ static const char *g_strings[] = {"object", "module", "str", "dict", "type", "in
                                   "name", "__dict__", "handler", "app.events", "x"};
 #define N_STRINGS (sizeof g_strings / sizeof g_strings[0])
 enum { S_NAME = 7, S_DICT = 8, S_HANDLER = 9, S_APP_EVENTS = 10, S_X = 11 };
-static uint32_t g_str_len[N_STRINGS];
-static struct phd_type g_types[N_TYPES];
-
-static void init_tables(void)
-{
-    for (size_t i = 0; i < N_STRINGS; i++)
-        g_str_len[i] = (uint32_t)strlen(g_strings[i]);
-    for (uint32_t t = 0; t < N_TYPES; t++)
-        g_types[t] = (struct phd_type){.name = t, .node = UINT32_MAX, .default_size = 16};
-}
-
-/* Allocates every array the graph code reads; edges and roots are filled
- * by the caller (edge_start has n + 1 entries). */
-static struct phd_snapshot *snap_new(const char *path, uint32_t n, uint64_t m, uint32_t nroots)
-{
-    struct phd_snapshot *s = calloc(1, sizeof *s);
-    s->path = (char *)path;
-    s->hdr.version = 1;
-    s->hdr.pointer_size = 8;
-    s->hdr.addr_shift = 3;
-    s->n_nodes = n;
-    s->n_edges = m;
-    s->n_types = N_TYPES;
-    s->n_strings = (uint32_t)N_STRINGS;
-    s->n_roots = nroots;
-    s->str = g_strings;
-    s->str_len = g_str_len;
-    s->types = g_types;
-    s->roots = calloc(nroots + 1, sizeof *s->roots);
-    s->addr = calloc(n + 1, sizeof *s->addr);
-    s->size = calloc(n + 1, sizeof *s->size);
-    s->refcnt = calloc(n + 1, sizeof *s->refcnt);
-    s->type = calloc(n + 1, sizeof *s->type);
-    s->flags = calloc(n + 1, sizeof *s->flags);
-    s->preview = NULL; /* no previews (phd_snapshot_preview returns -1) */
-    s->edge_start = calloc(n + 1, sizeof *s->edge_start);
-    s->edge_target = calloc(m + 1, sizeof *s->edge_target);
-    s->edge_label = calloc(m + 1, sizeof *s->edge_label);
-    if (!s->roots || !s->addr || !s->size || !s->refcnt || !s->type || !s->flags || !s->edge_start ||
-        !s->edge_target || !s->edge_label) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    for (uint32_t v = 0; v < n; v++)
-        s->addr[v] = 0x10000 + 64 * (uint64_t)v;
-    return s;
-}
-
-/* The library's free, after taking back the static tables snap_new lent. */
-static void snap_free(struct phd_snapshot *s)
-{
-    s->path = NULL;
-    s->str = NULL;
-    s->str_len = NULL;
-    s->types = NULL;
-    phd_snapshot_free(&s);
-}
+static struct t_tables g_tab;
 
 /* ---- random graphs ------------------------------------------------------ */
 
@@ -154,7 +98,7 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
             deg[u] += 3;
         m += deg[u];
     }
-    struct phd_snapshot *s = snap_new("random", n, m, nrec + nmod);
+    struct phd_snapshot *s = t_snapshot_new(&g_tab, "random", n, m, nrec + nmod);
     for (uint32_t i = 0; i < nrec + nmod; i++) {
         uint32_t kind = 1 + (uint32_t)rng_below(r, PHD_ROOT_KIND_MAX);
         uint32_t node = (uint32_t)rng_below(r, n);
@@ -691,7 +635,7 @@ static void test_random(unsigned ngraphs, uint64_t seed)
         struct phd_error err = {0};
         if (phd_graph_build(&g, s, &err) != 0 || !g) {
             CHECKF(0, "graph %lu: phd_graph_build failed", id);
-            snap_free(s);
+            t_snapshot_free(&s);
             continue;
         }
         t_passed++;
@@ -724,7 +668,7 @@ static void test_random(unsigned ngraphs, uint64_t seed)
             }
         phd_graph_free(&g);
         CHECK(g == NULL);
-        snap_free(s);
+        t_snapshot_free(&s);
     }
     printf("random graphs: %u (%lu with unknown holders, %lu with module roots, %lu with weak edges, "
            "%lu with nodes unreachable from named roots)\n",
@@ -747,7 +691,7 @@ static void test_small_fixed(void)
 {
     /* 0 -> 1 -> 2 -> 3, 0 -> 2 (weak), 3 -> 1, 4 -> 3; FRAME root 0,
      * refcnt of 4 is 1 (unknown holder); 5 isolated. */
-    struct phd_snapshot *s = snap_new("fixed", 6, 6, 1);
+    struct phd_snapshot *s = t_snapshot_new(&g_tab, "fixed", 6, 6, 1);
     static const uint32_t src[] = {0, 0, 1, 2, 3, 4}, dst[] = {1, 2, 2, 3, 1, 3};
     for (uint64_t e = 0; e < 6; e++) {
         s->edge_target[e] = dst[e];
@@ -784,16 +728,16 @@ static void test_small_fixed(void)
           idom[5] == PHD_NONE);
     CHECK(ret[0] == 10 && ret[1] == 20 + 40 && ret[2] == 40 && ret[3] == 80 && ret[4] == 160 && ret[5] == 0);
     phd_graph_free(&g);
-    snap_free(s);
+    t_snapshot_free(&s);
 
     /* the empty snapshot */
-    s = snap_new("empty", 0, 0, 0);
+    s = t_snapshot_new(&g_tab, "empty", 0, 0, 0);
     CHECK(phd_graph_build(&g, s, &err) == 0 && g->n == 0 && g->n_roots == 0);
     CHECK(phd_graph_bfs(g, 0, parent, dist) == 0);
     CHECK(phd_graph_scc(g, comp) == 0);
     CHECK(phd_graph_dominators(g, idom, ret) == 0);
     phd_graph_free(&g);
-    snap_free(s);
+    t_snapshot_free(&s);
 }
 
 /* ---- property 5: long chains --------------------------------------------- */
@@ -801,7 +745,7 @@ static void test_small_fixed(void)
 static void test_long(uint32_t n, int cycle)
 {
     uint64_t m = cycle ? n : n - 1;
-    struct phd_snapshot *s = snap_new(cycle ? "cycle" : "chain", n, m, 1);
+    struct phd_snapshot *s = t_snapshot_new(&g_tab, cycle ? "cycle" : "chain", n, m, 1);
     for (uint32_t v = 0; v < n; v++) {
         s->edge_start[v] = v;
         if (v < m)
@@ -856,7 +800,7 @@ static void test_long(uint32_t n, int cycle)
         phd_graph_free(&g);
         free(a);
     }
-    snap_free(s);
+    t_snapshot_free(&s);
 }
 
 /* ---- labels and descriptions --------------------------------------------- */
@@ -921,7 +865,7 @@ static void test_text(void)
         {8, 8, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_X), ".x", ".x"},
     };
     enum { M = sizeof edges / sizeof edges[0] };
-    struct phd_snapshot *s = snap_new("text", N, M, 1);
+    struct phd_snapshot *s = t_snapshot_new(&g_tab, "text", N, M, 1);
     for (uint32_t v = 0; v < N; v++) {
         s->type[v] = types[v];
         s->size[v] = 100 + v;
@@ -1012,7 +956,7 @@ static void test_text(void)
     check_str("kind name 8", phd_graph_root_kind_name(PHD_ROOT_UNKNOWN), "unknown holder");
     check_str("kind name 1", phd_graph_root_kind_name(PHD_ROOT_MODULES), "modules");
     check_str("kind name 6", phd_graph_root_kind_name(PHD_ROOT_FRAME), "frame");
-    snap_free(s);
+    t_snapshot_free(&s);
 }
 
 /* Property 7: where each module comes from.  A hand-made snapshot of
@@ -1064,7 +1008,7 @@ static void test_module_origins(void)
     enum { PER = 6, N = NM * PER + 1 };
     uint32_t n_edges = 0;
     static uint32_t src[N * 4], dst[N * 4], lab[N * 4];
-    struct phd_snapshot *s = snap_new("modules", N, N * 4, 0);
+    struct phd_snapshot *s = t_snapshot_new(&g_tab, "modules", N, N * 4, 0);
     s->str = strs;
     s->str_len = lens;
     s->n_strings = N_STRS;
@@ -1120,7 +1064,7 @@ static void test_module_origins(void)
                    phd_origin_name(got[k]), phd_origin_name(want));
         }
     }
-    snap_free(s);
+    t_snapshot_free(&s);
 }
 
 /* test_graph [graphs [seed]]: more random graphs or another seed, for a
@@ -1129,7 +1073,7 @@ int main(int argc, char **argv)
 {
     unsigned ngraphs = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : 2000;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 20261125;
-    init_tables();
+    t_tables_init(&g_tab, g_strings, (uint32_t)N_STRINGS, N_TYPES);
     test_small_fixed();
     test_text();
     test_module_origins();

@@ -31,74 +31,23 @@ static const char *g_strings[] = {"object", "module", "str", "dict", "type", "in
                                   "__dict__", "next", "items", "cache"};
 #define N_STRINGS (sizeof g_strings / sizeof g_strings[0])
 enum { S_DICT = 7, S_NAMES = 8 };
-static uint32_t g_str_len[N_STRINGS];
-static struct phd_type g_types[N_TYPES];
+static struct t_tables g_tab;
 
-struct edge {
-    uint32_t src, dst, label;
-};
-
-static int by_src(const void *a, const void *b)
-{
-    const struct edge *x = a, *y = b;
-    return (x->src > y->src) - (x->src < y->src);
-}
-
-/* A snapshot from an edge list (sorted by source here). */
-static struct phd_snapshot *snap_build(uint32_t n, struct edge *ed, uint64_t m, const struct phd_root *roots,
+/* A snapshot from an edge list: every object 16 bytes, refcounts the
+ * retaining references plus extra_refs. */
+static struct phd_snapshot *snap_build(uint32_t n, struct t_edge *ed, uint64_t m, const struct phd_root *roots,
                                        uint32_t nroots, const uint32_t *type, const uint32_t *extra_refs)
 {
-    struct phd_snapshot *s = calloc(1, sizeof *s);
-    s->path = "random";
-    s->hdr.version = 1;
-    s->hdr.pointer_size = 8;
-    s->n_nodes = n;
-    s->n_edges = m;
-    s->n_types = N_TYPES;
-    s->n_strings = (uint32_t)N_STRINGS;
-    s->n_roots = nroots;
-    s->str = g_strings;
-    s->str_len = g_str_len;
-    s->types = g_types;
-    s->roots = calloc(nroots + 1, sizeof *s->roots);
+    struct phd_snapshot *s = t_snapshot_new(&g_tab, "random", n, 0, nroots);
     memcpy(s->roots, roots, nroots * sizeof *roots);
-    s->addr = calloc(n + 1, sizeof *s->addr);
-    s->size = calloc(n + 1, sizeof *s->size);
-    s->refcnt = calloc(n + 1, sizeof *s->refcnt);
-    s->type = calloc(n + 1, sizeof *s->type);
-    s->flags = calloc(n + 1, 1);
-    s->edge_start = calloc(n + 1, sizeof *s->edge_start);
-    s->edge_target = calloc(m + 1, sizeof *s->edge_target);
-    s->edge_label = calloc(m + 1, sizeof *s->edge_label);
-    qsort(ed, m, sizeof *ed, by_src);
-    uint64_t e = 0;
     for (uint32_t v = 0; v < n; v++) {
-        s->addr[v] = 0x10000 + 64 * (uint64_t)v;
         s->size[v] = 16;
         s->type[v] = type[v];
-        s->edge_start[v] = (uint32_t)e;
-        while (e < m && ed[e].src == v) {
-            s->edge_target[e] = ed[e].dst;
-            s->edge_label[e] = ed[e].label;
-            if (PHD_LABEL_KIND(ed[e].label) != PHD_LABEL_WEAK)
-                s->refcnt[ed[e].dst]++;
-            e++;
-        }
+        s->refcnt[v] = extra_refs[v];
     }
-    s->edge_start[n] = (uint32_t)e;
-    for (uint32_t v = 0; v < n; v++)
-        s->refcnt[v] += extra_refs[v];
+    t_snapshot_set_edges(s, ed, m);
     s->total_size = 16 * (uint64_t)n;
     return s;
-}
-
-static void snap_free(struct phd_snapshot *s)
-{
-    s->path = NULL;
-    s->str = NULL;
-    s->str_len = NULL;
-    s->types = NULL;
-    phd_snapshot_free(&s);
 }
 
 static uint32_t random_label(struct rng *r, uint32_t n, const uint32_t *type, uint32_t dst, int *is_dict_attr)
@@ -133,7 +82,7 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
     static const uint32_t spans[] = {1, 1, 2, 4, 1000};
     uint32_t span = spans[rng_below(r, 5)];
     uint32_t type[MAXN], extra[MAXN] = {0};
-    struct edge ed[MAXN * 4];
+    struct t_edge ed[MAXN * 4];
     uint64_t m = 0;
     int dict_heavy = rng_chance(r, 1, 2);
     for (uint32_t v = 0; v < n; v++) {
@@ -152,10 +101,10 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
         uint32_t p = lo + (uint32_t)rng_below(r, v - lo);
         int da;
         if (hub != PHD_NONE && v > hub && rng_chance(r, 1, 3)) {
-            ed[m++] = (struct edge){hub, v, PHD_LABEL_MAKE(PHD_LABEL_VALUE, rng_below(r, n))};
+            ed[m++] = (struct t_edge){hub, v, PHD_LABEL_MAKE(PHD_LABEL_VALUE, rng_below(r, n))};
             continue;
         }
-        ed[m++] = (struct edge){p, v, random_label(r, n, type, v, &da)};
+        ed[m++] = (struct t_edge){p, v, random_label(r, n, type, v, &da)};
         if (PHD_LABEL_KIND(ed[m - 1].label) == PHD_LABEL_WEAK)
             ed[m - 1].label = PHD_LABEL_MAKE(PHD_LABEL_INDEX, 0);
     }
@@ -163,7 +112,7 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
     for (uint32_t k = 0; k < more; k++) {
         uint32_t a = (uint32_t)rng_below(r, n), b = (uint32_t)rng_below(r, n);
         int da;
-        ed[m++] = (struct edge){a, b, random_label(r, n, type, b, &da)};
+        ed[m++] = (struct t_edge){a, b, random_label(r, n, type, b, &da)};
     }
     struct phd_root roots[4];
     uint32_t nroots = 0;
@@ -408,7 +357,7 @@ static void test_random(unsigned ngraphs, uint64_t seed)
     for (unsigned i = 0; i < ngraphs; i++) {
         struct phd_snapshot *s = random_snapshot(&r);
         check_graph(s, &r, i);
-        snap_free(s);
+        t_snapshot_free(&s);
     }
     printf("random graphs: %lu groups, %lu merged by key, %lu elided\n", cov_groups, cov_merged, cov_elided);
     CHECK(cov_merged > 10 && cov_elided > 10);
@@ -419,21 +368,21 @@ static void test_random(unsigned ngraphs, uint64_t seed)
  * million: the quadratic grouping took minutes for 20,000). */
 static void test_long(uint32_t n, int cycle)
 {
-    struct edge *ed = malloc(((size_t)n + 4) * sizeof *ed);
+    struct t_edge *ed = malloc(((size_t)n + 4) * sizeof *ed);
     uint32_t *type = malloc(((size_t)n + 2) * sizeof *type), *extra = calloc((size_t)n + 2, sizeof *extra);
     /* node 0: a module; 1: its __dict__; 2..n+1: the list */
     uint32_t nn = n + 2;
     type[0] = T_MODULE;
     type[1] = T_DICT;
-    ed[0] = (struct edge){0, 1, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_DICT)};
-    ed[1] = (struct edge){1, 2, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_NAMES)};
+    ed[0] = (struct t_edge){0, 1, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_DICT)};
+    ed[1] = (struct t_edge){1, 2, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_NAMES)};
     for (uint32_t v = 2; v < nn; v++) {
         type[v] = T_OBJECT;
         if (v + 1 < nn)
-            ed[v] = (struct edge){v, v + 1, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_NAMES)};
+            ed[v] = (struct t_edge){v, v + 1, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_NAMES)};
     }
     if (cycle)
-        ed[nn - 1] = (struct edge){nn - 1, 2, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_NAMES)};
+        ed[nn - 1] = (struct t_edge){nn - 1, 2, PHD_LABEL_MAKE(PHD_LABEL_NAME, S_NAMES)};
     struct phd_root root = {.kind = PHD_ROOT_FRAME, .node = 0, .thread_id = 1, .name = UINT32_MAX};
     struct phd_snapshot *s = snap_build(nn, ed, cycle ? nn : nn - 1, &root, 1, type, extra);
     struct phd_graph *g = NULL;
@@ -477,7 +426,7 @@ static void test_long(uint32_t n, int cycle)
     free(pedge);
     free(nodes);
     phd_graph_free(&g);
-    snap_free(s);
+    t_snapshot_free(&s);
     free(ed);
     free(type);
     free(extra);
@@ -487,10 +436,7 @@ int main(int argc, char **argv)
 {
     unsigned ngraphs = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : 3000;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 20261202;
-    for (size_t i = 0; i < N_STRINGS; i++)
-        g_str_len[i] = (uint32_t)strlen(g_strings[i]);
-    for (uint32_t t = 0; t < N_TYPES; t++)
-        g_types[t] = (struct phd_type){.name = t, .node = UINT32_MAX, .default_size = 16};
+    t_tables_init(&g_tab, g_strings, (uint32_t)N_STRINGS, N_TYPES);
     test_random(ngraphs, seed);
     test_long(1000000, 0);
     test_long(1000000, 1);

@@ -162,3 +162,100 @@ void t_patch_crc(unsigned char *buf, size_t len)
 {
     t_put_u32(buf + T_CRC_OFFSET(len), phd_crc32c(0, buf, len - PHD_FOOTER_SIZE));
 }
+
+void t_tables_init(struct t_tables *t, const char **str, uint32_t n_strings, uint32_t n_types)
+{
+    if (n_strings > T_MAX_STRINGS || n_types > T_MAX_TYPES || n_types > n_strings) {
+        fprintf(stderr, "t_tables_init: %u strings, %u types: too many\n", n_strings, n_types);
+        exit(2);
+    }
+    t->str = str;
+    t->n_strings = n_strings;
+    t->n_types = n_types;
+    for (uint32_t i = 0; i < n_strings; i++)
+        t->str_len[i] = (uint32_t)strlen(str[i]);
+    for (uint32_t k = 0; k < n_types; k++)
+        t->types[k] = (struct phd_type){.name = k, .node = UINT32_MAX, .default_size = 16};
+}
+
+struct phd_snapshot *t_snapshot_new(const struct t_tables *t, const char *path, uint32_t n, uint64_t m,
+                                    uint32_t nroots)
+{
+    struct phd_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        goto nomem;
+    s->path = (char *)path;
+    s->hdr.version = 1;
+    s->hdr.pointer_size = 8;
+    s->hdr.addr_shift = 3;
+    s->n_nodes = n;
+    s->n_edges = m;
+    s->n_types = t->n_types;
+    s->n_strings = t->n_strings;
+    s->n_roots = nroots;
+    /* lent: t_snapshot_free takes them back before phd_snapshot_free */
+    s->str = t->str;
+    s->str_len = (uint32_t *)t->str_len;
+    s->types = (struct phd_type *)t->types;
+    s->roots = calloc((size_t)nroots + 1, sizeof *s->roots);
+    s->addr = calloc((size_t)n + 1, sizeof *s->addr);
+    s->size = calloc((size_t)n + 1, sizeof *s->size);
+    s->refcnt = calloc((size_t)n + 1, sizeof *s->refcnt);
+    s->type = calloc((size_t)n + 1, sizeof *s->type);
+    s->flags = calloc((size_t)n + 1, sizeof *s->flags);
+    s->edge_start = calloc((size_t)n + 1, sizeof *s->edge_start);
+    s->edge_target = calloc(m + 1, sizeof *s->edge_target);
+    s->edge_label = calloc(m + 1, sizeof *s->edge_label);
+    if (!s->roots || !s->addr || !s->size || !s->refcnt || !s->type || !s->flags || !s->edge_start ||
+        !s->edge_target || !s->edge_label)
+        goto nomem;
+    for (uint32_t v = 0; v < n; v++)
+        s->addr[v] = 0x10000 + 64 * (uint64_t)v;
+    return s;
+nomem:
+    fprintf(stderr, "t_snapshot_new: out of memory\n");
+    exit(2);
+}
+
+static int by_src(const void *a, const void *b)
+{
+    const struct t_edge *x = a, *y = b;
+    return (x->src > y->src) - (x->src < y->src);
+}
+
+void t_snapshot_set_edges(struct phd_snapshot *s, struct t_edge *ed, uint64_t m)
+{
+    qsort(ed, m, sizeof *ed, by_src);
+    free(s->edge_target);
+    free(s->edge_label);
+    s->n_edges = m;
+    s->edge_target = calloc(m + 1, sizeof *s->edge_target);
+    s->edge_label = calloc(m + 1, sizeof *s->edge_label);
+    if (!s->edge_target || !s->edge_label) {
+        fprintf(stderr, "t_snapshot_set_edges: out of memory\n");
+        exit(2);
+    }
+    uint64_t e = 0;
+    for (uint32_t v = 0; v < s->n_nodes; v++) {
+        s->edge_start[v] = (uint32_t)e;
+        for (; e < m && ed[e].src == v; e++) {
+            s->edge_target[e] = ed[e].dst;
+            s->edge_label[e] = ed[e].label;
+            if (PHD_LABEL_KIND(ed[e].label) != PHD_LABEL_WEAK)
+                s->refcnt[ed[e].dst]++;
+        }
+    }
+    s->edge_start[s->n_nodes] = (uint32_t)e;
+}
+
+void t_snapshot_free(struct phd_snapshot **sp)
+{
+    struct phd_snapshot *s = *sp;
+    if (!s)
+        return;
+    s->path = NULL;
+    s->str = NULL;
+    s->str_len = NULL;
+    s->types = NULL;
+    phd_snapshot_free(sp);
+}

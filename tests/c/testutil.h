@@ -1,7 +1,8 @@
 /*
  * testutil.h - the few helpers the C unit tests share: a CHECK macro that
  * counts and reports failures, a seeded PRNG, temporary files, little-endian
- * byte helpers and the footer-CRC patcher.  No framework: each test is a
+ * byte helpers, the footer-CRC patcher and in-memory snapshots for the
+ * analysis tests.  No framework: each test is a
  * plain executable whose exit status is what meson looks at.
  */
 #ifndef PHD_TESTUTIL_H
@@ -10,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "pyheapdiff/format.h"
 
 extern unsigned long t_passed, t_failed;
 
@@ -74,5 +77,40 @@ uint64_t t_get_u64(const unsigned char *p);
  * the footer, so that a deliberately corrupted file passes the checksum and
  * reaches the structural checks.  len must be at least 64. */
 void t_patch_crc(unsigned char *buf, size_t len);
+
+/*
+ * In-memory snapshots (struct phd_snapshot, no file) for the analysis
+ * tests.  They borrow their strings and types from a struct t_tables that
+ * outlives them: strings str[0..n_strings), the first n_types of which are
+ * also the type names (type id == string id; change types[] after
+ * t_tables_init for anything else).
+ */
+#define T_MAX_STRINGS 64
+#define T_MAX_TYPES 32
+struct t_tables {
+    const char **str;
+    uint32_t n_strings, n_types;
+    uint32_t str_len[T_MAX_STRINGS];
+    struct phd_type types[T_MAX_TYPES];
+};
+void t_tables_init(struct t_tables *t, const char **str, uint32_t n_strings, uint32_t n_types);
+
+/* A snapshot of n nodes, m references and nroots root records, every
+ * array the analyses read allocated and zeroed (edge_start with n + 1
+ * entries), addr[v] = 0x10000 + 64 v, no previews; the caller fills the
+ * rest.  Exits when out of memory.  Free with t_snapshot_free. */
+struct phd_snapshot *t_snapshot_new(const struct t_tables *t, const char *path, uint32_t n, uint64_t m,
+                                    uint32_t nroots);
+
+/* One reference, for t_snapshot_set_edges. */
+struct t_edge {
+    uint32_t src, dst, label;
+};
+/* Replaces s's references by ed[0..m) (sorted by source here, in place)
+ * and adds each retaining (not weak) one to its target's refcnt. */
+void t_snapshot_set_edges(struct phd_snapshot *s, struct t_edge *ed, uint64_t m);
+
+/* phd_snapshot_free, after taking back what t_snapshot_new lent. */
+void t_snapshot_free(struct phd_snapshot **s);
 
 #endif

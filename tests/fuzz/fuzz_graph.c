@@ -1,12 +1,13 @@
 /*
  * fuzz_graph.c - fuzz target: a snapshot into the analysis graph and
- * every algorithm over it (roots, BFS paths, SCC, dominators, labels and
- * descriptions, path groups and their texts, the leak ranking), and into
- * a census and a diff.
+ * every algorithm over it (roots, BFS paths, SCC, cycle summaries,
+ * dominators, labels and descriptions, path groups and their texts, the
+ * leak ranking), and into a census and a diff.
  *
  * The results are checked against the properties the commands rely on:
  * a BFS parent is one step closer to the roots over a real retaining edge,
- * component and dominator ids are in range, unreachable nodes retain
+ * component and dominator ids are in range, a cycle's members are one
+ * component and its example a cycle inside it, unreachable nodes retain
  * nothing, a census counts every object.
  */
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "fuzz.h"
 #include "pyheapdiff/census.h"
+#include "pyheapdiff/cycles.h"
 #include "pyheapdiff/findings.h"
 #include "pyheapdiff/graph.h"
 #include "pyheapdiff/paths.h"
@@ -62,6 +64,81 @@ static void check_census(const struct phd_snapshot *s)
     phd_census_free(&b);
 }
 
+/* The cycle summaries against comp (phd_graph_scc) and dist (the full
+ * BFS): every object of a component of two or more, or with a self
+ * reference, in exactly one cycle; the examples cycles inside them. */
+static void check_cycles(const struct phd_graph *g, const uint32_t *comp, int64_t ncomp, const uint32_t *dist)
+{
+    const struct phd_snapshot *s = g->s;
+    struct phd_cycles c;
+    struct phd_error err;
+    FZ_CHECK(phd_cycles_find(&c, g, NULL, &err) == 0, "cycles out of memory");
+    uint32_t *csize = calloc((size_t)ncomp + 1, sizeof *csize);
+    FZ_CHECK(csize != NULL, NULL);
+    for (uint32_t v = 0; v < g->n; v++)
+        csize[comp[v]]++;
+    uint64_t want = 0;
+    for (uint32_t v = 0; v < g->n; v++)
+        want += csize[comp[v]] > 1 || phd_graph_edge_between(s, v, v) != UINT64_MAX;
+    uint64_t objects = 0, size = 0;
+    for (size_t k = 0; k < c.n; k++) {
+        const struct phd_cycle *cy = &c.items[k];
+        uint32_t nm;
+        const uint32_t *m = phd_cycles_members(&c, k, &nm);
+        FZ_CHECK(nm == cy->count && nm > 0 && m[0] == cy->first, "cycle members");
+        FZ_CHECK(nm == csize[comp[cy->first]], "a cycle is not its whole component");
+        for (uint32_t i = 1; i < nm; i++)
+            FZ_CHECK(m[i - 1] < m[i] && comp[m[i]] == comp[m[0]], "cycle members not one component, ascending");
+        FZ_CHECK(!cy->reachable == (dist[cy->first] == UINT32_MAX), "cycle reachability");
+        FZ_CHECK(k == 0 || c.items[k - 1].size >= cy->size, "cycles out of order");
+        objects += cy->count;
+        size += cy->size;
+        if (k >= 16)
+            continue;
+        struct phd_cycle_type *types;
+        long nt = phd_cycles_types(&c, k, &types);
+        FZ_CHECK(nt > 0, "cycle types");
+        uint64_t counted = 0;
+        for (long i = 0; i < nt; i++) {
+            FZ_CHECK(types[i].type < s->n_types && (i == 0 || types[i - 1].count >= types[i].count), "cycle types");
+            counted += types[i].count;
+        }
+        FZ_CHECK(counted == cy->count, "cycle types lost objects");
+        free(types);
+        uint32_t *chain;
+        long hops = phd_cycles_example(&c, k, &chain);
+        FZ_CHECK(hops >= 1 && hops <= (long)nm && chain[0] == cy->first && chain[hops] == cy->first, "cycle example");
+        for (long i = 0; i < hops; i++)
+            FZ_CHECK(comp[chain[i]] == comp[cy->first] && phd_graph_edge_between(s, chain[i], chain[i + 1]) != UINT64_MAX,
+                     "a cycle example's hop is no retaining reference inside the cycle");
+        char *text = phd_cycles_example_text(s, chain, (size_t)hops);
+        FZ_CHECK(text && strlen(text) < 16 * 1024, "cycle example text");
+        free(text);
+        free(chain);
+    }
+    FZ_CHECK(objects == want && c.objects == want && c.size == size && c.size <= s->total_size, "cycles lost objects");
+    phd_cycles_free(&c);
+    /* the cycles with an object of node 0's type: a subset, each with one */
+    if (g->n) {
+        uint8_t *wt = calloc((size_t)s->n_types + 1, 1);
+        FZ_CHECK(wt != NULL, NULL);
+        wt[s->type[0]] = 1;
+        FZ_CHECK(phd_cycles_find(&c, g, wt, &err) == 0, "cycles out of memory");
+        FZ_CHECK(c.objects <= want, NULL);
+        for (size_t k = 0; k < c.n && k < 16; k++) {
+            uint32_t nm;
+            const uint32_t *m = phd_cycles_members(&c, k, &nm);
+            int found = 0;
+            for (uint32_t i = 0; i < nm; i++)
+                found |= wt[s->type[m[i]]];
+            FZ_CHECK(found, "a cycle without the type asked for");
+        }
+        phd_cycles_free(&c);
+        free(wt);
+    }
+    free(csize);
+}
+
 static void analyse(const struct phd_snapshot *s)
 {
     struct phd_graph *g = NULL;
@@ -97,6 +174,7 @@ static void analyse(const struct phd_snapshot *s)
                 FZ_CHECK(comp[u] == comp[t], "a two-node cycle split over components");
         }
     }
+    check_cycles(g, comp, nc, dist);
 
     FZ_CHECK(phd_graph_dominators(g, idom, retained) == 0, "dominators out of memory");
     for (uint32_t v = 0; v < g->n; v++) {
