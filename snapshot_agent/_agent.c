@@ -34,6 +34,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "floatrepr.h"
 #include "pyver.h"
 #include "structmember.h"
 
@@ -796,80 +797,6 @@ static uint64_t object_size(struct dump *d, PyObject *op, struct tinfo *ti)
 
 /* ---- previews -------------------------------------------------------- */
 
-/* Decimal digits of v at buf (no NUL); returns their number. */
-static size_t u64_digits(uint64_t v, char *buf)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    return n;
-}
-
-/*
- * repr(x) without dtoa for the floats most programs hold: 1e-4 <= |x| <
- * 1e15 with at most 15 significant digits (prices, measurements, i * 0.5).
- * With k such that y = |x| * 10^k is in [1e14, 1e15), m = round(y) is
- * tested: m / 10^k == |x|.  10^k (k <= 22) and m (< 2^53) are exact
- * doubles and IEEE division rounds correctly, so the test is exactly "the
- * decimal m * 10^-k reads back as x".  If any decimal of at most 15
- * significant digits reads back as x, it is within 2^-53 * y < 0.12 of y
- * once scaled by 10^k, and so is the computed product: the rounding finds
- * it (with trailing zeros) and no other.  Stripping the trailing zeros
- * leaves the fewest digits, which is Python's shortest round-tripping
- * repr (fixed notation in this range).  Returns 0 otherwise (16 or 17
- * digits, or out of range), for PyOS_double_to_string.
- */
-static size_t float_repr_fast(double x, char *buf)
-{
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    double ax = x < 0 ? -x : x;
-    if (!(ax >= 1e-4 && ax < 1e15))
-        return 0;
-    int k = 0; /* the k that puts ax * 10^k in [1e14, 1e15) */
-    while (k < 22 && ax * p10[k] < 1e14)
-        k++;
-    double y = ax * p10[k];
-    if (y >= 1e15 || y < 1e14)
-        return 0;
-    uint64_t m = (uint64_t)(y + 0.5);
-    if ((double)m / p10[k] != ax)
-        return 0;
-    while (k > 0 && m % 10 == 0) {
-        m /= 10;
-        k--;
-    }
-    char digits[20];
-    size_t nd = u64_digits(m, digits), o = 0;
-    if (x < 0)
-        buf[o++] = '-';
-    if (k == 0) {
-        memcpy(buf + o, digits, nd);
-        o += nd;
-        buf[o++] = '.';
-        buf[o++] = '0';
-    } else if (nd > (size_t)k) {
-        memcpy(buf + o, digits, nd - (size_t)k);
-        o += nd - (size_t)k;
-        buf[o++] = '.';
-        memcpy(buf + o, digits + nd - (size_t)k, (size_t)k);
-        o += (size_t)k;
-    } else {
-        buf[o++] = '0';
-        buf[o++] = '.';
-        for (size_t z = nd; z < (size_t)k; z++)
-            buf[o++] = '0';
-        memcpy(buf + o, digits, nd);
-        o += nd;
-    }
-    return o;
-}
-
 /* Writes a value preview into buf and returns its length, or sets *sid to
  * the string id of a name (modules, functions, classes, code), which the
  * string table then holds once however many objects share it. */
@@ -911,16 +838,18 @@ static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf,
         }
         if (v < 0) {
             buf[0] = '-';
-            return 1 + u64_digits(0 - (uint64_t)v, buf + 1);
+            return 1 + phd_u64_digits(0 - (uint64_t)v, buf + 1);
         }
-        return u64_digits((uint64_t)v, buf);
+        return phd_u64_digits((uint64_t)v, buf);
     }
     case PV_FLOAT: {
         if (!d->values)
             return 0;
-        /* repr(): the shortest string that round-trips (David Gay's
-         * dtoa, as float.__repr__ uses), without calling __repr__ */
-        size_t fl = float_repr_fast(PyFloat_AS_DOUBLE(op), buf);
+        /* repr(): the shortest string that round-trips, without calling
+         * __repr__; floatrepr.c where it can prove it, else David Gay's
+         * dtoa, as float.__repr__ uses */
+        _Static_assert(PHD_FLOAT_REPR_MAX <= PHD_PREVIEW_MAX, "a float preview fits");
+        size_t fl = phd_float_repr(PyFloat_AS_DOUBLE(op), buf);
         if (fl)
             return fl;
         char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(op), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
