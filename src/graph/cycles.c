@@ -125,6 +125,12 @@ const uint32_t *phd_cycles_members(const struct phd_cycles *c, size_t k, uint32_
     return c->members + c->mstart[id];
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 long phd_cycles_types(struct phd_cycles *c, size_t k, struct phd_cycle_type **out)
 {
     const struct phd_snapshot *s = c->g->s;
@@ -144,19 +150,29 @@ long phd_cycles_types(struct phd_cycles *c, size_t k, struct phd_cycle_type **ou
         if (!c->tcount[ty]++)
             t[nt++].type = ty;
     }
+    /* most objects first, ties in the order of their first members: one
+     * sort of (count, first seen) keys, O(types log types) */
+    uint64_t *key = malloc((nt + 1) * sizeof *key);
+    if (!key) {
+        for (uint32_t i = 0; i < nt; i++)
+            c->tcount[t[i].type] = 0;
+        free(t);
+        return -1;
+    }
     for (uint32_t i = 0; i < nt; i++) {
-        t[i].count = c->tcount[t[i].type];
+        key[i] = (uint64_t)(UINT32_MAX - c->tcount[t[i].type]) << 32 | i;
         c->tcount[t[i].type] = 0;
     }
-    /* Selection sort with swaps, by count: not stable, but the order of
-     * equal counts it gives is the one `cycles` has always printed. */
-    for (uint32_t i = 0; i < nt; i++)
-        for (uint32_t j = i + 1; j < nt; j++)
-            if (t[j].count > t[i].count) {
-                struct phd_cycle_type x = t[i];
-                t[i] = t[j];
-                t[j] = x;
-            }
+    qsort(key, nt, sizeof *key, cmp_u64);
+    for (uint32_t i = 0; i < nt; i++) {
+        uint32_t type = t[(uint32_t)key[i]].type;
+        key[i] = (uint64_t)type << 32 | (UINT32_MAX - (uint32_t)(key[i] >> 32));
+    }
+    for (uint32_t i = 0; i < nt; i++) {
+        t[i].type = (uint32_t)(key[i] >> 32);
+        t[i].count = (uint32_t)key[i];
+    }
+    free(key);
     *out = t;
     return nt;
 }

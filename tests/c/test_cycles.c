@@ -247,8 +247,8 @@ static void check_types(struct phd_cycles *c, size_t k, const struct ref_cycle *
             want[t[i].type] = 0; /* a second listing fails the check above */
         CHECK(i == 0 || t[i - 1].count >= t[i].count);
     }
-    /* the order of ties: the swapping selection sort of the header, from
-     * the order of first objects */
+    /* the order of ties: the order of their first objects (a stable
+     * insertion sort by count) */
     struct phd_cycle_type o[N_TYPES];
     int tie = 0;
     for (long i = 0; i < distinct; i++) {
@@ -257,15 +257,15 @@ static void check_types(struct phd_cycles *c, size_t k, const struct ref_cycle *
         for (uint32_t v = 0; v < s->n_nodes; v++)
             o[i].count += (rc->members & BIT(v)) && s->type[v] == first[i];
     }
-    for (long i = 0; i < distinct; i++)
-        for (long j = i + 1; j < distinct; j++) {
-            tie |= o[j].count == o[i].count;
-            if (o[j].count > o[i].count) {
-                struct phd_cycle_type x = o[i];
-                o[i] = o[j];
-                o[j] = x;
-            }
-        }
+    for (long i = 1; i < distinct; i++) {
+        struct phd_cycle_type x = o[i];
+        long j = i;
+        for (; j > 0 && o[j - 1].count < x.count; j--)
+            o[j] = o[j - 1];
+        o[j] = x;
+    }
+    for (long i = 1; i < distinct; i++)
+        tie |= o[i - 1].count == o[i].count;
     cov_ties += tie;
     for (long i = 0; i < nt && i < distinct; i++)
         CHECKF(t[i].type == o[i].type, "graph %lu: cycle %zu: type %ld is %u, want %u", id, k, i, t[i].type,
