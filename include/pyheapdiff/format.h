@@ -133,6 +133,9 @@ static inline uint64_t phd_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint
 static inline int64_t phd_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 uint32_t phd_crc32c(uint32_t crc, const void *data, size_t len);
+/* The same, always by the portable tables (phd_crc32c uses the CPU's crc32
+ * instruction where there is one); for the tests. */
+uint32_t phd_crc32c_tables(uint32_t crc, const void *data, size_t len);
 
 /* ---- writer ---------------------------------------------------------- */
 

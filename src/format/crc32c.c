@@ -3,8 +3,11 @@
  *
  * Slicing-by-8 over tables built once on first use: about 1.5 GB/s on one
  * core, so checking a 100 MB snapshot costs well under a tenth of a second.
- * Kept portable on purpose (no SSE4.2 intrinsic) so that the agent and the
- * analyzer build the same everywhere.
+ * On x86-64 CPUs with SSE4.2 (every one since 2008) the crc32 instruction
+ * does the same at several times that: 3-4% of a dump's time before.  It
+ * is chosen at run time, through a compiler builtin and a function
+ * attribute (no x86 header), so the build is the same everywhere and
+ * other CPUs get the tables.
  */
 #include <stdint.h>
 #include <string.h>
@@ -28,7 +31,44 @@ static void crc_init(void)
     crc_ready = 1;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CRC_HW 1
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const unsigned char *p, size_t len)
+{
+    uint64_t c = ~crc;
+    while (len && ((uintptr_t)p & 7)) {
+        c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+        len--;
+    }
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8;
+        len -= 8;
+    }
+    while (len--)
+        c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+    return ~(uint32_t)c;
+}
+
+static int hw_state; /* 0: not asked yet, 1: the CPU has it, -1: not */
+#endif
+
 uint32_t phd_crc32c(uint32_t crc, const void *data, size_t len)
+{
+#ifdef CRC_HW
+    if (!hw_state) {
+        __builtin_cpu_init();
+        hw_state = __builtin_cpu_supports("sse4.2") ? 1 : -1;
+    }
+    if (hw_state > 0)
+        return crc_hw(crc, data, len);
+#endif
+    return phd_crc32c_tables(crc, data, len);
+}
+
+uint32_t phd_crc32c_tables(uint32_t crc, const void *data, size_t len)
 {
     const unsigned char *p = data;
     if (!crc_ready)
