@@ -169,7 +169,7 @@ enum extra_refs {
 
 enum preview_kind { PV_NONE, PV_STR, PV_BYTES, PV_BYTEARRAY, PV_INT, PV_FLOAT, PV_MODULE, PV_FUNCTION, PV_TYPE, PV_CODE };
 
-enum size_mode { SIZE_DEFAULT, SIZE_CALL };
+enum size_mode { SIZE_DEFAULT, SIZE_CALL, SIZE_INT };
 
 struct tinfo {
     PyTypeObject *tp;
@@ -753,6 +753,8 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     ti->origin = type_origin(d, tp);
     ti->preview = choose_preview(tp);
     ti->size_mode = find_sizeof(tp, &ti->sizeof_fn) ? SIZE_CALL : SIZE_DEFAULT;
+    if (tp == &PyLong_Type || tp == &PyBool_Type)
+        ti->size_mode = SIZE_INT; /* read from the header: no call, no int made */
     ti->owned = owned_by_type(tp);
     ti->foreign_size = ti->size_mode == SIZE_CALL && !in_core(ti->sizeof_fn);
     if (ptrmap_put(&d->type_map, tp, d->n_types) < 0) {
@@ -773,7 +775,9 @@ static void prewalk_abandon(struct dump *d);
 static uint64_t object_size(struct dump *d, PyObject *op, struct tinfo *ti)
 {
     Py_ssize_t size = -1;
-    if (ti->size_mode == SIZE_CALL) {
+    if (ti->size_mode == SIZE_INT) {
+        size = (Py_ssize_t)phd_py_int_size(op);
+    } else if (ti->size_mode == SIZE_CALL) {
         if (ti->foreign_size)
             prewalk_abandon(d); /* code from outside CPython may change the GC lists */
         PyObject *r = ti->sizeof_fn(op, NULL);

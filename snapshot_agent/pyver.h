@@ -76,6 +76,11 @@ size_t phd_py_sizeof_extra(PyObject *op, PyTypeObject *tp);
  * for every other object.  docs/agent.md, "Sizes", says how exact it is. */
 size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp);
 
+/* int.__sizeof__ of an int (or bool), read from its header without
+ * calling it (Objects/longobject.c, int___sizeof___impl: at least one
+ * digit is allocated, even for zero). */
+size_t phd_py_int_size(PyObject *op);
+
 /* 0 when the str's character data can be read (always, from 3.12 on). */
 int phd_py_str_ready(PyObject *s);
 

@@ -81,6 +81,14 @@ size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp)
     return values ? common_split_values_size(values, ((PyHeapTypeObject *)tp)->ht_cached_keys) : 0;
 }
 
+/* Objects/longobject.c, int___sizeof___impl (3.11): ob_size is the signed
+ * digit count */
+size_t phd_py_int_size(PyObject *op)
+{
+    Py_ssize_t n = Py_ABS(Py_SIZE(op));
+    return offsetof(PyLongObject, ob_digit) + (size_t)(n > 1 ? n : 1) * sizeof(digit);
+}
+
 int phd_py_str_ready(PyObject *s) { return PyUnicode_READY(s); }
 
 PyObject *phd_py_type_dict(PyTypeObject *tp) { return tp->tp_dict; }

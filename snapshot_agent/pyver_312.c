@@ -12,6 +12,7 @@
  * ts->current_exception; co_code lives in the code object's _co_cached.
  */
 #include "pyver_common.h"
+#include "internal/pycore_long.h" /* _PyLong_DigitCount */
 
 #if PY_VERSION_HEX < 0x030C0000 || PY_VERSION_HEX >= 0x030D0000
 #error "pyver_312.c is for CPython 3.12"
@@ -96,6 +97,14 @@ size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp)
     if (!_PyDictOrValues_IsValues(dorv))
         return 0; /* a materialised dict owns the values; its size counts them */
     return common_split_values_size(_PyDictOrValues_GetValues(dorv), ((PyHeapTypeObject *)tp)->ht_cached_keys);
+}
+
+/* Objects/longobject.c, int___sizeof___impl (3.12): the digit count
+ * is in lv_tag (Include/internal/pycore_long.h, _PyLong_DigitCount) */
+size_t phd_py_int_size(PyObject *op)
+{
+    Py_ssize_t n = _PyLong_DigitCount((PyLongObject *)op);
+    return offsetof(PyLongObject, long_value.ob_digit) + (size_t)(n > 1 ? n : 1) * sizeof(digit);
 }
 
 int phd_py_str_ready(PyObject *s)

@@ -13,6 +13,7 @@
  * to interp->codecs.
  */
 #include "pyver_common.h"
+#include "internal/pycore_long.h" /* _PyLong_DigitCount */
 #include "internal/pycore_tstate.h"
 
 #if PY_VERSION_HEX < 0x030D0000 || PY_VERSION_HEX >= 0x030E0000
@@ -118,6 +119,14 @@ size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp)
     if (dict && dict->ma_values == values)
         size -= cap * sizeof(PyObject *);
     return size;
+}
+
+/* Objects/longobject.c, int___sizeof___impl (3.13): the digit count
+ * is in lv_tag (Include/internal/pycore_long.h, _PyLong_DigitCount) */
+size_t phd_py_int_size(PyObject *op)
+{
+    Py_ssize_t n = _PyLong_DigitCount((PyLongObject *)op);
+    return offsetof(PyLongObject, long_value.ob_digit) + (size_t)(n > 1 ? n : 1) * sizeof(digit);
 }
 
 int phd_py_str_ready(PyObject *s)
