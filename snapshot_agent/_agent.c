@@ -2026,8 +2026,12 @@ static void prewalk_release(struct dump *d)
     d->pw.buf = NULL;
 }
 
-/* Visits the GC objects ops[0, n) that are not nodes yet, in order. */
-static void visit_gc_objects(struct dump *d, PyObject *const *ops, size_t n)
+/* Visits the GC objects ops[0, n) that are not nodes yet, in order.  From
+ * the reader's array (from_array), it stops as soon as the reader has been
+ * abandoned: code from outside CPython ran, and the rest of the array may
+ * name freed objects; the lists, followed from their start, say which are
+ * still there. */
+static void visit_gc_objects(struct dump *d, PyObject *const *ops, size_t n, int from_array)
 {
     PyObject *batch[64];
     for (size_t i = 0; i < n && !d->failed;) {
@@ -2049,6 +2053,8 @@ static void visit_gc_objects(struct dump *d, PyObject *const *ops, size_t n)
             visit_lookup(d, batch[k], 1, &is_new);
             if (is_new)
                 drain(d);
+            if (from_array && !d->pw.usable)
+                return;
         }
     }
 }
@@ -2063,7 +2069,7 @@ static int gc_pass_prewalked(struct dump *d)
         size_t ready = atomic_load_explicit(&pw->ready, memory_order_acquire);
         if (i < ready) {
             size_t n = ready - i < 64 ? ready - i : 64;
-            visit_gc_objects(d, pw->buf + i, n);
+            visit_gc_objects(d, pw->buf + i, n, 1);
             i += n;
             continue;
         }
@@ -2093,7 +2099,7 @@ static void gc_pass(struct dump *d, void **lists, size_t nlists)
                 batch[nb++] = phd_py_gc_object(g);
             /* a batch is visited before the list is read further: visiting
              * may (through an extension's __sizeof__) change the list */
-            visit_gc_objects(d, batch, nb);
+            visit_gc_objects(d, batch, nb, 0);
         }
     }
 }

@@ -86,26 +86,38 @@ def sizer_dir(tmp_path_factory):
 
 
 PROGRAM = """
-import sys
+import gc, sys
 sys.path.insert(0, {dir!r})
 import sizer
 
-# GC-tracked objects the reader goes through while the walk meets a Sizer
-# first (a global of __main__, near the roots)
-s = sizer.Sizer()
+gc.disable()
+# GC-tracked objects for the reader to read
 bulk = [[i] for i in range(300_000)]
-more = [sizer.Sizer() for _ in range(20)]
+if {reachable}:
+    # Sizers the walk from the roots meets while the reader is still reading
+    s = sizer.Sizer()
+    more = [sizer.Sizer() for _ in range(20)]
+# Sizers that only garbage cycles hold: the walk from the roots never meets
+# them, the last pass does (reading the reader's array, when no Sizer
+# stopped the reader before)
+for _ in range(30):
+    cycle = [sizer.Sizer()]
+    cycle.append(cycle)
+del cycle
 for _ in range(3):
-    T.dump(objects=False)
-T.dump()
+    T.dump(objects=False, collect=False)
+T.dump(collect=False)
 """
 
 
-def test_a_foreign_sizeof_that_changes_the_gc_lists_stops_the_reader(sizer_dir, tmp_path):
-    r = dump_in_subprocess(PROGRAM.format(dir=str(sizer_dir)), tmp_path, "sizer", timeout=300)
+@pytest.mark.slow
+@pytest.mark.parametrize("reachable", [True, False], ids=["during-the-walk", "in-the-last-pass"])
+def test_a_foreign_sizeof_that_changes_the_gc_lists_stops_the_reader(sizer_dir, tmp_path, reachable):
+    r = dump_in_subprocess(PROGRAM.format(dir=str(sizer_dir), reachable=reachable), tmp_path, "sizer",
+                           timeout=300)
     snap, truth = r.snap, r.truth
     missing = [a for a in truth.objects if a not in snap.by_addr]
     assert not missing, f"{len(missing)} objects of gc.get_objects() are missing"
     sizers = [n for n in snap.nodes if n.type == "sizer.Sizer"]
-    assert len(sizers) == 21
+    assert len(sizers) == (51 if reachable else 30)
     assert all(n.size == 1016 for n in sizers), {n.size for n in sizers}
