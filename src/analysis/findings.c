@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "pyheapdiff/findings.h"
+#include "pyheapdiff/progress.h"
 #include "pyheapdiff/types.h"
 
 /* ---- new objects ------------------------------------------------------- */
@@ -220,6 +221,8 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
     for (size_t v = n; v > 0; v--)
         cstart[v] = cstart[v - 1];
     cstart[0] = 0;
+    uint64_t seen = 0;
+    phd_progress_begin("ranking", n);
     for (uint32_t r = 0; r < n; r++) {
         if (idom[r] != PHD_NONE || !ret[r])
             continue; /* tree roots only; unreachable nodes have ret 0 */
@@ -230,6 +233,7 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
             int m = PHD_MARKED(mark, v);
             uint32_t t = f->canon[s->type[v]];
             if (!PHD_MARKED(entered, v)) {
+                phd_progress_tick(seen++);
                 PHD_MARK(entered, v);
                 if (m) {
                     enter(f, a, &w, ret, v, csp ? cstack[csp - 1] : PHD_NONE, attribute);
@@ -259,6 +263,7 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
     }
     rc = 0;
 out:
+    phd_progress_end();
     free(cstart);
     free(child);
     free(stack);
