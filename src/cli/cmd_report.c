@@ -77,9 +77,11 @@ int cmd_report(const struct cli_command *cmd, int argc, char **argv)
         goto out;
     }
     phd_snapshot_free(&sa);
-    if (cli_open_graph(argv[optind + 1], &s, &g) < 0)
+    /* AFTER's census before its graph: the census's sort needs as much
+     * memory again as its arrays, and it is not needed with the graph's */
+    if (cli_open_snapshot(argv[optind + 1], &s) < 0)
         goto out;
-    if (phd_census_from_snapshot(&cs[1], s, 1, &err) < 0) {
+    if (phd_census_from_snapshot(&cs[1], s, 1, &err) < 0 || phd_graph_build(&g, s, &err) < 0) {
         cli_fail("%s", err.msg);
         goto out;
     }
