@@ -181,8 +181,12 @@ def real(args, cli):
     if not (args.reuse and os.path.exists(a) and os.path.exists(b)):
         print(f"  building a heap of {args.objects} objects ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
+        # the child runs in the work folder: PYTHONPATH as absolute paths
+        # (default: the build's agent)
+        paths = os.environ.get("PYTHONPATH") or os.path.join(args.build, "python")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(os.path.abspath(x) for x in paths.split(os.pathsep) if x)}
         p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", str(args.objects), a, b],
-                           stdout=subprocess.PIPE, text=True, cwd=wd)
+                           stdout=subprocess.PIPE, text=True, cwd=wd, env=env)
         if p.returncode != 0:
             sys.exit("the heap's process failed")
         res["python"] = json.loads(p.stdout.strip().splitlines()[-1])
