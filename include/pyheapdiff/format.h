@@ -359,6 +359,11 @@ int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flag
 int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *data,
                        size_t len, unsigned flags, struct phd_error *err);
 void phd_snapshot_free(struct phd_snapshot **s);
+/* Gives back the pages of the mapped file that reading previews brought
+ * in (a later preview faults its page in again from the page cache), so
+ * that a pass over every preview does not leave the whole file counted
+ * against the process's memory.  Nothing for a parsed in-memory image. */
+void phd_snapshot_drop_pages(const struct phd_snapshot *s);
 
 /* Copies the preview of node i (without a terminating NUL) into buf, at most
  * cap bytes; returns its length, or -1 when the node has none. */

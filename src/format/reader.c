@@ -714,9 +714,15 @@ int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flag
     /* Everything but previews has been copied into the arrays: let the
      * kernel drop the file's pages (a preview read later faults its page
      * back in from the page cache), so they do not count against us. */
-    if (map && !(flags & PHD_OPEN_HEADER_ONLY))
-        madvise(map, len, MADV_DONTNEED);
+    if (!(flags & PHD_OPEN_HEADER_ONLY))
+        phd_snapshot_drop_pages(*out);
     return 0;
+}
+
+void phd_snapshot_drop_pages(const struct phd_snapshot *s)
+{
+    if (s->mapped && s->map && s->map_len)
+        madvise((void *)s->map, s->map_len, MADV_DONTNEED);
 }
 
 void phd_snapshot_free(struct phd_snapshot **sp)
