@@ -349,11 +349,12 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
     uint32_t index = 1;
     int64_t c = (int64_t)n - 1; /* the next component number (reaches -1) */
     size_t sp = 0;
+    uint64_t seen = 0; /* nodes visited, for progress */
     phd_progress_begin("finding cycles", n);
     for (uint32_t r = 0; r < n; r++) {
-        phd_progress_tick((uint64_t)((int64_t)n - 1 - c));
         if (rindex[r])
             continue;
+        phd_progress_tick(seen++);
         size_t csp = 0;
         cs_node[csp] = r;
         cs_edge[csp] = s->edge_start[r];
@@ -368,6 +369,7 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
                     continue;
                 uint32_t w = s->edge_target[e];
                 if (!rindex[w]) {
+                    phd_progress_tick(seen++);
                     rindex[w] = index++;
                     cs_node[csp] = w;
                     cs_edge[csp] = s->edge_start[w];
@@ -379,7 +381,6 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
                 continue;
             }
             /* v is done */
-            phd_progress_tick((uint64_t)((int64_t)n - 1 - c));
             if (cs_root[csp - 1]) {
                 index--;
                 while (sp && rindex[v] <= rindex[stack[sp - 1]]) {
