@@ -172,7 +172,7 @@ int phd_census_from_snapshot(struct phd_census **out, const struct phd_snapshot 
             c->origin[to[t]] = s->types[t].origin;
     for (uint32_t i = 0; i < s->n_nodes; i++) {
         c->count[to[s->type[i]]]++;
-        c->size[to[s->type[i]]] += s->size[i];
+        c->size[to[s->type[i]]] += phd_snapshot_size(s, i);
     }
     if (with_objects && s->n_nodes) { /* no arrays for no objects */
         memcpy(c->addr, s->addr, (size_t)s->n_nodes * sizeof *c->addr);

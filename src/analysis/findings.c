@@ -138,13 +138,13 @@ static void enter(struct phd_findings *f, struct acc *a, struct walk *w, const u
     struct phd_finding *it = &f->items[t];
     uint64_t r = ret ? ret[v] : 0;
     it->count++;
-    it->size += s->size[v];
+    it->size += phd_snapshot_size(s, v);
     int outermost = !a[t].open++;
     if (outermost)
         it->retained += r;
     if (a[t].selected) {
         f->count++;
-        f->size += s->size[v];
+        f->size += phd_snapshot_size(s, v);
         if (!w->open_sel++)
             f->retained += r;
     }

@@ -163,7 +163,7 @@ int cmd_cycles(const struct cli_command *cmd, int argc, char **argv)
             cy->first = v;
         }
         cy->count++;
-        cy->size += s->size[v];
+        cy->size += phd_snapshot_size(s, v);
         cy->reachable |= dist[v] != UINT32_MAX;
         hastype[cid] |= want[s->type[v]];
         mstart[cid + 1]++;

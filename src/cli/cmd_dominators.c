@@ -88,7 +88,7 @@ int cmd_dominators(const struct cli_command *cmd, int argc, char **argv)
             snprintf(addr, sizeof addr, "0x%" PRIx64, s->addr[v]);
             json_array_append_new(objs, json_pack("{s:s, s:o, s:I, s:I, s:o}", "address", addr, "type",
                                                   phd_json_text(phd_snapshot_type_name(s, s->type[v])), "size",
-                                                  (json_int_t)s->size[v], "retained", (json_int_t)ret[k], "path",
+                                                  (json_int_t)phd_snapshot_size(s, v), "retained", (json_int_t)ret[k], "path",
                                                   phd_json_text(path ? path : "")));
             free(path);
         }
@@ -107,7 +107,7 @@ int cmd_dominators(const struct cli_command *cmd, int argc, char **argv)
             phd_graph_describe(s, v, d, sizeof d);
             printf("%3zu. %-10s %5.1f%%  %s (%s, 0x%" PRIx64 ")\n     %s\n", k + 1, phd_fmt_size(ret[k], b1, sizeof b1),
                    s->total_size ? 100.0 * (double)ret[k] / (double)s->total_size : 0.0, cli_esc(d),
-                   phd_fmt_size(s->size[v], b2, sizeof b2), s->addr[v], path ? cli_esc(path) : "");
+                   phd_fmt_size(phd_snapshot_size(s, v), b2, sizeof b2), s->addr[v], path ? cli_esc(path) : "");
             free(path);
         }
         printf("\nretained per type (an instance inside another of its type counted once)\n");

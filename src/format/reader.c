@@ -69,6 +69,27 @@ static void drop_pages(struct parse *ps, size_t upto, int all)
     ps->dropped = upto;
 }
 
+/* Stores node i's size: 32 bits in s->size, or UINT32_MAX there and the
+ * size in s->big_size (4 GiB - 1 or more: rare; sorted after the parse). */
+static int set_size(struct parse *ps, uint64_t i, uint64_t size)
+{
+    struct phd_snapshot *s = ps->s;
+    if (size < UINT32_MAX) {
+        s->size[i] = (uint32_t)size;
+        return 0;
+    }
+    if ((s->n_big_size & (s->n_big_size - 1)) == 0) { /* 0, 1, 2, 4...: grow */
+        size_t cap = s->n_big_size ? 2 * (size_t)s->n_big_size : 1;
+        struct phd_big_size *nb = realloc(s->big_size, cap * sizeof *nb);
+        if (!nb)
+            return phd_error_set(ps->err, "%s: out of memory", ps->name);
+        s->big_size = nb;
+    }
+    s->big_size[s->n_big_size++] = (struct phd_big_size){(uint32_t)i, size};
+    s->size[i] = UINT32_MAX;
+    return 0;
+}
+
 #define CORRUPT(ps, off, ...) corrupt((ps), (uint64_t)(off), __VA_ARGS__)
 
 static int corrupt(struct parse *ps, uint64_t off, const char *fmt, ...) PHD_PRINTF(3, 4);
@@ -401,10 +422,25 @@ static int parse_inline(struct parse *ps, const unsigned char **pp, const unsign
         return -1;
     s->type[i] = (uint32_t)tid;
     s->flags[i] = (uint8_t)(head & 7);
-    s->size[i] = size;
+    if (set_size(ps, i, size) < 0)
+        return -1;
     s->refcnt[i] = 1;
     *total += size;
     return 0;
+}
+
+static int by_big_node(const void *a, const void *b)
+{
+    const struct phd_big_size *x = a, *y = b;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+uint64_t phd_snapshot_big_size(const struct phd_snapshot *s, uint32_t i)
+{
+    struct phd_big_size key = {i, 0};
+    const struct phd_big_size *hit =
+        s->n_big_size ? bsearch(&key, s->big_size, s->n_big_size, sizeof key, by_big_node) : NULL;
+    return hit ? hit->size : UINT32_MAX;
 }
 
 static int parse_nodes(struct parse *ps)
@@ -473,7 +509,8 @@ static int parse_nodes(struct parse *ps)
                                (unsigned long long)i, (unsigned long long)nedges);
             s->type[i] = (uint32_t)tid;
             s->flags[i] = (uint8_t)(head & 7);
-            s->size[i] = size;
+            if (set_size(ps, i, size) < 0)
+                return -1;
             s->refcnt[i] = refcnt > UINT32_MAX ? UINT32_MAX : (uint32_t)refcnt;
             s->edge_start[i] = (uint32_t)e;
             if (size > PHD_SIZE_MAX - total)
@@ -579,6 +616,9 @@ static int parse_nodes(struct parse *ps)
         drop_pages(ps, (size_t)(end - s->map), 0);
     }
     phd_progress_end();
+    /* inline nodes come out of index order: sort the big sizes by node */
+    if (s->n_big_size > 1)
+        qsort(s->big_size, s->n_big_size, sizeof *s->big_size, by_big_node);
     if (next != nn)
         return phd_error_set(ps->err, "%s: corrupt snapshot: footer says %u nodes, found %llu", ps->name,
                              s->n_nodes, (unsigned long long)next);
@@ -740,6 +780,7 @@ void phd_snapshot_free(struct phd_snapshot **sp)
     free(s->roots);
     free(s->addr);
     free(s->size);
+    free(s->big_size);
     free(s->refcnt);
     free(s->type);
     free(s->flags);

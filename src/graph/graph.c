@@ -557,7 +557,7 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
         /* (semi and label are done with) bottom-up over the preorder:
          * children come after their idom */
         for (size_t v = 0; v < n; v++)
-            retained[v] = pre[v] == PHD_NONE ? 0 : s->size[v];
+            retained[v] = pre[v] == PHD_NONE ? 0 : phd_snapshot_size(s, v);
         for (uint32_t i = cnt - 1; i >= 1; i--)
             if (idom[i] != 0)
                 retained[vert[idom[i]]] += retained[vert[i]];
