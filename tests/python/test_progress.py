@@ -4,16 +4,17 @@ in the first second.  The snapshots come from bench/gen_snapshot (built
 with the analyzer), which these tests also check: diff and leaks find the
 growth it writes into the later snapshot."""
 
+import json
 import os
 import re
 import subprocess
 
 import pytest
 
-from conftest import BUILD, cli, cli_tty
+from conftest import BUILD, REPO, cli, cli_tty
 
 GEN = BUILD / "bench" / "gen_snapshot"
-FIXTURE = BUILD.parent / "fixtures" / "snapshots" / "v1-py311.snap"
+FIXTURE = REPO / "fixtures" / "snapshots" / "v1-py311.snap"
 
 COMMANDS = [
     (["info", "A"], ["checking the checksum", "reading objects", "checking addresses"]),
@@ -87,7 +88,6 @@ def test_an_error_is_not_written_over_progress(pyheapdiff_bin, snaps, tmp_path):
 def test_generator_growth_is_found(pyheapdiff_bin, snaps):
     p = cli(pyheapdiff_bin, "diff", "--json", snaps / "a.snap", snaps / "b.snap")
     assert p.returncode == 0, p.stderr
-    import json
     rows = {r["type"]: r for r in json.loads(p.stdout)["rows"]}
     assert rows["app.cache.Session"]["count_delta"] == 3000
     p = cli(pyheapdiff_bin, "leaks", snaps / "a.snap", snaps / "b.snap")
