@@ -329,7 +329,15 @@ struct phd_snapshot {
     struct phd_root *roots;
 
     uint64_t *addr;
-    uint64_t *size;
+    /* shallow sizes; UINT32_MAX: the size is in big_size (4 GiB - 1 or
+     * more, rare), which is sorted by node.  Read them through
+     * phd_snapshot_size(). */
+    uint32_t *size;
+    struct phd_big_size {
+        uint32_t node;
+        uint64_t size;
+    } *big_size;
+    uint32_t n_big_size;
     uint32_t *refcnt;    /* saturated at UINT32_MAX */
     uint32_t *type;
     uint8_t *flags;
@@ -343,6 +351,14 @@ struct phd_snapshot {
     size_t map_len;
     int mapped;
 };
+
+/* The big_size entry of node i (src/format/reader.c). */
+uint64_t phd_snapshot_big_size(const struct phd_snapshot *s, uint32_t i);
+/* The shallow size of node i. */
+static inline uint64_t phd_snapshot_size(const struct phd_snapshot *s, uint32_t i)
+{
+    return s->size[i] != UINT32_MAX ? s->size[i] : phd_snapshot_big_size(s, i);
+}
 
 /* A node recorded with refcount 0 is immortal (CPython 3.12 and later):
  * its refcount is no count, so it says nothing about unknown holders. */
@@ -362,6 +378,11 @@ int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flag
 int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *data,
                        size_t len, unsigned flags, struct phd_error *err);
 void phd_snapshot_free(struct phd_snapshot **s);
+/* Gives back the pages of the mapped file that reading previews brought
+ * in (a later preview faults its page in again from the page cache), so
+ * that a pass over every preview does not leave the whole file counted
+ * against the process's memory.  Nothing for a parsed in-memory image. */
+void phd_snapshot_drop_pages(const struct phd_snapshot *s);
 
 /* Copies the preview of node i (without a terminating NUL) into buf, at most
  * cap bytes; returns its length, or -1 when the node has none. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pyheapdiff/census.h"
+#include "pyheapdiff/progress.h"
 #include "pyheapdiff/types.h"
 
 struct phd_census *phd_census_new(const char *label, uint32_t n_types, uint64_t n_objs)
@@ -89,10 +90,13 @@ int phd_census_sort_objects(struct phd_census *c)
         free(hist);
         return -1;
     }
+    phd_progress_begin("sorting addresses", 8 * (uint64_t)n);
     for (unsigned shift = 0; shift < 64; shift += 16) {
         memset(hist, 0, 65536 * sizeof *hist);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            phd_progress_tick((shift / 8) * (uint64_t)n + i);
             hist[(ka[i] >> shift) & 0xffff]++;
+        }
         if (hist[(ka[0] >> shift) & 0xffff] == n)
             continue; /* all equal in this digit */
         size_t sum = 0;
@@ -102,6 +106,7 @@ int phd_census_sort_objects(struct phd_census *c)
             sum += h;
         }
         for (size_t i = 0; i < n; i++) {
+            phd_progress_tick((shift / 8 + 1) * (uint64_t)n + i);
             size_t o = hist[(ka[i] >> shift) & 0xffff]++;
             kb[o] = ka[i];
             vb[o] = va[i];
@@ -113,6 +118,7 @@ int phd_census_sort_objects(struct phd_census *c)
         va = vb;
         vb = tv;
     }
+    phd_progress_end();
     c->addr = ka;
     c->otype = va;
     free(kb);
@@ -166,7 +172,7 @@ int phd_census_from_snapshot(struct phd_census **out, const struct phd_snapshot 
             c->origin[to[t]] = s->types[t].origin;
     for (uint32_t i = 0; i < s->n_nodes; i++) {
         c->count[to[s->type[i]]]++;
-        c->size[to[s->type[i]]] += s->size[i];
+        c->size[to[s->type[i]]] += phd_snapshot_size(s, i);
     }
     if (with_objects && s->n_nodes) { /* no arrays for no objects */
         memcpy(c->addr, s->addr, (size_t)s->n_nodes * sizeof *c->addr);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "pyheapdiff/findings.h"
+#include "pyheapdiff/progress.h"
 #include "pyheapdiff/types.h"
 
 /* ---- new objects ------------------------------------------------------- */
@@ -137,13 +138,13 @@ static void enter(struct phd_findings *f, struct acc *a, struct walk *w, const u
     struct phd_finding *it = &f->items[t];
     uint64_t r = ret ? ret[v] : 0;
     it->count++;
-    it->size += s->size[v];
+    it->size += phd_snapshot_size(s, v);
     int outermost = !a[t].open++;
     if (outermost)
         it->retained += r;
     if (a[t].selected) {
         f->count++;
-        f->size += s->size[v];
+        f->size += phd_snapshot_size(s, v);
         if (!w->open_sel++)
             f->retained += r;
     }
@@ -220,6 +221,8 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
     for (size_t v = n; v > 0; v--)
         cstart[v] = cstart[v - 1];
     cstart[0] = 0;
+    uint64_t seen = 0;
+    phd_progress_begin("ranking", n);
     for (uint32_t r = 0; r < n; r++) {
         if (idom[r] != PHD_NONE || !ret[r])
             continue; /* tree roots only; unreachable nodes have ret 0 */
@@ -230,6 +233,7 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
             int m = PHD_MARKED(mark, v);
             uint32_t t = f->canon[s->type[v]];
             if (!PHD_MARKED(entered, v)) {
+                phd_progress_tick(seen++);
                 PHD_MARK(entered, v);
                 if (m) {
                     enter(f, a, &w, ret, v, csp ? cstack[csp - 1] : PHD_NONE, attribute);
@@ -259,6 +263,7 @@ static int walk(struct phd_findings *f, const struct phd_graph *g, struct acc *a
     }
     rc = 0;
 out:
+    phd_progress_end();
     free(cstart);
     free(child);
     free(stack);

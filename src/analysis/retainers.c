@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyheapdiff/findings.h"
 #include "pyheapdiff/retainers.h"
 
 static const uint64_t *sort_ret;
@@ -31,7 +32,7 @@ int phd_retainers_per_type(const struct phd_snapshot *s, const uint32_t *idom, c
     uint32_t *cstart = calloc(n + 2, sizeof *cstart);
     uint32_t *child = malloc((n + 1) * sizeof *child), *stack = malloc((n + 1) * sizeof *stack);
     uint32_t *open = calloc((size_t)s->n_types + 1, sizeof *open);
-    uint8_t *entered = calloc(n + 1, 1);
+    uint8_t *entered = calloc(n / 8 + 1, 1); /* a bit per node */
     int rc = -1;
     if (!cstart || !child || !stack || !open || !entered)
         goto out;
@@ -41,14 +42,14 @@ int phd_retainers_per_type(const struct phd_snapshot *s, const uint32_t *idom, c
             cstart[idom[v] + 1]++;
     for (size_t v = 0; v < n; v++)
         cstart[v + 1] += cstart[v];
-    uint32_t *fill = malloc((n + 1) * sizeof *fill);
-    if (!fill)
-        goto out;
-    memcpy(fill, cstart, n * sizeof *fill);
     for (uint32_t v = 0; v < n; v++)
         if (idom[v] != PHD_NONE)
-            child[fill[idom[v]]++] = v;
-    free(fill);
+            child[cstart[idom[v]]++] = v;
+    /* the fill moved each start to the next one's: shift back (no array
+     * of fill positions, 4 bytes per object less at this peak) */
+    for (size_t v = n; v > 0; v--)
+        cstart[v] = cstart[v - 1];
+    cstart[0] = 0;
     for (uint32_t t = 0; t < s->n_types; t++) {
         type_ret[t] = 0;
         type_top[t] = 0;
@@ -61,8 +62,8 @@ int phd_retainers_per_type(const struct phd_snapshot *s, const uint32_t *idom, c
         while (sp) {
             uint32_t v = stack[sp - 1];
             uint32_t t = s->type[v];
-            if (!entered[v]) {
-                entered[v] = 1;
+            if (!PHD_MARKED(entered, v)) {
+                PHD_MARK(entered, v);
                 if (!open[t]++) {
                     type_ret[t] += ret[v];
                     type_top[t]++;

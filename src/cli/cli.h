@@ -51,7 +51,8 @@ struct cli_command {
     int min_args, max_args;
     const char *expects;
     int censuses;       /* CLI_OPENS_CENSUSES: how many */
-    int census_objects; /* CLI_OPENS_CENSUSES: with their objects (addresses) */
+    int census_objects; /* CLI_OPENS_CENSUSES: with their objects (addresses); CLI_OPENS_GRAPH: the
+                         * last snapshot's census as well (in->census[n - 1]), made before its graph */
 };
 
 extern const struct cli_command cli_commands[];

@@ -74,7 +74,7 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
         rows[t].type = t;
     for (uint32_t i = 0; i < s->n_nodes; i++) {
         rows[s->type[i]].count++;
-        rows[s->type[i]].size += s->size[i];
+        rows[s->type[i]].size += phd_snapshot_size(s, i);
         tracked += s->flags[i] & PHD_NODE_GC_TRACKED;
         immortal += (uint64_t)phd_snapshot_immortal(s, i);
     }

@@ -8,16 +8,26 @@
 
 #include "cli.h"
 #include "pyheapdiff/output.h"
+#include "pyheapdiff/progress.h"
 #include "pyheapdiff/store.h"
+
+/* The store's progress (a snapshot's objects as they are inserted, then
+ * the indexes) as phases of the CLI's progress line (main.c). */
+struct load_progress {
+    uint64_t total, done; /* of the phase begun last */
+};
 
 static void progress(void *arg, const char *what, uint64_t done, uint64_t total)
 {
-    (void)arg;
-    if (total)
-        fprintf(stderr, "\rloading %s: %3d%%", what, (int)(100 * done / total));
-    else
-        fprintf(stderr, "\r\033[Kcreating %s...", what);
-    fflush(stderr);
+    struct load_progress *p = arg;
+    (void)what;
+    /* a new phase: another total, or a count that starts again (the
+     * reader's own phases came in between) */
+    if (total != p->total || done < p->done || !p->total)
+        phd_progress_begin(total ? "loading objects" : "creating indexes", total);
+    p->total = total;
+    p->done = done;
+    phd_progress_tick(done);
 }
 
 int cmd_load(const struct cli_command *cmd, int argc, char **argv)
@@ -72,10 +82,9 @@ int cmd_load(const struct cli_command *cmd, int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct phd_error err;
-    int tty = isatty(2) && !json;
-    int rc = phd_store_load_files(out, (const char *const *)&argv[optind], n, res, tty ? progress : NULL, NULL, &err);
-    if (tty)
-        fputs("\r\033[K", stderr);
+    struct load_progress lp = {UINT64_MAX, 0};
+    int rc = phd_store_load_files(out, (const char *const *)&argv[optind], n, res, progress, &lp, &err);
+    phd_progress_end();
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc < 0) {

@@ -68,14 +68,11 @@ int cmd_report(const struct cli_command *cmd, int argc, char **argv)
     uint32_t *tids = NULL, ntids = 0;
     char deftitle[600];
 
-    /* BEFORE as a census (addresses and types), AFTER with its graph */
+    /* BEFORE as a census (addresses and types), AFTER with its census
+     * and its graph (the command table's row) */
     if (cli_open(cmd, argc - optind, argv + optind, &in) < 0)
         return PHD_EXIT_USAGE;
     const struct phd_snapshot *s = in.s;
-    if (phd_census_from_snapshot(&cs[1], s, 1, &err) < 0) {
-        cli_fail("%s", err.msg);
-        goto out;
-    }
     /* the type of the leak graph, when asked for (suggestions when unknown) */
     if (type && cli_match_type(s, type, &tids, &ntids) < 0)
         goto out;

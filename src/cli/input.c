@@ -160,8 +160,10 @@ static int open_snapshot_graph(const char *path, struct phd_snapshot **s, struct
 
 /* The graph commands: the earlier snapshots as censuses (addresses and
  * types), each freed before the next is read (less memory at the peak),
- * then the last with its graph. */
-static int open_graph(struct cli_inputs *in)
+ * then the last with its graph, and its census first when the command
+ * wants it (the census's sort needs as much memory again as its arrays:
+ * not while the graph is alive as well). */
+static int open_graph(const struct cli_command *cmd, struct cli_inputs *in)
 {
     struct phd_error err;
     for (int i = 0; i < in->n_args - 1; i++) {
@@ -173,7 +175,14 @@ static int open_graph(struct cli_inputs *in)
         if (rc < 0)
             return cli_fail("%s", err.msg), -1;
     }
-    return open_snapshot_graph(in->args[in->n_args - 1], &in->s, &in->g);
+    if (!cmd->census_objects)
+        return open_snapshot_graph(in->args[in->n_args - 1], &in->s, &in->g);
+    if (open_snapshot(in->args[in->n_args - 1], &in->s) < 0)
+        return -1;
+    if (phd_census_from_snapshot(&in->census[in->n_args - 1], in->s, 1, &err) < 0 ||
+        phd_graph_build(&in->g, in->s, &err) < 0)
+        return cli_fail("%s", err.msg), -1;
+    return 0;
 }
 
 /* sql's: one database, or snapshot files seen as one database (virtual
@@ -213,7 +222,7 @@ int cli_open(const struct cli_command *cmd, int n, char **args, struct cli_input
         }
         break;
     case CLI_OPENS_GRAPH:
-        rc = open_graph(in);
+        rc = open_graph(cmd, in);
         break;
     case CLI_OPENS_CENSUSES:
         rc = load_censuses(in, cmd->censuses, cmd->census_objects, in->census);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pyheapdiff/progress.h"
 #include "pyheapdiff/text.h"
 #include "pyheapdiff/types.h"
 
@@ -250,7 +251,7 @@ const struct cli_command cli_commands[] = {
      "  --title TEXT       the page title (default 'BEFORE → AFTER')\n"
      "  --type T           the leak graph's type (default: the first finding)\n"
      "  -h, --help         show this help\n",
-     CLI_OPENS_GRAPH, 2, 2, "two snapshots, BEFORE and AFTER", 0, 0},
+     CLI_OPENS_GRAPH, 2, 2, "two snapshots, BEFORE and AFTER", 0, 1},
     {NULL, NULL, NULL, NULL, CLI_OPENS_NOTHING, 0, 0, NULL, 0, 0},
 };
 
@@ -281,6 +282,7 @@ int cli_fail(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    phd_progress_end(); /* the error is not written over a progress line */
     fprintf(stderr, "pyheapdiff: %s\n", cli_esc(msg));
     return PHD_EXIT_USAGE;
 }
@@ -369,7 +371,9 @@ static void usage(FILE *out)
                  "Text output shows control characters in names as escapes (\\x1b, \\n, \\0).\n"
                  "Files written (load's database, report, graph) get mode 0600.\n"
                  "Environment: PYHEAPDIFF_LOCK_TIMEOUT, the seconds to wait for a database that\n"
-                 "another process has locked (default 60).\n");
+                 "another process has locked (default 60).\n"
+                 "Commands that take more than a second show progress on stderr when it is a\n"
+                 "terminal (PYHEAPDIFF_PROGRESS_DELAY: after how many seconds; default 1).\n");
 }
 
 /* Other tools' words for what a command does (objgraph, guppy/heapy,
@@ -399,6 +403,57 @@ static const char *suggest_command(const char *name)
         }
     }
     return best;
+}
+
+/* ---- progress on the terminal ----------------------------------------- */
+
+/* The width of the progress line on stderr now (0: none shown). */
+static int progress_width;
+
+/* The sink of the library's progress (pyheapdiff/progress.h): one line,
+ * "pyheapdiff: PHASE 42%", rewritten in place with \r and padded with
+ * spaces over a longer line before it (no escape sequences: a dumb
+ * terminal shows it too); cleared the same way. */
+static void progress_show(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    (void)ctx;
+    char line[160];
+    int len = 0;
+    if (phase && total)
+        len = snprintf(line, sizeof line, "pyheapdiff: %s %3u%%", phase, (unsigned)(done * 100 / total));
+    else if (phase)
+        len = snprintf(line, sizeof line, "pyheapdiff: %s...", phase);
+    if (len < 0 || len >= (int)sizeof line)
+        len = (int)sizeof line - 1;
+    fprintf(stderr, "\r%.*s%*s", len, line, progress_width > len ? progress_width - len : 0, "");
+    if (!phase)
+        fputc('\r', stderr);
+    else if (progress_width > len)
+        fprintf(stderr, "\r%.*s", len, line); /* the cursor after the text */
+    fflush(stderr);
+    progress_width = len;
+}
+
+static void progress_clear(void) { phd_progress_end(); }
+
+/* Progress is shown when stderr is a terminal, after a second (or
+ * PYHEAPDIFF_PROGRESS_DELAY seconds: the tests set it to 0), at most ten
+ * times a second. */
+static void progress_setup(void)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    double delay = 1.0;
+    const char *env = getenv("PYHEAPDIFF_PROGRESS_DELAY");
+    if (env && *env) {
+        char *end;
+        double d = strtod(env, &end);
+        if (!*end && d >= 0 && d < 1e6)
+            delay = d;
+    }
+    struct phd_progress_sink sink = {progress_show, NULL, (uint64_t)(delay * 1e9), 100000000u};
+    phd_progress_install(&sink);
+    atexit(progress_clear);
 }
 
 int main(int argc, char **argv)
@@ -433,6 +488,7 @@ int main(int argc, char **argv)
         return PHD_EXIT_OK;
     }
     const struct cli_command *c = cli_find(name);
+    progress_setup();
     optind = 1;
     opterr = 0;
     if (!c) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
+#include "pyheapdiff/progress.h"
 #include "pyheapdiff/text.h"
 
 static uint16_t get_u16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
@@ -50,7 +51,44 @@ struct parse {
     size_t n_chunks;
     struct phd_sibling *sibs;
     unsigned char *inl; /* version 2: a bit per node written inline */
+    /* the image is a file mapping (phd_snapshot_open): its pages are
+     * dropped as they are done with, so that they never all count against
+     * the peak memory at once (a later read faults them back in from the
+     * page cache) */
+    int mapped;
+    size_t dropped; /* bytes from the start dropped so far, page-aligned */
 };
+
+/* Drops the mapped pages before `upto` once 16 MiB have gathered. */
+static void drop_pages(struct parse *ps, size_t upto, int all)
+{
+    upto &= ~(size_t)0xfffff; /* a multiple of 1 MiB: page-aligned */
+    if (!ps->mapped || upto <= ps->dropped || (!all && upto - ps->dropped < ((size_t)16 << 20)))
+        return;
+    madvise((void *)(ps->s->map + ps->dropped), upto - ps->dropped, MADV_DONTNEED);
+    ps->dropped = upto;
+}
+
+/* Stores node i's size: 32 bits in s->size, or UINT32_MAX there and the
+ * size in s->big_size (4 GiB - 1 or more: rare; sorted after the parse). */
+static int set_size(struct parse *ps, uint64_t i, uint64_t size)
+{
+    struct phd_snapshot *s = ps->s;
+    if (size < UINT32_MAX) {
+        s->size[i] = (uint32_t)size;
+        return 0;
+    }
+    if ((s->n_big_size & (s->n_big_size - 1)) == 0) { /* 0, 1, 2, 4...: grow */
+        size_t cap = s->n_big_size ? 2 * (size_t)s->n_big_size : 1;
+        struct phd_big_size *nb = realloc(s->big_size, cap * sizeof *nb);
+        if (!nb)
+            return phd_error_set(ps->err, "%s: out of memory", ps->name);
+        s->big_size = nb;
+    }
+    s->big_size[s->n_big_size++] = (struct phd_big_size){(uint32_t)i, size};
+    s->size[i] = UINT32_MAX;
+    return 0;
+}
 
 #define CORRUPT(ps, off, ...) corrupt((ps), (uint64_t)(off), __VA_ARGS__)
 
@@ -115,7 +153,17 @@ static int parse_header(struct parse *ps)
     s->n_types = get_u32(p + 28);
     s->n_roots = get_u32(p + 32);
     s->crc = get_u32(p + 36);
-    uint32_t crc = phd_crc32c(0, b, len - PHD_FOOTER_SIZE);
+    /* the checksum in 16 MiB pieces, so that progress can be shown */
+    uint32_t crc = 0;
+    size_t crc_len = len - PHD_FOOTER_SIZE, piece = (size_t)16 << 20;
+    phd_progress_begin("checking the checksum", crc_len);
+    for (size_t off = 0; off < crc_len; off += piece) {
+        phd_progress_tick(off);
+        crc = phd_crc32c(crc, b + off, crc_len - off < piece ? crc_len - off : piece);
+        drop_pages(ps, off + piece < crc_len ? off + piece : crc_len, 0);
+    }
+    ps->dropped = 0; /* the sections are read from the start again */
+    phd_progress_end();
     if (crc != s->crc)
         return phd_error_set(ps->err, "%s: checksum mismatch (stored %08x, computed %08x): the file is damaged",
                              ps->name, s->crc, crc);
@@ -374,10 +422,25 @@ static int parse_inline(struct parse *ps, const unsigned char **pp, const unsign
         return -1;
     s->type[i] = (uint32_t)tid;
     s->flags[i] = (uint8_t)(head & 7);
-    s->size[i] = size;
+    if (set_size(ps, i, size) < 0)
+        return -1;
     s->refcnt[i] = 1;
     *total += size;
     return 0;
+}
+
+static int by_big_node(const void *a, const void *b)
+{
+    const struct phd_big_size *x = a, *y = b;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+uint64_t phd_snapshot_big_size(const struct phd_snapshot *s, uint32_t i)
+{
+    struct phd_big_size key = {i, 0};
+    const struct phd_big_size *hit =
+        s->n_big_size ? bsearch(&key, s->big_size, s->n_big_size, sizeof key, by_big_node) : NULL;
+    return hit ? hit->size : UINT32_MAX;
 }
 
 static int parse_nodes(struct parse *ps)
@@ -410,6 +473,7 @@ static int parse_nodes(struct parse *ps)
         return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name, s->n_nodes);
     struct phd_sibling cur;
     uint64_t i = 0, next = 0, discovered = 0, e = 0, total = 0;
+    phd_progress_begin("reading objects", nn);
     for (size_t c = 0; c < ps->n_chunks; c++) {
         if (ps->chunks[c].kind != PHD_CHUNK_NODES)
             continue;
@@ -420,6 +484,7 @@ static int parse_nodes(struct parse *ps)
             if (next >= nn)
                 return CORRUPT(ps, at - s->map, "more nodes than the footer's %u", s->n_nodes);
             i = next;
+            phd_progress_tick(i);
             if (i == discovered)
                 discovered++; /* a seed: first seen by its own record */
             GETV(ps, &p, end, &head, "node head");
@@ -444,7 +509,8 @@ static int parse_nodes(struct parse *ps)
                                (unsigned long long)i, (unsigned long long)nedges);
             s->type[i] = (uint32_t)tid;
             s->flags[i] = (uint8_t)(head & 7);
-            s->size[i] = size;
+            if (set_size(ps, i, size) < 0)
+                return -1;
             s->refcnt[i] = refcnt > UINT32_MAX ? UINT32_MAX : (uint32_t)refcnt;
             s->edge_start[i] = (uint32_t)e;
             if (size > PHD_SIZE_MAX - total)
@@ -547,7 +613,12 @@ static int parse_nodes(struct parse *ps)
             for (next = i + 1; v2 && next < discovered && (ps->inl[next >> 3] >> (next & 7)) & 1; next++)
                 s->edge_start[next] = (uint32_t)e;
         }
+        drop_pages(ps, (size_t)(end - s->map), 0);
     }
+    phd_progress_end();
+    /* inline nodes come out of index order: sort the big sizes by node */
+    if (s->n_big_size > 1)
+        qsort(s->big_size, s->n_big_size, sizeof *s->big_size, by_big_node);
     if (next != nn)
         return phd_error_set(ps->err, "%s: corrupt snapshot: footer says %u nodes, found %llu", ps->name,
                              s->n_nodes, (unsigned long long)next);
@@ -581,7 +652,9 @@ static int check_unique_addresses(struct parse *ps)
     if (!slot)
         return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name, s->n_nodes);
     memset(slot, 0xff, tsize * sizeof *slot);
+    phd_progress_begin("checking addresses", nn);
     for (size_t i = 0; i < nn; i++) {
+        phd_progress_tick(i);
         uint64_t a = s->addr[i];
         size_t h = (size_t)(((a >> 3) ^ (a >> 29)) * 0x9e3779b97f4a7c15u >> 20) & (tsize - 1);
         while (slot[h] != UINT32_MAX) {
@@ -596,14 +669,16 @@ static int check_unique_addresses(struct parse *ps)
         }
         slot[h] = (uint32_t)i;
     }
+    phd_progress_end();
     free(slot);
     return 0;
 }
 
-int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *data, size_t len,
-                       unsigned flags, struct phd_error *err)
+static int parse_image(struct phd_snapshot **out, const char *name, const void *data, size_t len,
+                       unsigned flags, int mapped, struct phd_error *err)
 {
     struct parse ps = {0};
+    ps.mapped = mapped;
     struct phd_snapshot *s = calloc(1, sizeof *s);
     *out = NULL;
     if (!s || !(s->path = strdup(name))) {
@@ -628,12 +703,19 @@ int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *
     *out = s;
     return 0;
 fail:
+    phd_progress_end();
     free(ps.chunks);
     free(ps.sibs);
     free(ps.inl);
     s->map = NULL; /* not ours */
     phd_snapshot_free(&s);
     return -1;
+}
+
+int phd_snapshot_parse(struct phd_snapshot **out, const char *name, const void *data, size_t len,
+                       unsigned flags, struct phd_error *err)
+{
+    return parse_image(out, name, data, len, flags, 0, err);
 }
 
 int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flags, struct phd_error *err)
@@ -663,7 +745,7 @@ int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flag
         }
     }
     close(fd);
-    if (phd_snapshot_parse(out, path, map ? map : "", len, flags, err) < 0) {
+    if (parse_image(out, path, map ? map : "", len, flags, map != NULL, err) < 0) {
         if (map)
             munmap(map, len);
         return -1;
@@ -672,9 +754,15 @@ int phd_snapshot_open(struct phd_snapshot **out, const char *path, unsigned flag
     /* Everything but previews has been copied into the arrays: let the
      * kernel drop the file's pages (a preview read later faults its page
      * back in from the page cache), so they do not count against us. */
-    if (map && !(flags & PHD_OPEN_HEADER_ONLY))
-        madvise(map, len, MADV_DONTNEED);
+    if (!(flags & PHD_OPEN_HEADER_ONLY))
+        phd_snapshot_drop_pages(*out);
     return 0;
+}
+
+void phd_snapshot_drop_pages(const struct phd_snapshot *s)
+{
+    if (s->mapped && s->map && s->map_len)
+        madvise((void *)s->map, s->map_len, MADV_DONTNEED);
 }
 
 void phd_snapshot_free(struct phd_snapshot **sp)
@@ -692,6 +780,7 @@ void phd_snapshot_free(struct phd_snapshot **sp)
     free(s->roots);
     free(s->addr);
     free(s->size);
+    free(s->big_size);
     free(s->refcnt);
     free(s->type);
     free(s->flags);

@@ -79,7 +79,7 @@ int phd_cycles_find(struct phd_cycles *out, const struct phd_graph *g, const uin
             cy->id = id;
         }
         cy->count++;
-        cy->size += s->size[v];
+        cy->size += phd_snapshot_size(s, v);
         cy->reachable |= dist[v] != UINT32_MAX;
         if (want)
             hastype[id] |= want[s->type[v]];

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "pyheapdiff/graph.h"
+#include "pyheapdiff/progress.h"
 #include "pyheapdiff/text.h"
 #include "pyheapdiff/types.h"
 
@@ -97,36 +98,50 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
     g->n = s->n_nodes;
     size_t n = g->n;
     g->rev_start = calloc(n + 2, sizeof *g->rev_start);
-    g->roots = malloc((n + 1) * sizeof *g->roots);
     g->root_kind = calloc(n + 1, 1);
-    if (!g->rev_start || !g->roots || !g->root_kind)
+    if (!g->rev_start || !g->root_kind)
         goto nomem;
 
-    /* referrers: count, prefix sums, fill (stable: by source order) */
+    /* referrers: count, prefix sums, fill (stable: by source order).  The
+     * counts go one slot further up, so that the prefix sums leave the
+     * start of v in rev_start[v + 1]; the fill then advances it to the
+     * start of v + 1, where it belongs: no array of fill positions. */
     uint64_t m = 0;
+    phd_progress_begin("building the graph", 2 * s->n_edges);
     for (uint64_t e = 0; e < s->n_edges; e++) {
+        phd_progress_tick(e);
         if (phd_edge_retains(s, e)) {
-            g->rev_start[s->edge_target[e] + 1]++;
+            g->rev_start[s->edge_target[e] + 2]++;
             m++;
         }
     }
-    for (size_t v = 0; v < n; v++)
+    for (size_t v = 1; v < n; v++)
         g->rev_start[v + 1] += g->rev_start[v];
     g->rev_src = malloc((m + 1) * sizeof *g->rev_src);
-    uint32_t *fill = malloc((n + 1) * sizeof *fill);
-    if (!g->rev_src || !fill) {
-        free(fill);
+    if (!g->rev_src)
         goto nomem;
-    }
-    memcpy(fill, g->rev_start, n * sizeof *fill);
     for (uint32_t u = 0; u < n; u++) {
+        phd_progress_tick(s->n_edges + s->edge_start[u]);
         for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
             if (!phd_edge_retains(s, e))
                 continue;
-            g->rev_src[fill[s->edge_target[e]]++] = u;
+            g->rev_src[g->rev_start[s->edge_target[e] + 1]++] = u;
         }
     }
-    free(fill);
+    g->rev_start[n + 1] = 0;
+    phd_progress_end();
+
+    /* roots: counted first (named roots and unknown holders), so that the
+     * array has their number of entries, not one per node */
+    size_t nroots = s->n_roots;
+    for (uint32_t r = 0; r < s->n_roots; r++)
+        if (s->roots[r].kind == PHD_ROOT_MODULES)
+            nroots += s->edge_start[s->roots[r].node + 1] - s->edge_start[s->roots[r].node];
+    for (uint32_t v = 0; v < n; v++)
+        if (!phd_snapshot_immortal(s, v) && s->refcnt[v] > g->rev_start[v + 1] - g->rev_start[v])
+            nroots++;
+    if (!(g->roots = malloc((nroots + 1) * sizeof *g->roots)))
+        goto nomem;
 
     /* roots, by kind priority */
     uint32_t named_cap = 0;
@@ -156,9 +171,6 @@ int phd_graph_build(struct phd_graph **out, const struct phd_snapshot *s, struct
     }
     if (g->n_named)
         qsort(g->named, g->n_named, sizeof *g->named, by_node);
-    uint32_t *fit = realloc(g->roots, ((size_t)g->n_roots + 1) * sizeof *fit); /* usually far fewer than n */
-    if (fit)
-        g->roots = fit;
     /* the module roots come first in roots[] */
     while (g->n_modules < g->n_roots && g->root_kind[g->roots[g->n_modules]] == PHD_ROOT_MODULE)
         g->n_modules++;
@@ -230,6 +242,7 @@ static void bfs_run(struct bfs *b, int late)
             continue;
         }
         for (size_t end = b->tail; b->head < end;) {
+            phd_progress_tick(b->head);
             uint32_t u = b->queue[b->head++];
             for (uint64_t e = s->edge_start[u]; e < s->edge_start[u + 1]; e++) {
                 uint32_t t = s->edge_target[e];
@@ -264,6 +277,7 @@ int phd_graph_bfs_from(const struct phd_graph *g, int named_only, const uint32_t
         if (pedge)
             pedge[v] = PHD_NONE;
     }
+    phd_progress_begin("finding paths", g->n);
     /* the modules asked for, alone */
     if (n_from) {
         for (size_t k = 0; k < n_from; k++)
@@ -286,6 +300,7 @@ int phd_graph_bfs_from(const struct phd_graph *g, int named_only, const uint32_t
         }
         bfs_run(&b, 0);
     }
+    phd_progress_end();
     free(b.queue);
     if (!dist)
         free(b.d);
@@ -334,9 +349,12 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
     uint32_t index = 1;
     int64_t c = (int64_t)n - 1; /* the next component number (reaches -1) */
     size_t sp = 0;
+    uint64_t seen = 0; /* nodes visited, for progress */
+    phd_progress_begin("finding cycles", n);
     for (uint32_t r = 0; r < n; r++) {
         if (rindex[r])
             continue;
+        phd_progress_tick(seen++);
         size_t csp = 0;
         cs_node[csp] = r;
         cs_edge[csp] = s->edge_start[r];
@@ -351,6 +369,7 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
                     continue;
                 uint32_t w = s->edge_target[e];
                 if (!rindex[w]) {
+                    phd_progress_tick(seen++);
                     rindex[w] = index++;
                     cs_node[csp] = w;
                     cs_edge[csp] = s->edge_start[w];
@@ -382,6 +401,7 @@ int64_t phd_graph_scc(const struct phd_graph *g, uint32_t *comp)
             }
         }
     }
+    phd_progress_end();
     /* components were numbered n-1, n-2, ...: renumber from 0 */
     for (size_t v = 0; v < n; v++)
         comp[v] = (uint32_t)(n - 1) - rindex[v];
@@ -439,7 +459,10 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
     semi[cnt] = 0;
     cnt++;
     stack[sp++] = SUPER;
+    /* progress: the search, the semidominators and the rest, n each */
+    phd_progress_begin("computing dominators", 3 * (uint64_t)N);
     while (sp) {
+        phd_progress_tick(cnt);
         uint32_t v = stack[sp - 1], pv = pre[v];
         uint64_t k = semi[pv];
         uint32_t w;
@@ -479,6 +502,7 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
     }
     /* semidominators, in reverse preorder */
     for (uint32_t i = cnt - 1; i >= 1; i--) {
+        phd_progress_tick((uint64_t)N + (cnt - i));
         uint32_t w = vert[i];
         uint64_t a = g->rev_start[w], b = g->rev_start[w + 1];
         int from_super = g->root_kind[w] != 0;
@@ -523,6 +547,7 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
     uint32_t *idom = par;
     idom[0] = 0;
     for (uint32_t i = 1; i < cnt; i++) {
+        phd_progress_tick(2 * (uint64_t)N + i);
         uint32_t d = par[i];
         while (d > semi[i])
             d = idom[d];
@@ -532,7 +557,7 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
         /* (semi and label are done with) bottom-up over the preorder:
          * children come after their idom */
         for (size_t v = 0; v < n; v++)
-            retained[v] = pre[v] == PHD_NONE ? 0 : s->size[v];
+            retained[v] = pre[v] == PHD_NONE ? 0 : phd_snapshot_size(s, v);
         for (uint32_t i = cnt - 1; i >= 1; i--)
             if (idom[i] != 0)
                 retained[vert[idom[i]]] += retained[vert[i]];
@@ -542,6 +567,7 @@ int phd_graph_dominators(const struct phd_graph *g, uint32_t *idom_out, uint64_t
         idom_out[vert[i]] = idom[i] == 0 ? PHD_NONE : vert[idom[i]];
     rc = 0;
 out:
+    phd_progress_end();
     free(vert);
     free(par);
     if (!retained)

@@ -174,10 +174,10 @@ static Agnode_t *draw_node(struct walk *w, uint32_t v, uint32_t depth)
         set(an, "shape", "box");
         set(an, "penwidth", "2");
     }
-    if (s->size[v] < 1024)
-        snprintf(sz, sizeof sz, "%llu B", (unsigned long long)s->size[v]);
+    if (phd_snapshot_size(s, v) < 1024)
+        snprintf(sz, sizeof sz, "%llu B", (unsigned long long)phd_snapshot_size(s, v));
     else
-        snprintf(sz, sizeof sz, "%.1f KiB", (double)s->size[v] / 1024);
+        snprintf(sz, sizeof sz, "%.1f KiB", (double)phd_snapshot_size(s, v) / 1024);
     char full[800];
     snprintf(full, sizeof full, "%s\\n%s", line, sz);
     set(an, "label", full);

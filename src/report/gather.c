@@ -246,7 +246,7 @@ int phd_report_gather(struct phd_report_gathered **out, struct phd_census *befor
     for (size_t k = 0; k < rt.n_order && k < RETAINERS; k++) {
         uint32_t v = top_nodes[n_top++] = rt.order[k];
         phd_graph_describe(s, v, x->desc[k], sizeof x->desc[k]);
-        x->ret[k] = (struct phd_report_retainer){x->desc[k], NULL, s->addr[v], s->size[v], rt.ret[v]};
+        x->ret[k] = (struct phd_report_retainer){x->desc[k], NULL, s->addr[v], phd_snapshot_size(s, v), rt.ret[v]};
     }
     /* the per-object arrays are done with: less memory for the paths */
     free(rt.ret);

@@ -262,7 +262,7 @@ static int build_stats(struct entry *e)
         goto out;
     for (uint32_t i = 0; i < s->n_nodes; i++) {
         cnt[s->type[i]]++;
-        sz[s->type[i]] += s->size[i];
+        sz[s->type[i]] += phd_snapshot_size(s, i);
     }
     uint32_t m = 0;
     for (uint32_t t = 0; t < s->n_types; t++) {
@@ -1147,7 +1147,7 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
         case 1: sqlite3_result_int64(ctx, e->id); break;
         case 2: sqlite3_result_int64(ctx, (int64_t)s->addr[i]); break;
         case 3: result_string(ctx, e, s->types[s->type[i]].name); break;
-        case 4: sqlite3_result_int64(ctx, (int64_t)s->size[i]); break;
+        case 4: sqlite3_result_int64(ctx, (int64_t)phd_snapshot_size(s, i)); break;
         case 5: sqlite3_result_int64(ctx, (int64_t)s->refcnt[i]); break;
         case 6: sqlite3_result_int(ctx, s->flags[i] & PHD_NODE_GC_TRACKED); break;
         case 7: {

@@ -67,7 +67,7 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
     t_snapshot_set_edges(s, ed, m);
     s->roots[0] = (struct phd_root){.kind = PHD_ROOT_FRAME, .node = 0, .thread_id = 1, .name = 7};
     for (uint32_t v = 0; v < n; v++)
-        s->total_size += s->size[v];
+        s->total_size += phd_snapshot_size(s, v);
     return s;
 }
 
@@ -144,7 +144,7 @@ static void check_one(struct rng *r, unsigned long id)
         }
         R[t].any = 1;
         R[t].count++;
-        R[t].size += s->size[v];
+        R[t].size += phd_snapshot_size(s, v);
         if (!same)
             R[t].retained += ret[v];
         if (!same && (is_container(t) || cont == PHD_NONE))
@@ -169,7 +169,7 @@ static void check_one(struct rng *r, unsigned long id)
         }
         if (sel[t]) {
             tcount++;
-            tsize += s->size[v];
+            tsize += phd_snapshot_size(s, v);
             if (!any_sel)
                 tret += ret[v];
         }

@@ -156,7 +156,7 @@ static struct phd_snapshot *random_snapshot(struct rng *r)
             s->refcnt[v] = indeg[v] + 1 + rng_below(r, 3);
         else
             s->refcnt[v] = rng_below(r, indeg[v] + 1);
-        total += s->size[v];
+        total += phd_snapshot_size(s, v);
     }
     s->total_size = total;
     return s;
@@ -611,9 +611,9 @@ static void check_dominators(const struct phd_graph *g, const struct phd_snapsho
             eidom = d == SUPER ? PHD_NONE : d;
             for (uint32_t w = 0; w < n; w++)
                 if (dom[w] & BIT(v))
-                    eret += s->size[w];
+                    eret += phd_snapshot_size(s, w);
             cov_idom += eidom != PHD_NONE;
-            cov_ret_nontrivial += eret > s->size[v];
+            cov_ret_nontrivial += eret > phd_snapshot_size(s, v);
         }
         CHECKF(idom[v] == eidom, "graph %lu: idom[%u] = %u, expected %u", id, v, idom[v], eidom);
         CHECKF(retained[v] == eret, "graph %lu: retained[%u] = %" PRIu64 ", expected %" PRIu64, id, v, retained[v],

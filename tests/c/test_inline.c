@@ -126,9 +126,9 @@ static void test_read(void)
     static const uint64_t size[] = {16, 24, 16, 32, 40};
     static const uint32_t refcnt[] = {3, 1, 1, 1, 1};
     for (uint32_t i = 0; i < 5; i++)
-        CHECKF(s->type[i] == type[i] && s->addr[i] == addr[i] && s->size[i] == size[i] && s->refcnt[i] == refcnt[i],
+        CHECKF(s->type[i] == type[i] && s->addr[i] == addr[i] && phd_snapshot_size(s, i) == size[i] && s->refcnt[i] == refcnt[i],
                "node %u: type %u addr %llx size %llu refcnt %u", i, s->type[i], (unsigned long long)s->addr[i],
-               (unsigned long long)s->size[i], s->refcnt[i]);
+               (unsigned long long)phd_snapshot_size(s, i), s->refcnt[i]);
     /* inline nodes have no edges: node 0 has 4, node 2 has 2 */
     static const uint32_t start[] = {0, 4, 4, 6, 6, 6};
     for (uint32_t i = 0; i <= 5; i++)

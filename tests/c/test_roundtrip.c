@@ -781,7 +781,7 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
     uint32_t bad_node = NONE32;
     for (uint32_t i = 0; i < g->nobj && bad_node == NONE32; i++) {
         const struct obj *o = &g->o[g->order[i]];
-        int nok = s->addr[i] == o->addr && s->size[i] == o->size && s->refcnt[i] == (o->refcnt > UINT32_MAX ? UINT32_MAX : o->refcnt) &&
+        int nok = s->addr[i] == o->addr && phd_snapshot_size(s, i) == o->size && s->refcnt[i] == (o->refcnt > UINT32_MAX ? UINT32_MAX : o->refcnt) &&
                   s->type[i] == o->type && s->flags[i] == (o->flags & 7) &&
                   s->edge_start[i] == g->edge_start[i] && s->edge_start[i + 1] == g->edge_start[i + 1];
         /* a preview by string id is the repaired string */

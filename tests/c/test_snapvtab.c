@@ -74,7 +74,7 @@ static struct phd_snapshot *random_snapshot(struct rng *r, int k)
         s->flags[v] = (uint8_t)rng_below(r, 2);
         deg[v] = rng_chance(r, 1, 3) ? 0 : (uint32_t)rng_below(r, 6);
         m += deg[v];
-        s->total_size += s->size[v];
+        s->total_size += phd_snapshot_size(s, v);
     }
     s->n_edges = m;
     s->edge_target = malloc((m + 1) * sizeof *s->edge_target);

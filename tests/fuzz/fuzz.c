@@ -78,7 +78,7 @@ static void check_snapshot(const struct phd_snapshot *s)
         FZ_CHECK(s->edge_start[i] <= s->edge_start[i + 1], "edge rows out of order");
         FZ_CHECK(s->type[i] < s->n_types, "node type out of range");
         FZ_CHECK((s->flags[i] & ~7u) == 0, NULL);
-        total += s->size[i];
+        total += phd_snapshot_size(s, i);
     }
     FZ_CHECK(total == s->total_size, "sizes do not add up to the footer's total");
     for (uint64_t e = 0; e < s->n_edges; e++) {

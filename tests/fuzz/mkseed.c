@@ -145,19 +145,19 @@ static int write_seed(struct cut *c, int fd, uint32_t batch)
             .type = nt,
             .flags = s->flags[i] & PHD_NODE_GC_TRACKED,
             .addr = s->addr[i],
-            .size = s->size[i],
+            .size = phd_snapshot_size(s, i),
             .refcnt = s->refcnt[i],
             .nedges = ne,
             .edges = ebuf,
             .edges_len = (size_t)(p - ebuf),
         };
-        if (s->size[i] != s->types[t].default_size)
+        if (phd_snapshot_size(s, i) != s->types[t].default_size)
             o.flags |= PHD_NODE_SIZE;
         node_preview(c, i, &o, pv);
         phd_writer_node(&w, phd_encoder_addr(&enc, nt), s->hdr.addr_shift, &o);
         phd_encoder_end(&enc);
         f.edges += ne;
-        f.total_size += s->size[i];
+        f.total_size += phd_snapshot_size(s, i);
     }
     /* a chunk of a kind this version does not know: readers skip it */
     phd_writer_chunk_begin(&w, 0x100);

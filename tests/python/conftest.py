@@ -225,18 +225,22 @@ def cli(exe, *args, cwd=None, timeout=60, env=None, wrapper=(), **kw):
     return p
 
 
-def cli_tty(exe, *args, cwd=None, cols=100, timeout=60):
-    """Runs the analyzer with its standard output on a terminal (a pty) of
-    cols columns; returns (exit status, stdout text, stderr text)."""
+def cli_tty(exe, *args, cwd=None, cols=100, timeout=60, tty="stdout", env=None):
+    """Runs the analyzer with its standard output (tty="stderr": its
+    standard error instead) on a terminal (a pty) of cols columns; env adds
+    variables to the environment; returns (exit status, stdout text, stderr
+    text), the terminal's text with "\r\n" read as "\n"."""
     import fcntl
     import pty
     import struct
     import termios
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    proc = subprocess.Popen([exe, *map(str, args)], stdin=subprocess.DEVNULL, stdout=slave,
-                            stderr=subprocess.PIPE, cwd=cwd, env=env)
+    env = {**{k: v for k, v in os.environ.items() if k != "COLUMNS"}, **(env or {})}
+    on_err = tty == "stderr"
+    proc = subprocess.Popen([exe, *map(str, args)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if on_err else slave,
+                            stderr=slave if on_err else subprocess.PIPE, cwd=cwd, env=env)
     os.close(slave)
     out = b""
     while True:
@@ -248,10 +252,12 @@ def cli_tty(exe, *args, cwd=None, cols=100, timeout=60):
             break
         out += chunk
     os.close(master)
-    err = proc.stderr.read().decode("utf-8", "replace")
-    proc.stderr.close()
+    pipe = proc.stdout if on_err else proc.stderr
+    other = pipe.read().decode("utf-8", "replace")
+    pipe.close()
     proc.wait(timeout)
-    return proc.returncode, out.decode("utf-8", "replace").replace("\r\n", "\n"), err
+    term = out.decode("utf-8", "replace").replace("\r\n", "\n")
+    return (proc.returncode, other, term) if on_err else (proc.returncode, term, other)
 
 
 def cli_ok(exe, *args, cwd=None):
