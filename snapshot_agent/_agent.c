@@ -43,6 +43,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -1998,8 +1999,15 @@ static void prewalk_start(struct dump *d, void **lists, size_t nlists)
     if (pthread_attr_init(&attr) != 0)
         return;
     pthread_attr_setstacksize(&attr, 64 * 1024);
+    /* the reader inherits a mask blocking every signal: signals go to the
+     * program's own threads, as if the reader did not exist */
+    sigset_t all, old;
+    sigfillset(&all);
+    int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
     if (pthread_create(&pw->th, &attr, prewalk_main, pw) == 0)
         pw->running = pw->usable = 1;
+    if (masked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
 }
 
