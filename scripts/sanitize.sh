@@ -48,6 +48,6 @@ LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.s
   ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc PYHEAPDIFF_SANITIZE=1 PYHEAPDIFF_BUILD=build-asan \
   PYTHONPATH=build-asan/python:tests/python \
   python3 -m pytest -q -p no:cacheprovider -n auto --dist loadfile --junitxml=build-asan/pytest-agent.xml \
-  tests/python/test_agent.py tests/python/test_hostile.py
+  tests/python/test_agent.py tests/python/test_hostile.py tests/python/test_gc_reader.py tests/python/test_sizes_owned.py
 echo "sanitizers: agent tests clean"
 exit $e2e_rc
