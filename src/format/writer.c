@@ -168,6 +168,16 @@ int phd_writer_finish(struct phd_writer *w, const struct phd_footer *f)
     return w->err;
 }
 
+/* A node's preview (docs/format.md, NODES): a string id, or the bytes. */
+static unsigned char *put_preview(unsigned char *p, const struct phd_node_out *n)
+{
+    if (n->preview_sid != UINT32_MAX)
+        return phd_varint_put(p, ((uint64_t)n->preview_sid << 1) | 1);
+    p = phd_varint_put(p, (uint64_t)n->preview_len << 1);
+    memcpy(p, n->preview, n->preview_len);
+    return p + n->preview_len;
+}
+
 int phd_writer_node(struct phd_writer *w, uint64_t *prev_addr, uint8_t addr_shift,
                     const struct phd_node_out *n)
 {
@@ -181,15 +191,8 @@ int phd_writer_node(struct phd_writer *w, uint64_t *prev_addr, uint8_t addr_shif
     if (n->flags & PHD_NODE_SIZE)
         p = phd_varint_put(p, n->size);
     p = phd_varint_put(p, n->refcnt);
-    if (n->flags & PHD_NODE_PREVIEW) {
-        if (n->preview_sid != UINT32_MAX) {
-            p = phd_varint_put(p, ((uint64_t)n->preview_sid << 1) | 1);
-        } else {
-            p = phd_varint_put(p, (uint64_t)n->preview_len << 1);
-            memcpy(p, n->preview, n->preview_len);
-            p += n->preview_len;
-        }
-    }
+    if (n->flags & PHD_NODE_PREVIEW)
+        p = put_preview(p, n);
     p = phd_varint_put(p, n->nedges);
     if (n->edges_len)
         memcpy(p, n->edges, n->edges_len);
@@ -334,14 +337,7 @@ unsigned char *phd_encoder_inline(struct phd_encoder *e, unsigned char *p, uint8
     *prev = a;
     if (n->flags & PHD_NODE_SIZE)
         p = phd_varint_put(p, n->size);
-    if (n->flags & PHD_NODE_PREVIEW) {
-        if (n->preview_sid != UINT32_MAX) {
-            p = phd_varint_put(p, ((uint64_t)n->preview_sid << 1) | 1);
-        } else {
-            p = phd_varint_put(p, (uint64_t)n->preview_len << 1);
-            memcpy(p, n->preview, n->preview_len);
-            p += n->preview_len;
-        }
-    }
+    if (n->flags & PHD_NODE_PREVIEW)
+        p = put_preview(p, n);
     return p;
 }
