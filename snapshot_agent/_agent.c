@@ -57,6 +57,7 @@
 
 #include "pyheapdiff/format.h"
 #include "pyheapdiff/outfile.h"
+#include "pyheapdiff/text.h"
 
 
 #define CHUNK_SIZE (256u << 10)
@@ -450,10 +451,7 @@ static PyObject *dict_get_str(PyObject *dict, const char *name)
 /* FNV-1a of a name's UTF-8 bytes, never 0 (ptrmap's empty key). */
 static uintptr_t name_hash(const char *s, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return (uintptr_t)(h | 1);
+    return (uintptr_t)(phd_fnv1a(s, len) | 1);
 }
 
 /* The top-level names of sys.stdlib_module_names, hashed: filled when the

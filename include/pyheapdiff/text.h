@@ -6,6 +6,18 @@
 #define PYHEAPDIFF_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* FNV-1a, 64 bits, of n bytes: the hash of names and texts in hash tables
+ * (the analyzer's and the agent's). */
+static inline uint64_t phd_fnv1a(const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    return h;
+}
 
 /* The length (1-4) of the well-formed UTF-8 character at s[0..n), or 0:
  * strict (RFC 3629): no overlong forms, no surrogates, nothing past

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyheapdiff/text.h"
 #include "pyheapdiff/types.h"
 
 int phd_type_name_matches(const char *name, const char *want)
@@ -77,17 +78,10 @@ struct prefix {
     uint8_t origin;
 };
 
-static uint64_t prefix_hash(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
-    return h;
-}
 
 static struct prefix *prefix_slot(struct prefix *tab, size_t cap, const char *p, size_t len)
 {
-    size_t i = (size_t)prefix_hash(p, len) & (cap - 1);
+    size_t i = (size_t)phd_fnv1a(p, len) & (cap - 1);
     while (tab[i].p && !(tab[i].len == len && memcmp(tab[i].p, p, len) == 0))
         i = (i + 1) & (cap - 1);
     return &tab[i];

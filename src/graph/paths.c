@@ -131,15 +131,6 @@ static int is_owner_dict(const struct phd_snapshot *s, const char *lab, uint32_t
 
 /* ---- interned token texts ------------------------------------------------ */
 
-/* FNV-1a, 64 bits. */
-static uint64_t text_hash(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
-    return h;
-}
-
 /* A set of distinct strings in one arena, open addressing on their hashes. */
 struct tokens {
     char *arena;
@@ -163,7 +154,7 @@ static void tokens_free(struct tokens *t)
 static long tokens_add(struct tokens *t, const char *text)
 {
     size_t len = strlen(text);
-    uint64_t h = text_hash(text, len);
+    uint64_t h = phd_fnv1a(text, len);
     if (!t->slot) {
         t->tsize = 64;
         if (!(t->slot = calloc(t->tsize, sizeof *t->slot)))
