@@ -285,6 +285,7 @@ struct dump {
         pthread_t th;
         int running;             /* th started and not yet joined */
         int usable;              /* buf holds the lists as they are */
+        int served;              /* the last pass read buf to its end */
         void *lists[8];
         size_t nlists;
         PyObject **buf;
@@ -578,10 +579,17 @@ static uint32_t owned_by_type(PyTypeObject *tp)
 }
 
 /* 1 when fn is code of CPython itself (libpython or the executable it is
- * linked into, built-in modules included), which never links or unlinks
- * GC objects in a __sizeof__; 0 for extension modules' code, which may. */
+ * linked into, built-in modules included, and the standard library's
+ * extension modules in its lib-dynload directory, such as _struct or
+ * array), which never links or unlinks GC objects in a __sizeof__; 0 for
+ * other extension modules' code, which may.  Only CPython's own build
+ * installs into ".../pythonX.Y/lib-dynload/"; packages go to
+ * site-packages. */
 static int in_core(PyCFunction fn)
 {
+#define PHD_STR2(x) #x
+#define PHD_STR(x) PHD_STR2(x)
+    static const char dynload[] = "/python" PHD_STR(PY_MAJOR_VERSION) "." PHD_STR(PY_MINOR_VERSION) "/lib-dynload/";
     static void *core_base;
     Dl_info info;
     void *code; /* POSIX: a function's address fits an object pointer */
@@ -592,7 +600,13 @@ static int in_core(PyCFunction fn)
             return 0;
         core_base = info.dli_fbase;
     }
-    return dladdr(code, &info) && info.dli_fbase == core_base;
+    if (!dladdr(code, &info))
+        return 0;
+    if (info.dli_fbase == core_base)
+        return 1;
+    const char *slash = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+    size_t dl = sizeof dynload - 1;
+    return slash && (size_t)(slash + 1 - info.dli_fname) >= dl && memcmp(slash + 1 - dl, dynload, dl) == 0;
 }
 
 /* Finds the C function behind a type's __sizeof__, searching the MRO's
@@ -2093,8 +2107,10 @@ static int gc_pass_prewalked(struct dump *d)
 
 static void gc_pass(struct dump *d, void **lists, size_t nlists)
 {
-    if (gc_pass_prewalked(d))
+    if (gc_pass_prewalked(d)) {
+        d->pw.served = 1;
         return;
+    }
     PyObject *batch[64];
     for (size_t l = 0; l < nlists && !d->failed; l++) {
         void *head = lists[l];
@@ -2326,12 +2342,14 @@ static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t na
     last_node_count = d->n_table;
     uint64_t edges = d->n_edges, total = d->total_size;
     uint32_t roots = foot.roots;
+    int served = d->pw.served;
     dump_release(d);
     buf_free(d, sizeof *d);
-    result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d}", "path", path_arg, "objects",
+    result = Py_BuildValue("{s:O,s:n,s:K,s:K,s:K,s:n,s:I,s:d,s:O}", "path", path_arg, "objects",
                            (Py_ssize_t)nodes, "edges", (unsigned long long)edges, "bytes",
                            (unsigned long long)bytes, "size", (unsigned long long)total, "types",
-                           (Py_ssize_t)types, "roots", (unsigned)roots, "seconds", secs);
+                           (Py_ssize_t)types, "roots", (unsigned)roots, "seconds", secs, "gc_reader",
+                           served ? Py_True : Py_False);
     Py_DECREF(path_obj);
     return result;
 

@@ -50,8 +50,10 @@ def dump(path, *, collect=True, values=True):
         functions and attributes are still recorded).
 
     Returns a dict with ``objects``, ``edges``, ``bytes`` (file size),
-    ``size`` (total shallow size of the objects), ``types``, ``roots`` and
-    ``seconds``.  Raises ``OSError`` naming the path when the file cannot be
+    ``size`` (total shallow size of the objects), ``types``, ``roots``,
+    ``seconds`` and ``gc_reader`` (whether a second thread read the GC
+    lists ahead: ``False`` when an extension's ``__sizeof__`` stopped it,
+    see ``docs/agent.md``).  Raises ``OSError`` naming the path when the file cannot be
     written; no partial file is left behind.  The file is written under a
     temporary name with mode 0600 and renamed over ``path`` (a symbolic
     link there is replaced, not followed); a character device or a FIFO at

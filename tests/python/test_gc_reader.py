@@ -105,8 +105,8 @@ for _ in range(30):
     cycle.append(cycle)
 del cycle
 for _ in range(3):
-    T.dump(objects=False, collect=False)
-T.dump(collect=False)
+    assert not T.dump(objects=False, collect=False)["gc_reader"]
+assert not T.dump(collect=False)["gc_reader"]
 """
 
 
@@ -121,3 +121,33 @@ def test_a_foreign_sizeof_that_changes_the_gc_lists_stops_the_reader(sizer_dir, 
     sizers = [n for n in snap.nodes if n.type == "sizer.Sizer"]
     assert len(sizers) == (51 if reachable else 30)
     assert all(n.size == 1016 for n in sizers), {n.size for n in sizers}
+
+
+STDLIB_PROGRAM = """
+import array, decimal, gc, struct
+gc.disable()
+# the standard library's extension modules (lib-dynload) have C __sizeof__
+# methods of their own: CPython's code, which keeps the reader running
+early = [struct.Struct("<iq"), array.array("d", [1.0, 2.0]), decimal.Decimal("1.5")]
+bulk = [[i] for i in range(300_000)]
+for _ in range(30):
+    cycle = [struct.Struct("<h"), array.array("b", b"ab")]
+    cycle.append(cycle)
+del cycle
+r = T.dump(collect=False)
+assert r["gc_reader"], r
+"""
+
+
+@pytest.mark.slow
+def test_the_standard_librarys_extension_types_keep_the_reader(tmp_path):
+    for mod in ("_struct", "array"):
+        file = getattr(__import__(mod), "__file__", None)
+        if not file or "/lib-dynload/" not in file:
+            pytest.skip(f"{mod} is built into this interpreter, not in lib-dynload")
+    r = dump_in_subprocess(STDLIB_PROGRAM, tmp_path, "stdlib", timeout=300)
+    snap, truth = r.snap, r.truth
+    missing = [a for a in truth.objects if a not in snap.by_addr]
+    assert not missing, f"{len(missing)} objects of gc.get_objects() are missing"
+    structs = [n for n in snap.nodes if n.type == "_struct.Struct"]
+    assert len(structs) == 31
