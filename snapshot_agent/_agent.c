@@ -43,7 +43,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +57,7 @@
 #include "pyheapdiff/format.h"
 #include "pyheapdiff/outfile.h"
 #include "pyheapdiff/text.h"
+#include "pyheapdiff/thread.h"
 
 
 #define CHUNK_SIZE (256u << 10)
@@ -2007,20 +2007,8 @@ static void prewalk_start(struct dump *d, void **lists, size_t nlists)
     atomic_init(&pw->ready, 0);
     atomic_init(&pw->state, PW_RUNNING);
     atomic_init(&pw->stop, 0);
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0)
-        return;
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    /* the reader inherits a mask blocking every signal: signals go to the
-     * program's own threads, as if the reader did not exist */
-    sigset_t all, old;
-    sigfillset(&all);
-    int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
-    if (pthread_create(&pw->th, &attr, prewalk_main, pw) == 0)
+    if (phd_thread_start(&pw->th, prewalk_main, pw, 64 * 1024) == 0)
         pw->running = pw->usable = 1;
-    if (masked)
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
 }
 
 static void prewalk_join(struct prewalk *pw)
@@ -2127,6 +2115,15 @@ static void gc_pass(struct dump *d, void **lists, size_t nlists)
 }
 
 /* ---- the dump ---------------------------------------------------------- */
+
+/* The file written by a second thread (phd_writer_background), unless
+ * PYHEAPDIFF_WRITER_THREAD=0: for comparing, and for programs that must
+ * not see a thread start. */
+static int writer_thread_wanted(void)
+{
+    const char *e = getenv("PYHEAPDIFF_WRITER_THREAD");
+    return !(e && strcmp(e, "0") == 0);
+}
 
 static uint64_t process_start_ns(void)
 {
@@ -2304,6 +2301,8 @@ static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t na
     clock_gettime(CLOCK_REALTIME, &now);
     h.timestamp_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
     phd_writer_header(&d->w, &h);
+    if (writer_thread_wanted())
+        phd_writer_background(&d->w); /* else (no thread) it writes itself */
     phd_writer_chunk_begin(&d->w, PHD_CHUNK_NODES);
 
     PyThreadState *ts = PyThreadState_Get();
@@ -2354,6 +2353,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t na
     return result;
 
 fail_unlink:
+    phd_writer_release(&d->w); /* its thread writes to out.fd: ended first */
     phd_outfile_abort(&out);
 fail:
     dump_release(d);

@@ -146,6 +146,7 @@ uint32_t phd_crc32c_tables(uint32_t crc, const void *data, size_t len);
  * the first failed write every call is a no-op and phd_writer_finish()
  * returns the saved errno.
  */
+struct phd_writer_bg;
 struct phd_writer {
     int fd;
     int err;              /* errno of the first failure, 0 if none */
@@ -153,10 +154,18 @@ struct phd_writer {
     uint32_t kind;        /* kind of the open chunk, 0 if none */
     unsigned char *buf;   /* chunk header + payload */
     size_t len, cap;      /* len counts from buf, header included */
-    uint64_t offset;      /* bytes written to fd so far */
+    uint64_t offset;      /* bytes written to fd so far (with a background
+                           * thread: once phd_writer_finish returned) */
+    struct phd_writer_bg *bg; /* see phd_writer_background */
 };
 
 int phd_writer_init(struct phd_writer *w, int fd, size_t chunk_size);
+/* From now on full chunks are checksummed and written by a second thread
+ * while the caller fills the next one (a few chunk buffers in turn); the
+ * file is the same.  Returns 0, or an errno value when no thread could be
+ * started (the writer then goes on writing itself).  phd_writer_finish and
+ * phd_writer_release end the thread. */
+int phd_writer_background(struct phd_writer *w);
 void phd_writer_release(struct phd_writer *w);
 void phd_writer_header(struct phd_writer *w, const struct phd_header *h);
 void phd_writer_chunk_begin(struct phd_writer *w, uint32_t kind);

@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "pyheapdiff/format.h"
+#include "pyheapdiff/thread.h"
+
+#include <pthread.h>
 
 static void put_u16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
 static void put_u32(unsigned char *p, uint32_t v)
@@ -51,31 +54,173 @@ int phd_writer_init(struct phd_writer *w, int fd, size_t chunk_size)
     return 0;
 }
 
-void phd_writer_release(struct phd_writer *w)
+/* Checksums and writes p[0, n) to fd; the first error sticks in *err. */
+static void write_out(int fd, uint32_t *crc, uint64_t *offset, int *err, const unsigned char *p, size_t n)
 {
-    if (w->buf)
-        munmap(w->buf, w->cap);
-    w->buf = NULL;
-    w->cap = w->len = 0;
-}
-
-static void write_all(struct phd_writer *w, const unsigned char *p, size_t n)
-{
-    if (w->err)
+    if (*err)
         return;
-    w->crc = phd_crc32c(w->crc, p, n);
+    *crc = phd_crc32c(*crc, p, n);
     while (n) {
-        ssize_t k = write(w->fd, p, n);
+        ssize_t k = write(fd, p, n);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
-            w->err = errno;
+            *err = errno;
             return;
         }
         p += k;
         n -= (size_t)k;
-        w->offset += (uint64_t)k;
+        *offset += (uint64_t)k;
     }
+}
+
+static void write_all(struct phd_writer *w, const unsigned char *p, size_t n)
+{
+    write_out(w->fd, &w->crc, &w->offset, &w->err, p, n);
+}
+
+/*
+ * The background thread.  Chunk buffers are used in turn: the caller fills
+ * buffer handed % BG_BUFS while the thread writes buffers [done, handed).
+ * crc, offset and err belong to the thread until it is joined; the caller
+ * learns of an error at the next hand-over.  One mutex, taken once per
+ * chunk; the condition variable wakes whichever side waits.
+ */
+#define BG_BUFS 3
+struct phd_writer_bg {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *buf[BG_BUFS];
+    size_t cap[BG_BUFS], len[BG_BUFS];
+    uint64_t handed, done;
+    int quit;
+    int err;              /* the thread's, under mu */
+    uint32_t crc;         /* the thread's until joined */
+    uint64_t offset;
+};
+
+static void *bg_main(void *arg)
+{
+    struct phd_writer *w = arg;
+    struct phd_writer_bg *bg = w->bg;
+    int err = 0;
+    pthread_mutex_lock(&bg->mu);
+    for (;;) {
+        if (bg->done == bg->handed) {
+            if (bg->quit)
+                break;
+            pthread_cond_wait(&bg->cv, &bg->mu);
+            continue;
+        }
+        unsigned i = (unsigned)(bg->done % BG_BUFS);
+        pthread_mutex_unlock(&bg->mu);
+        write_out(w->fd, &bg->crc, &bg->offset, &err, bg->buf[i], bg->len[i]);
+        pthread_mutex_lock(&bg->mu);
+        bg->err = err;
+        bg->done++;
+        pthread_cond_broadcast(&bg->cv);
+    }
+    pthread_mutex_unlock(&bg->mu);
+    return NULL;
+}
+
+int phd_writer_background(struct phd_writer *w)
+{
+    if (w->bg || w->err)
+        return w->err;
+    struct phd_writer_bg *bg = calloc(1, sizeof *bg);
+    if (!bg)
+        return ENOMEM;
+    bg->buf[0] = w->buf;
+    bg->cap[0] = w->cap;
+    for (unsigned i = 1; i < BG_BUFS; i++) {
+        bg->buf[i] = buf_map(NULL, 0, w->cap);
+        bg->cap[i] = w->cap;
+        if (!bg->buf[i]) {
+            while (--i)
+                munmap(bg->buf[i], bg->cap[i]);
+            free(bg);
+            return ENOMEM;
+        }
+    }
+    bg->crc = w->crc;
+    bg->offset = w->offset;
+    int err = pthread_mutex_init(&bg->mu, NULL);
+    if (!err) {
+        err = pthread_cond_init(&bg->cv, NULL);
+        if (!err) {
+            w->bg = bg;
+            err = phd_thread_start(&bg->th, bg_main, w, 64 * 1024);
+            if (!err)
+                return 0;
+            w->bg = NULL;
+            pthread_cond_destroy(&bg->cv);
+        }
+        pthread_mutex_destroy(&bg->mu);
+    }
+    for (unsigned i = 1; i < BG_BUFS; i++)
+        munmap(bg->buf[i], bg->cap[i]);
+    free(bg);
+    return err;
+}
+
+/* Hands the chunk in w->buf to the thread and moves w->buf to the next
+ * free buffer. */
+static void bg_hand(struct phd_writer *w, size_t len)
+{
+    struct phd_writer_bg *bg = w->bg;
+    pthread_mutex_lock(&bg->mu);
+    unsigned i = (unsigned)(bg->handed % BG_BUFS);
+    bg->buf[i] = w->buf; /* phd_writer_reserve may have moved or grown it */
+    bg->cap[i] = w->cap;
+    bg->len[i] = len;
+    bg->handed++;
+    pthread_cond_broadcast(&bg->cv);
+    while (bg->handed - bg->done >= BG_BUFS)
+        pthread_cond_wait(&bg->cv, &bg->mu);
+    if (bg->err && !w->err)
+        w->err = bg->err;
+    pthread_mutex_unlock(&bg->mu);
+    i = (unsigned)(bg->handed % BG_BUFS);
+    w->buf = bg->buf[i];
+    w->cap = bg->cap[i];
+}
+
+/* Waits for the thread to write everything handed to it and ends it; the
+ * writer then writes itself again. */
+static void bg_stop(struct phd_writer *w)
+{
+    struct phd_writer_bg *bg = w->bg;
+    if (!bg)
+        return;
+    pthread_mutex_lock(&bg->mu);
+    bg->quit = 1;
+    pthread_cond_broadcast(&bg->cv);
+    pthread_mutex_unlock(&bg->mu);
+    pthread_join(bg->th, NULL);
+    pthread_cond_destroy(&bg->cv);
+    pthread_mutex_destroy(&bg->mu);
+    if (bg->err && !w->err)
+        w->err = bg->err;
+    w->crc = bg->crc;
+    w->offset = bg->offset;
+    /* the current one is w->buf (bg->buf[cur] may be its old address) */
+    unsigned cur = (unsigned)(bg->handed % BG_BUFS);
+    for (unsigned i = 0; i < BG_BUFS; i++)
+        if (i != cur)
+            munmap(bg->buf[i], bg->cap[i]);
+    free(bg);
+    w->bg = NULL;
+}
+
+void phd_writer_release(struct phd_writer *w)
+{
+    bg_stop(w);
+    if (w->buf)
+        munmap(w->buf, w->cap);
+    w->buf = NULL;
+    w->cap = w->len = 0;
 }
 
 void phd_writer_header(struct phd_writer *w, const struct phd_header *h)
@@ -112,7 +257,10 @@ void phd_writer_chunk_end(struct phd_writer *w)
         put_u32(w->buf, w->kind);
         put_u32(w->buf + 4, 0);
         put_u64(w->buf + 8, (uint64_t)(w->len - PHD_CHUNK_HEADER_SIZE));
-        write_all(w, w->buf, w->len);
+        if (w->bg)
+            bg_hand(w, w->len);
+        else
+            write_all(w, w->buf, w->len);
     }
     w->kind = 0;
     w->len = 0;
@@ -148,6 +296,7 @@ int phd_writer_finish(struct phd_writer *w, const struct phd_footer *f)
 {
     unsigned char b[PHD_FOOTER_SIZE];
     phd_writer_chunk_end(w);
+    bg_stop(w);
     if (w->err)
         return w->err;
     put_u32(b, PHD_CHUNK_FOOTER);

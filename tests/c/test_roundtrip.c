@@ -647,6 +647,10 @@ static int write_graph(int fd, const struct graph *g, struct rng *r, size_t chun
     if (phd_writer_init(&w, fd, chunk_size) != 0)
         return -1;
     phd_writer_header(&w, &g->hdr);
+    /* half of the files are written by the writer's background thread:
+     * the reader must not tell them apart */
+    if (rng_chance(r, 1, 2) && phd_writer_background(&w) != 0)
+        return -1;
     size_t next[SEC_N] = {0};
     int rc = 0;
     int secs[SEC_N] = {0, 1, 2, 3};
@@ -1072,6 +1076,17 @@ static void test_writer_errors(void)
         (void)phd_writer_string(&w, "abc", 3);
         CHECK(phd_writer_finish(&w, &f) == ENOSPC);
         phd_writer_release(&w);
+        /* the same error from the background thread, over many chunks */
+        CHECK(phd_writer_init(&w, fileno(full), 4096) == 0);
+        CHECK(phd_writer_background(&w) == 0);
+        phd_writer_chunk_begin(&w, PHD_CHUNK_STRINGS);
+        int failed = 0;
+        for (int i = 0; i < 10000 && !failed; i++)
+            failed = phd_writer_string(&w, "a string of some length", 23) < 0;
+        CHECK(failed); /* learnt at a hand-over */
+        CHECK(phd_writer_finish(&w, &f) == ENOSPC);
+        phd_writer_release(&w);
+        CHECK(w.buf == NULL && w.bg == NULL);
         fclose(full);
     }
 
