@@ -86,7 +86,7 @@ static void write_all(struct phd_writer *w, const unsigned char *p, size_t n)
  * learns of an error at the next hand-over.  One mutex, taken once per
  * chunk; the condition variable wakes whichever side waits.
  */
-#define BG_BUFS 3
+#define BG_BUFS 2
 struct phd_writer_bg {
     pthread_t th;
     pthread_mutex_t mu;
