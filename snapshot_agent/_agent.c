@@ -240,6 +240,7 @@ struct dump {
     unsigned char *gb;
     size_t gb_len, gb_cap;
     uintptr_t gb_last_key;
+    int gb_frozen;            /* no more regions: new ones' nodes go to the visited set */
     size_t gb_last_off;
     /* queued edges of the current node */
     struct pending pend[PEND_MAX];
@@ -1128,9 +1129,12 @@ static int queue_push(struct dump *d, PyObject *op)
     return 0;
 }
 
-/* Finds op's node index; with insert, assigns the next index when op is
- * new (appending it to the queue) and sets *is_new.  NOT_FOUND: absent
- * (without insert) or out of memory. */
+static size_t new_node(struct dump *d, PyObject *op);
+static int visited_put(struct dump *d, PyObject *op, size_t idx);
+
+/* Finds op's node index in the visited set; with insert, assigns the next
+ * index when op is new (appending it to the queue) and sets *is_new.
+ * NOT_FOUND: absent (without insert) or out of memory.  See discover(). */
 static size_t visit_lookup(struct dump *d, PyObject *op, int insert, int *is_new)
 {
     uint64_t a = (uint64_t)(uintptr_t)op >> 3;
@@ -1170,33 +1174,85 @@ static size_t visit_lookup(struct dump *d, PyObject *op, int insert, int *is_new
         }
     }
     /* a new node */
+    size_t idx = new_node(d, op);
+    if (idx == NOT_FOUND || visited_put(d, op, idx) < 0)
+        return NOT_FOUND;
+    *is_new = 1;
+    return idx;
+}
+
+/* The next node index, for op, queued. */
+static size_t new_node(struct dump *d, PyObject *op)
+{
     if (d->n >= PHD_MAX_NODES || queue_push(d, op) < 0) {
         fail_nomem(d);
         return NOT_FOUND;
     }
-    size_t idx = d->n++;
+    return d->n++;
+}
+
+/* Records op's node index idx in the visited set; -1 when out of memory. */
+static int visited_put(struct dump *d, PyObject *op, size_t idx)
+{
+    uint64_t a = (uint64_t)(uintptr_t)op >> 3;
     if (a >> V_ABITS) {
         if (ptrmap_put(&d->far, op, idx) < 0) {
             fail_nomem(d);
-            return NOT_FOUND;
+            return -1;
         }
     } else {
         d->n_table++;
         while (v_place(d->slots, d->vbits, a, idx) < 0) {
             if (visited_rebuild(d, d->vbits + 1) < 0) {
                 fail_nomem(d);
-                return NOT_FOUND;
+                return -1;
             }
         }
     }
     if (!(a >> V_ABITS) && ((uint64_t)d->n_table * 4 > ((uint64_t)3 << d->vbits))) {
         if (visited_grow(d) < 0) {
             fail_nomem(d);
-            return NOT_FOUND;
+            return -1;
         }
     }
-    *is_new = 1;
-    return idx;
+    return 0;
+}
+
+/*
+ * Which objects are nodes: the bitmap, and the visited set (format version
+ * 3, docs/format.md and docs/agent.md).  An object in a region of the
+ * bitmap is a node when its bit is set; its index is not kept (an edge to
+ * it gives its address, which the reader turns into the index), except
+ * for classes and roots, whose indices the TYPES and ROOTS sections and
+ * class edges need: those are in the visited set as well.  Objects in
+ * regions without a bitmap (once the bitmap's memory bound was reached,
+ * no more regions are made) and above 2^48 are in the visited set only.
+ * Returns op's index; OLD_BY_ADDR when it is a node already whose index
+ * is not kept; NOT_FOUND when out of memory.  *is_new: a new node.
+ */
+#define OLD_BY_ADDR ((size_t)-2)
+static size_t discover(struct dump *d, PyObject *op, int *is_new)
+{
+    *is_new = 0;
+    if (!((uintptr_t)op >> 48)) {
+        unsigned bit;
+        unsigned char *b = gcbit_byte(d, op, !d->gb_frozen, &bit);
+        if (b) {
+            if (*b & bit)
+                return OLD_BY_ADDR;
+            size_t idx = new_node(d, op);
+            if (idx == NOT_FOUND)
+                return NOT_FOUND;
+            *b |= (unsigned char)bit;
+            *is_new = 1;
+            if ((PyType_Check(op) || (d->rootset.used && ptrmap_get(&d->rootset, op))) &&
+                visited_put(d, op, idx) < 0)
+                return NOT_FOUND;
+            return idx;
+        }
+        d->gb_frozen = 1;
+    }
+    return visit_lookup(d, op, 1, is_new);
 }
 
 static size_t visit_find(struct dump *d, PyObject *op)
@@ -1663,22 +1719,18 @@ static void resolve(struct dump *d)
     size_t k = 0;
     {
         /* Touch what the queued edges need in one tight loop of independent
-         * loads, which the CPU overlaps far better than prefetch hints: for
-         * each target not resolved recently, its header (is it a unique
-         * leaf?) and its visited-set slot (in case it is not: touched for
-         * the leaves too, but in parallel); then decide. */
+         * loads, which the CPU overlaps far better than prefetch hints: the
+         * header of each target not resolved recently (is it a unique leaf?
+         * a class?); then decide.  Whether it is a node already is the
+         * bitmap's answer, mostly from cache. */
         uint64_t sink = 0;
-        const unsigned remb = V_ABITS - d->vbits;
-        const size_t mask = ((size_t)1 << d->vbits) - 1;
         for (size_t j = 0; j < d->npend; j++) {
             struct pending *e = &d->pend[j];
             e->leaf = 0;
             if (e->kind == EDGE_CLASS || recent_slot(d, e->target)->op == e->target)
                 continue;
             e->leaf = 2; /* a candidate */
-            if (!(e->kind & EDGE_BORROWED))
-                sink += (uint64_t)Py_REFCNT(e->target);
-            sink += d->slots[(v_hash((uint64_t)(uintptr_t)e->target >> 3) >> remb) & mask];
+            sink += (uintptr_t)Py_TYPE(e->target) + (uint64_t)Py_REFCNT(e->target);
         }
         for (size_t j = 0; j < d->npend; j++) {
             struct pending *e = &d->pend[j];
@@ -1736,18 +1788,27 @@ static void resolve(struct dump *d)
             size_t idx;
             struct recent *rc = recent_slot(d, e->target);
             if (rc->op == e->target) {
-                idx = rc->idx;
+                idx = rc->idx == UINT32_MAX ? OLD_BY_ADDR : rc->idx;
             } else {
-                idx = visit_lookup(d, e->target, 1, &is_new);
+                idx = discover(d, e->target, &is_new);
                 if (idx == NOT_FOUND)
                     return;
+                if (idx == OLD_BY_ADDR && cls)
+                    idx = visit_find(d, e->target); /* classes are in the visited set */
                 rc->op = e->target;
-                rc->idx = (uint32_t)idx;
+                rc->idx = idx == OLD_BY_ADDR || idx == NOT_FOUND ? UINT32_MAX : (uint32_t)idx;
+            }
+            if (kind == PHD_LABEL_VALUE)
+                payload = d->last_target;
+            if (idx == OLD_BY_ADDR || idx == NOT_FOUND) {
+                /* a node already, its index not kept: by address */
+                p = phd_encoder_edge_addr(&d->enc, p, (uint64_t)(uintptr_t)wn->op >> 3,
+                                          (uint64_t)(uintptr_t)e->target >> 3, kind, payload);
+                d->last_target = PHD_KEY_BY_ADDR;
+                continue;
             }
             if (cls)
                 cls->node = idx;
-            if (kind == PHD_LABEL_VALUE)
-                payload = d->last_target;
             p = phd_encoder_edge(&d->enc, p, before, (uint32_t)idx, is_new ? PHD_TARGET_NEW : PHD_TARGET_OLD, kind,
                                  payload);
             d->last_target = idx;
@@ -1792,13 +1853,8 @@ static void stage(struct dump *d, PyObject *op)
     wn->pvlen = (uint8_t)preview(d, op, ti, wn->pv, &wn->pv_sid);
     wn->begun = 0;
     unsigned flags = 0;
-    if (is_gc && PyObject_GC_IsTracked(op)) {
-        unsigned bit;
-        unsigned char *b = gcbit_byte(d, op, 1, &bit);
+    if (is_gc && PyObject_GC_IsTracked(op))
         flags |= PHD_NODE_GC_TRACKED;
-        if (b)
-            *b |= (unsigned char)bit;
-    }
     if (wn->pvlen || wn->pv_sid != UINT32_MAX)
         flags |= PHD_NODE_PREVIEW;
     if (wn->size != ti->default_size)
@@ -1847,7 +1903,7 @@ static size_t seed(struct dump *d, PyObject *op)
     if (d->failed)
         return NOT_FOUND;
     int is_new;
-    size_t idx = visit_lookup(d, op, 1, &is_new);
+    size_t idx = discover(d, op, &is_new);
     drain(d);
     return idx;
 }
@@ -2045,21 +2101,17 @@ static void visit_gc_objects(struct dump *d, PyObject *const *ops, size_t n, int
     PyObject *batch[64];
     for (size_t i = 0; i < n && !d->failed;) {
         size_t nb = 0;
-        uint64_t sink = 0;
         for (; i < n && nb < 64; i++) {
             PyObject *op = ops[i];
             unsigned bit;
             const unsigned char *b = gcbit_byte(d, op, 0, &bit);
             if (b && (*b & bit))
-                continue; /* visited: the GC-object bitmap says so */
+                continue; /* a node: the bitmap says so */
             batch[nb++] = op;
-            sink += d->slots[(v_hash((uint64_t)(uintptr_t)op >> 3) >> (V_ABITS - d->vbits)) &
-                             (((size_t)1 << d->vbits) - 1)];
         }
-        __asm__ volatile("" : : "r"(sink));
         for (size_t k = 0; k < nb && !d->failed; k++) {
             int is_new;
-            visit_lookup(d, batch[k], 1, &is_new);
+            discover(d, batch[k], &is_new);
             if (is_new)
                 drain(d);
             if (from_array && !d->pw.usable)
@@ -2277,6 +2329,7 @@ static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t na
         saved = ENOMEM;
         goto fail_unlink;
     }
+    phd_encoder_init(&d->enc);
     d->qcap = 1u << 14;
     d->q = buf_resize(NULL, 0, d->qcap * sizeof *d->q);
     d->ecap = 4096;

@@ -19,9 +19,11 @@
 
 #define PHD_MAGIC "PYHDSNAP"
 #define PHD_END_MAGIC "PYHDEND!"
-#define PHD_FORMAT_VERSION 2
-/* Version 2 added inline nodes (docs/format.md); version 1 files are still read. */
+#define PHD_FORMAT_VERSION 3
+/* Version 2 added inline nodes, version 3 references by address
+ * (docs/format.md); version 1 and 2 files are still read. */
 #define PHD_FORMAT_VERSION_INLINE 2
+#define PHD_FORMAT_VERSION_ADDR 3
 #define PHD_HEADER_SIZE 64
 #define PHD_CHUNK_HEADER_SIZE 16
 #define PHD_FOOTER_PAYLOAD 48
@@ -29,6 +31,10 @@
 #define PHD_PREVIEW_MAX 80
 /* Node indices must fit in the 29-bit payload of a resolved label. */
 #define PHD_MAX_NODES ((1u << 29) - 1)
+/* In the siblings' state only: the target of an edge given by address
+ * (version 3), and the key of a VALUE edge whose key was; never a node. */
+#define PHD_NO_TARGET UINT32_MAX
+#define PHD_KEY_BY_ADDR ((1u << 29) - 1)
 /* The most bytes the sizes of one snapshot may add up to (a reader rejects
  * more): every size and sum of sizes fits a signed 64-bit integer, which
  * is what JSON and SQLite carry. */
@@ -205,6 +211,7 @@ struct phd_encoder {
     uint32_t type;
     uint64_t next_index;
     struct phd_sibling cur;
+    unsigned version;  /* the codes written: PHD_FORMAT_VERSION (phd_writer_header writes it) */
 };
 
 int phd_encoder_init(struct phd_encoder *e);
@@ -224,6 +231,16 @@ enum phd_target_kind { PHD_TARGET_OLD = 0, PHD_TARGET_NEW = 1, PHD_TARGET_INLINE
  * key's node index for VALUE, the string id for NAME, else 0. */
 unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_t discovered,
                                 uint32_t target, int is_new, unsigned kind, uint64_t payload);
+/* Version 3: an edge to an old node given by its address instead of its
+ * index; holder is the address of the node being encoded, both >>
+ * addr_shift, and phd_addr_ref_fits(holder, target) must hold.  For a
+ * VALUE edge behind it, payload is PHD_KEY_BY_ADDR. */
+static inline int phd_addr_ref_fits(uint64_t holder, uint64_t target)
+{
+    return phd_zigzag((int64_t)(target - holder)) < ((uint64_t)1 << 56);
+}
+unsigned char *phd_encoder_edge_addr(struct phd_encoder *e, unsigned char *p, uint64_t holder, uint64_t target,
+                                     unsigned kind, uint64_t payload);
 void phd_encoder_end(struct phd_encoder *e);
 struct phd_node_out;
 /* Largest inline node record: head, address, size and preview varints and

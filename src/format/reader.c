@@ -51,6 +51,14 @@ struct parse {
     size_t n_chunks;
     struct phd_sibling *sibs;
     unsigned char *inl; /* version 2: a bit per node written inline */
+    /* version 3: edges given by address, resolved once every node's
+     * address is known (check_unique_addresses) */
+    struct pending_edge {
+        uint64_t addr;
+        uint32_t edge;
+        uint32_t value_next; /* the next edge is the VALUE of this key */
+    } *pend;
+    size_t n_pend, pend_cap;
     /* the image is a file mapping (phd_snapshot_open): its pages are
      * dropped as they are done with, so that they never all count against
      * the peak memory at once (a later read faults them back in from the
@@ -468,6 +476,7 @@ static int parse_nodes(struct parse *ps)
     /* inline nodes (version 2): one bit each, so that the top-level records
      * can skip the indices inline records already took */
     const int v2 = s->hdr.version >= PHD_FORMAT_VERSION_INLINE;
+    const int v3 = s->hdr.version >= PHD_FORMAT_VERSION_ADDR;
     ps->inl = v2 ? calloc(nn / 8 + 1, 1) : NULL;
     if (v2 && !ps->inl)
         return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name, s->n_nodes);
@@ -525,6 +534,19 @@ static int parse_nodes(struct parse *ps)
                 uint32_t kind = (uint32_t)(eh & 7);
                 uint64_t tcode = eh >> 3;
                 int known = k < sib->n;
+                /* version 3: odd codes >= 3 are version 2's back-references,
+                 * even ones >= 4 addresses (docs/format.md) */
+                int by_addr = 0;
+                uint64_t zaddr = 0;
+                if (v3 && tcode >= 3) {
+                    if (tcode & 1) {
+                        tcode = (tcode - 1) / 2 + 2;
+                    } else {
+                        by_addr = 1;
+                        zaddr = (tcode - 4) / 2;
+                        tcode = 0;
+                    }
+                }
                 if (kind == PHD_LABEL_SIBLING) {
                     if (!known)
                         return CORRUPT(ps, at - s->map, "node %llu: edge %llu copies a label its sibling lacks",
@@ -533,6 +555,15 @@ static int parse_nodes(struct parse *ps)
                     payload = PHD_LABEL_PAYLOAD(sib->label[k]);
                     if (kind == PHD_LABEL_INDEX)
                         next_index = payload + 1;
+                    if (kind == PHD_LABEL_VALUE) {
+                        /* the key is this node's previous edge, as an
+                         * explicit VALUE label says (the sibling's label
+                         * was equal: its key had the same target) */
+                        if (k == 0)
+                            return CORRUPT(ps, at - s->map, "node %llu: value edge without a key edge",
+                                           (unsigned long long)i);
+                        payload = s->edge_target[e - 1];
+                    }
                 } else {
                     switch (kind) {
                     case PHD_LABEL_INDEX:
@@ -568,7 +599,28 @@ static int parse_nodes(struct parse *ps)
                     else
                         tcode--;
                 }
-                if (kind == PHD_LABEL_TYPE) {
+                if (kind == PHD_LABEL_VALUE && payload == PHD_NO_TARGET) {
+                    /* its key is given by address: resolved with it */
+                    ps->pend[ps->n_pend - 1].value_next = 1;
+                    payload = PHD_KEY_BY_ADDR;
+                }
+                if (by_addr) {
+                    if (kind == PHD_LABEL_TYPE)
+                        return CORRUPT(ps, at - s->map, "node %llu: type edge given by address",
+                                       (unsigned long long)i);
+                    uint64_t a = (s->addr[i] >> s->hdr.addr_shift) + (uint64_t)phd_unzigzag(zaddr);
+                    if (ps->n_pend == ps->pend_cap) {
+                        size_t ncap = ps->pend_cap ? ps->pend_cap * 2 : 4096;
+                        struct pending_edge *np = realloc(ps->pend, ncap * sizeof *np);
+                        if (!np)
+                            return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name,
+                                                 s->n_nodes);
+                        ps->pend = np;
+                        ps->pend_cap = ncap;
+                    }
+                    ps->pend[ps->n_pend++] = (struct pending_edge){a << s->hdr.addr_shift, (uint32_t)e, 0};
+                    target = PHD_NO_TARGET;
+                } else if (kind == PHD_LABEL_TYPE) {
                     target = s->types[tid].node;
                     if (tcode != 0 || is_inline || target == UINT32_MAX)
                         return CORRUPT(ps, at - s->map, "node %llu: type edge without a type node",
@@ -591,6 +643,9 @@ static int parse_nodes(struct parse *ps)
                         return CORRUPT(ps, at - s->map, "node %llu: edge %llu copies a target its sibling lacks",
                                        (unsigned long long)i, (unsigned long long)k);
                     target = sib->target[k];
+                    if (target == PHD_NO_TARGET)
+                        return CORRUPT(ps, at - s->map, "node %llu: edge %llu copies a target its sibling lacks",
+                                       (unsigned long long)i, (unsigned long long)k);
                 } else {
                     if (tcode - 1 > discovered)
                         return CORRUPT(ps, at - s->map, "node %llu: edge target before node 0",
@@ -670,6 +725,27 @@ static int check_unique_addresses(struct parse *ps)
         slot[h] = (uint32_t)i;
     }
     phd_progress_end();
+    /* version 3: the edges given by address, now that every address is
+     * known; one of no node, or of an inline node (which nothing else
+     * refers to), is corrupt */
+    for (size_t k = 0; k < ps->n_pend; k++) {
+        const struct pending_edge *pe = &ps->pend[k];
+        uint64_t a = pe->addr;
+        size_t h = (size_t)(((a >> 3) ^ (a >> 29)) * 0x9e3779b97f4a7c15u >> 20) & (tsize - 1);
+        while (slot[h] != UINT32_MAX && s->addr[slot[h]] != a)
+            h = (h + 1) & (tsize - 1);
+        uint32_t t = slot[h];
+        if (t == UINT32_MAX || (ps->inl && (ps->inl[t >> 3] >> (t & 7)) & 1)) {
+            int rc = phd_error_set(ps->err, "%s: corrupt snapshot: edge %u refers to address 0x%llx, %s", ps->name,
+                                   pe->edge, (unsigned long long)a,
+                                   t == UINT32_MAX ? "which no object has" : "an inline object's");
+            free(slot);
+            return rc;
+        }
+        s->edge_target[pe->edge] = t;
+        if (pe->value_next)
+            s->edge_label[pe->edge + 1] = PHD_LABEL_MAKE(PHD_LABEL_VALUE, t);
+    }
     free(slot);
     return 0;
 }
@@ -700,6 +776,7 @@ static int parse_image(struct phd_snapshot **out, const char *name, const void *
     free(ps.chunks);
     free(ps.sibs);
     free(ps.inl);
+    free(ps.pend);
     *out = s;
     return 0;
 fail:
@@ -707,6 +784,7 @@ fail:
     free(ps.chunks);
     free(ps.sibs);
     free(ps.inl);
+    free(ps.pend);
     s->map = NULL; /* not ours */
     phd_snapshot_free(&s);
     return -1;

@@ -399,6 +399,7 @@ int phd_writer_root(struct phd_writer *w, uint32_t kind, uint32_t node, uint64_t
 int phd_encoder_init(struct phd_encoder *e)
 {
     memset(e, 0, sizeof *e);
+    e->version = PHD_FORMAT_VERSION;
     return 0;
 }
 
@@ -445,10 +446,12 @@ unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_
     uint32_t label = PHD_LABEL_MAKE(kind, payload);
     int known = k < sib->n;
     /* version 2 codes: 0 new, 1 inline, 2 the sibling's target, t >= 3
-     * the node discovered - (t - 2) */
+     * the node discovered - (t - 2); version 3: the node discovered -
+     * (t - 1) / 2 for odd t >= 3, even ones give addresses */
     uint64_t tcode = is_new == PHD_TARGET_NEW      ? 0
                      : is_new == PHD_TARGET_INLINE ? 1
                      : (known && sib->target[k] == target) ? 2
+                     : e->version >= 3                     ? 2 * (discovered - target) + 1
                                                            : discovered - target + 2;
     if (kind == PHD_LABEL_TYPE)
         tcode = 0; /* the target is implied */
@@ -461,6 +464,28 @@ unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_
     }
     if (k < PHD_SIBLING_EDGES) {
         e->cur.target[k] = target;
+        e->cur.label[k] = label;
+        e->cur.n = k + 1;
+    }
+    return p;
+}
+
+unsigned char *phd_encoder_edge_addr(struct phd_encoder *e, unsigned char *p, uint64_t holder, uint64_t target,
+                                     unsigned kind, uint64_t payload)
+{
+    const struct phd_sibling *sib = &e->sib[e->type];
+    uint32_t k = e->cur.n;
+    uint32_t label = PHD_LABEL_MAKE(kind, payload);
+    uint64_t tcode = 4 + 2 * phd_zigzag((int64_t)(target - holder));
+    if (k < sib->n && sib->label[k] == label) {
+        p = phd_varint_put(p, (tcode << 3) | PHD_LABEL_SIBLING);
+        if (kind == PHD_LABEL_INDEX)
+            e->next_index = payload + 1;
+    } else {
+        p = phd_edge_encode(p, tcode, kind, payload, &e->next_index);
+    }
+    if (k < PHD_SIBLING_EDGES) {
+        e->cur.target[k] = PHD_NO_TARGET; /* no sibling can copy it */
         e->cur.label[k] = label;
         e->cur.n = k + 1;
     }

@@ -126,13 +126,18 @@ static void node_head(struct img *p, uint32_t type, unsigned flags, int64_t dadd
 }
 
 /* The images below are built in version 1's codes; test_valid builds the
- * standard image in version 2's as well, to compare it with the writer's. */
+ * standard image in the current version's as well, to compare it with the
+ * writer's. */
 static int edges_v2;
 
 static void edge(struct img *p, uint64_t tcode, unsigned kind)
 {
-    if (edges_v2 && tcode >= 1)
-        tcode++; /* version 2: 1 is an inline node, the others move up */
+    /* version 2: 1 is an inline node, the others move up; version 3: the
+     * back-reference d (version 1's d + 1) is 2d + 1 */
+    if (edges_v2 && tcode == 1)
+        tcode = 2;
+    else if (edges_v2 && tcode >= 2)
+        tcode = PHD_FORMAT_VERSION >= 3 ? 2 * (tcode - 1) + 1 : tcode + 1;
     img_varint(p, (tcode << 3) | kind);
 }
 
@@ -576,8 +581,9 @@ static void test_header(const struct img *good)
     parts_init(&d);
     d.version = PHD_FORMAT_VERSION + 1;
     build(&m, &d);
-    EXPECT_FAIL("version 3", &m, "newer");
-    EXPECT_FAIL("version 3", &m, "version 3");
+    _Static_assert(PHD_FORMAT_VERSION == 3, "the phrases below name the next version");
+    EXPECT_FAIL("version 4", &m, "newer");
+    EXPECT_FAIL("version 4", &m, "version 4");
     d.version = 0xffff;
     build(&m, &d);
     EXPECT_FAIL("version 65535", &m, "newer");

@@ -120,7 +120,7 @@ static void test_read(void)
     CHECKF(rc == 0, "%s", err.msg);
     if (rc != 0)
         return;
-    CHECK(s->hdr.version == 2 && s->n_nodes == 5 && s->n_edges == 6);
+    CHECK(s->hdr.version == PHD_FORMAT_VERSION && s->n_nodes == 5 && s->n_edges == 6);
     static const uint32_t type[] = {0, 1, 0, 1, 2};
     static const uint64_t addr[] = {0x1000, 0x2000, 0x1010, 0x2020, 0x3000};
     static const uint64_t size[] = {16, 24, 16, 32, 40};

@@ -484,6 +484,8 @@ struct encoder {
     unsigned char *buf;
     size_t cap;
     unsigned long sibling_labels, sibling_targets, back_refs; /* test-encoder statistics */
+    unsigned long addr_refs;
+    int by_addr;             /* 1: old targets are given by address at random (version 3) */
 };
 
 static void put_varint(unsigned char **p, uint64_t v)
@@ -494,27 +496,53 @@ static void put_varint(unsigned char **p, uint64_t v)
 /* Encodes the edges of one node from docs/format.md alone.  Where the spec
  * allows a choice, ENC_SPEC_GREEDY always copies from the sibling and
  * ENC_SPEC_RANDOM tosses a coin. */
-static unsigned char *spec_encode(struct encoder *en, unsigned char *p, uint32_t type, const struct eplan *pl,
-                                  size_t n)
+/* Whether edge e of a node goes by address (version 3): old targets, at
+ * random, when the encoder does that. */
+static uint64_t node_addr(const struct graph *g, uint32_t node);
+
+static int addr_ref(struct encoder *en, const struct graph *g, uint32_t holder, const struct eplan *e)
+{
+    return en->by_addr && !e->is_new && e->kind != PHD_LABEL_TYPE &&
+           phd_addr_ref_fits(node_addr(g, holder), node_addr(g, e->target)) && rng_chance(en->r, 1, 4);
+}
+
+/* The addresses of the edge's holder and target, >> addr_shift. */
+static uint64_t node_addr(const struct graph *g, uint32_t node)
+{
+    return g->o[g->order[node]].addr >> g->hdr.addr_shift;
+}
+
+static unsigned char *spec_encode(struct encoder *en, unsigned char *p, const struct graph *g, uint32_t holder,
+                                  uint32_t type, const struct eplan *pl, size_t n)
 {
     struct ref_sibling *sib = &en->ref[type], cur;
     uint64_t next_index = 0;
+    int prev_by_addr = 0;
     cur.n = 0;
     for (size_t k = 0; k < n; k++) {
         const struct eplan *e = &pl[k];
-        uint32_t label = PHD_LABEL_MAKE(e->kind, e->payload);
+        int by_addr = addr_ref(en, g, holder, e);
+        /* a VALUE whose key went by address: its label says so */
+        uint64_t payload = e->kind == PHD_LABEL_VALUE && prev_by_addr ? PHD_KEY_BY_ADDR : e->payload;
+        uint32_t label = PHD_LABEL_MAKE(e->kind, payload);
         int known = k < sib->n;
         int coin = en->mode == ENC_SPEC_GREEDY || rng_chance(en->r, 1, 2);
         uint64_t tcode;
         if (e->kind == PHD_LABEL_TYPE || e->is_new) {
             tcode = 0;
+        } else if (by_addr) {
+            /* version 3: even codes >= 4, the zigzag address delta from the holder */
+            tcode = 4 + 2 * phd_zigzag((int64_t)(node_addr(g, e->target) - node_addr(g, holder)));
+            en->addr_refs++;
         } else if (known && sib->target[k] == e->target && coin) {
             tcode = 2; /* version 2: 1 is an inline node */
             en->sibling_targets++;
         } else {
-            tcode = e->discovered - e->target + 2; /* >= 3: the target is older than discovered */
+            /* version 3: odd codes >= 3, the target is older than discovered */
+            tcode = 2 * (e->discovered - e->target) + 1;
             en->back_refs++;
         }
+        prev_by_addr = by_addr;
         coin = en->mode == ENC_SPEC_GREEDY || rng_chance(en->r, 1, 2);
         if (known && sib->label[k] == label && coin) {
             put_varint(&p, (tcode << 3) | PHD_LABEL_SIBLING);
@@ -531,7 +559,7 @@ static unsigned char *spec_encode(struct encoder *en, unsigned char *p, uint32_t
             }
         }
         if (k < PHD_SIBLING_EDGES) {
-            cur.target[k] = e->target;
+            cur.target[k] = by_addr ? PHD_NO_TARGET : e->target;
             cur.label[k] = label;
             cur.n = (uint32_t)k + 1;
         }
@@ -560,12 +588,23 @@ static int write_node(struct phd_writer *w, const struct graph *g, struct encode
     if (en->mode == ENC_LIBRARY) {
         if (phd_encoder_begin(&en->lib, o->type) != 0)
             return -1;
-        for (size_t k = 0; k < n; k++)
-            p = phd_encoder_edge(&en->lib, p, pl[k].discovered, pl[k].target, pl[k].is_new, pl[k].kind,
-                                 pl[k].payload);
+        int prev_by_addr = 0;
+        for (size_t k = 0; k < n; k++) {
+            int by_addr = addr_ref(en, g, (uint32_t)i, &pl[k]);
+            uint64_t payload = pl[k].kind == PHD_LABEL_VALUE && prev_by_addr ? PHD_KEY_BY_ADDR : pl[k].payload;
+            if (by_addr) {
+                p = phd_encoder_edge_addr(&en->lib, p, node_addr(g, (uint32_t)i), node_addr(g, pl[k].target),
+                                          pl[k].kind, payload);
+                en->addr_refs++;
+            } else {
+                p = phd_encoder_edge(&en->lib, p, pl[k].discovered, pl[k].target, pl[k].is_new, pl[k].kind,
+                                     payload);
+            }
+            prev_by_addr = by_addr;
+        }
         prev_addr = phd_encoder_addr(&en->lib, o->type);
     } else {
-        p = spec_encode(en, p, o->type, pl, n);
+        p = spec_encode(en, p, g, (uint32_t)i, o->type, pl, n);
         prev_addr = &en->ref[o->type].addr;
     }
     struct phd_node_out rec = {
@@ -831,7 +870,7 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
 static struct {
     size_t runs, multi_chunk_runs, max_nodes_chunks, unknown_runs, big_chunk_runs, label_kinds[8];
     size_t enc_runs[3], sid_previews;
-    unsigned long sibling_labels, sibling_targets, back_refs;
+    unsigned long sibling_labels, sibling_targets, back_refs, addr_refs;
 } stats;
 
 static void encoder_init(struct encoder *en, int mode, const struct graph *g, struct rng *r)
@@ -848,6 +887,7 @@ static void encoder_release(struct encoder *en)
     stats.sibling_labels += en->sibling_labels;
     stats.sibling_targets += en->sibling_targets;
     stats.back_refs += en->back_refs;
+    stats.addr_refs += en->addr_refs;
     phd_encoder_release(&en->lib);
     free(en->ref);
     free(en->buf);
@@ -875,6 +915,7 @@ static void one_run(int run)
     }
     struct encoder en;
     encoder_init(&en, enc_mode, &g, &r);
+    en.by_addr = rng_chance(&r, 1, 2);
     CHECKF(write_graph(fd, &g, &r, chunk_size, mode, unknown, &en) == 0, "run %d: write failed: %s", run,
            strerror(errno));
     close(fd);
@@ -1000,10 +1041,10 @@ static void test_known_order(void)
      * edge count, edges (tcode << 3 | kind; kind 7 copies the sibling's label) */
     static const unsigned char want[] = {
         0x00, 0x80, 0x08, 0x00, 0x02, 0x00, 0x00, /* N0: addr 0x200; -> 1 (new), 2 (new) */
-        0x00, 0x04, 0x00, 0x02, 0x2f, 0x07,       /* N1: -> 0 (discovered 3, t 5), 3 (new); labels copied */
-        0x00, 0x04, 0x00, 0x01, 0x27,             /* N2: -> 2 (discovered 4, t 4); label copied */
+        0x00, 0x04, 0x00, 0x02, 0x3f, 0x07,       /* N1: -> 0 (discovered 3, t 2*3+1), 3 (new); labels copied */
+        0x00, 0x04, 0x00, 0x01, 0x2f,             /* N2: -> 2 (discovered 4, t 2*2+1); label copied */
         0x00, 0x04, 0x00, 0x00,                   /* N3: no edges (its sibling now has none) */
-        0x00, 0x04, 0x00, 0x01, 0x30,             /* N4 (a seed): -> 1 (discovered 5, t 6), explicit */
+        0x00, 0x04, 0x00, 0x01, 0x48,             /* N4 (a seed): -> 1 (discovered 5, t 2*4+1), explicit */
     };
 
     for (int enc_mode = ENC_LIBRARY; enc_mode <= ENC_SPEC_RANDOM; enc_mode++) {
@@ -1138,8 +1179,9 @@ int main(int argc, char **argv)
            "chunks (max %zu), %zu with unknown chunks, %zu with chunks > 4 KiB; %zu string-id previews\n",
            stats.runs, stats.enc_runs[0], stats.enc_runs[1], stats.enc_runs[2], stats.multi_chunk_runs,
            stats.max_nodes_chunks, stats.unknown_runs, stats.big_chunk_runs, stats.sid_previews);
-    printf("test encoder: %lu sibling labels, %lu sibling targets, %lu back-references; edges by label kind:",
-           stats.sibling_labels, stats.sibling_targets, stats.back_refs);
+    printf("test encoders: %lu sibling labels, %lu sibling targets, %lu back-references, %lu by address; edges "
+           "by label kind:",
+           stats.sibling_labels, stats.sibling_targets, stats.back_refs, stats.addr_refs);
     for (int k = 0; k < 7; k++)
         printf(" %s %zu", phd_label_kind_name((uint32_t)k), stats.label_kinds[k]);
     printf("\n");
@@ -1147,7 +1189,8 @@ int main(int argc, char **argv)
     CHECK(runs < 100 || stats.multi_chunk_runs >= 10);
     CHECK(runs < 100 || stats.unknown_runs >= 10);
     CHECK(runs < 100 || stats.big_chunk_runs >= 10);
-    CHECK(runs < 100 || (stats.sibling_labels >= 100 && stats.sibling_targets >= 100 && stats.back_refs >= 100));
+    CHECK(runs < 100 || (stats.sibling_labels >= 100 && stats.sibling_targets >= 100 && stats.back_refs >= 100 &&
+                         stats.addr_refs >= 100));
     CHECK(runs < 100 || stats.sid_previews >= 100);
     for (int k = 0; k < 7; k++)
         CHECKF(runs < 100 || stats.label_kinds[k] > 0, "no %s edges generated", phd_label_kind_name((uint32_t)k));

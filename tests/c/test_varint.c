@@ -224,6 +224,8 @@ static void test_encoder(void)
     struct phd_encoder e;
     unsigned char b[16 * PHD_EDGE_MAX], *p;
     CHECK(phd_encoder_init(&e) == 0);
+    CHECK(e.version == PHD_FORMAT_VERSION);
+    e.version = 2; /* the bytes below are version 2's; version 3's after them */
 
     /* node 0 (type 5, a seed; discovered 1): [0] -> new 1, .name(3) -> 0, TYPE -> 0 */
     CHECK(phd_encoder_begin(&e, 5) == 0);
@@ -286,9 +288,35 @@ static void test_encoder(void)
         ok &= b[k] == (k < PHD_SIBLING_EDGES ? ((2 << 3) | 7) : (3 << 3));
     CHECK(ok);
     phd_encoder_end(&e);
-
     phd_encoder_release(&e);
     CHECK(e.sib == NULL);
+
+    /* version 3: a back-reference d is 2d + 1; an address, 4 + 2 * the
+     * zigzag delta from the holder's; it leaves no target for a sibling
+     * to copy, and a VALUE behind it has the key PHD_KEY_BY_ADDR */
+    CHECK(phd_encoder_init(&e) == 0);
+    CHECK(phd_encoder_begin(&e, 5) == 0);
+    p = phd_encoder_edge(&e, b, 5, 3, 0, PHD_LABEL_NONE, 0);          /* d 2: t 5 */
+    p = phd_encoder_edge_addr(&e, p, 0x100, 0x102, PHD_LABEL_NONE, 0); /* +2: zigzag 4, t 12 */
+    p = phd_encoder_edge_addr(&e, p, 0x100, 0xff, PHD_LABEL_INDEX, 7); /* -1: zigzag 1, t 6 */
+    p = phd_encoder_edge(&e, p, 5, 4, 0, PHD_LABEL_VALUE, PHD_KEY_BY_ADDR); /* d 1: t 3 */
+    static const unsigned char v3a[] = {(5 << 3) | 0, (12 << 3) | 0, (6 << 3) | 1, 7, (3 << 3) | 3};
+    CHECK((size_t)(p - b) == sizeof v3a && memcmp(b, v3a, sizeof v3a) == 0);
+    phd_encoder_end(&e);
+    /* the next node of the type: same targets; the addressed ones cannot be
+     * copied, the labels can (the VALUE's too: its key went by address
+     * again) */
+    CHECK(phd_encoder_begin(&e, 5) == 0);
+    p = phd_encoder_edge(&e, b, 6, 3, 0, PHD_LABEL_NONE, 0);          /* the sibling's target: t 2 */
+    p = phd_encoder_edge(&e, p, 6, 1, 0, PHD_LABEL_NONE, 0);          /* not the sibling's (by address): d 5, t 11 */
+    p = phd_encoder_edge_addr(&e, p, 0x100, 0xff, PHD_LABEL_INDEX, 7); /* label copied: t 6 */
+    p = phd_encoder_edge(&e, p, 6, 4, 0, PHD_LABEL_VALUE, PHD_KEY_BY_ADDR); /* both copied: t 2 */
+    static const unsigned char v3b[] = {(2 << 3) | 7, (11 << 3) | 7, (6 << 3) | 7, (2 << 3) | 7};
+    CHECK((size_t)(p - b) == sizeof v3b && memcmp(b, v3b, sizeof v3b) == 0);
+    CHECK(phd_addr_ref_fits(0, (uint64_t)1 << 54) && !phd_addr_ref_fits(0, (uint64_t)1 << 55) &&
+          phd_addr_ref_fits((uint64_t)1 << 55, 1));
+    phd_encoder_end(&e);
+    phd_encoder_release(&e);
 }
 
 int main(void)

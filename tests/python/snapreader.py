@@ -1,4 +1,4 @@
-"""An independent pure-Python reader of pyheapdiff snapshots (format versions 1 and 2).
+"""An independent pure-Python reader of pyheapdiff snapshots (format versions 1, 2 and 3).
 
 Written from docs/format.md alone (including the sibling coding of
 addresses, edge targets and labels, string-id previews and version 2's
@@ -17,8 +17,9 @@ import struct
 
 MAGIC = b"PYHDSNAP"
 END_MAGIC = b"PYHDEND!"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 VERSION_INLINE = 2  # inline nodes (docs/format.md)
+VERSION_ADDR = 3    # edges to old nodes by address
 HEADER_SIZE = 64
 CHUNK_HEADER_SIZE = 16
 FOOTER_SIZE = 64
@@ -246,6 +247,14 @@ def _varint_at(buf, pos, end, path):
     return value, pos
 
 
+class _ByAddr:
+    """A target given by address (version 3), until every node is read."""
+    __slots__ = ("addr",)
+
+    def __init__(self, addr):
+        self.addr = addr
+
+
 def _unzigzag(u):
     return (u >> 1) ^ -(u & 1)
 
@@ -379,6 +388,8 @@ def parse(data, path="<snapshot>", verify_crc=True):
     # nodes, filled by index: version 2's inline nodes come inside the
     # record of the node holding their one reference
     v2 = version >= VERSION_INLINE
+    v3 = version >= VERSION_ADDR
+    by_address = []   # (node, edge position): targets given by address, resolved at the end
     nodes = [None] * n_nodes
     nrec = 0          # node records so far, top-level and inline
     nxt = 0           # the index of the next top-level record
@@ -489,7 +500,15 @@ def parse(data, path="<snapshot>", verify_crc=True):
                 tcode = eh >> 3
                 kind = eh & 7
                 inline = False
-                if v2 and tcode >= 1:   # 1: inline node; the others are version 1's + 1
+                addr = None
+                if v3 and tcode >= 3:   # odd: version 2's back-reference; even: an address
+                    if tcode & 1:
+                        tcode = (tcode - 1) // 2 + 2
+                    else:
+                        z = (tcode - 4) // 2
+                        addr = ((n.addr >> shift) + ((z >> 1) ^ -(z & 1))) << shift
+                        tcode = None
+                if v2 and tcode is not None and tcode >= 1:   # 1: inline node; the others are version 1's + 1
                     if tcode == 1:
                         inline = True
                     else:
@@ -503,7 +522,12 @@ def parse(data, path="<snapshot>", verify_crc=True):
                     if kind == INDEX:
                         next_index = payload + 1
                 # the target
-                if kind == TYPE:
+                if addr is not None:
+                    if kind == TYPE:
+                        _fail(path, "TYPE edge given by address", at)
+                    target = _ByAddr(addr)
+                    by_address.append((n, len(edges)))
+                elif kind == TYPE:
                     if tcode != 0 or inline:
                         _fail(path, "TYPE edge with a non-zero target code", at)
                     target = types[tid].node
@@ -518,6 +542,8 @@ def parse(data, path="<snapshot>", verify_crc=True):
                     if k >= nsib:
                         _fail(path, f"edge {k} copies a target its sibling does not have", at)
                     target = sib[k][0]
+                    if isinstance(target, _ByAddr):
+                        _fail(path, f"edge {k} copies a target its sibling gave by address", at)
                 else:
                     if tcode - 1 > discovered:
                         _fail(path, "edge points before node 0", at)
@@ -561,7 +587,19 @@ def parse(data, path="<snapshot>", verify_crc=True):
         _fail(path, f"total size {size_total}, footer says {total_size}")
     if len({n.addr for n in nodes}) != len(nodes):
         _fail(path, "two nodes have the same address")
+    if by_address:
+        index = {m.addr: m.index for m in nodes}
+        for m, k in by_address:
+            t, kind, payload = m.edges[k]
+            i = index.get(t.addr)
+            if i is None or nodes[i].inline:
+                _fail(path, f"edge to {t.addr:#x}: no node there" if i is None else "edge to an inline node")
+            m.edges[k] = (i, kind, payload)
+            if k + 1 < len(m.edges) and m.edges[k + 1][1] == VALUE:
+                vt, vk, _ = m.edges[k + 1]
+                m.edges[k + 1] = (vt, vk, i)
     snap.nodes = nodes
+    snap.n_by_address = len(by_address)
     snap.n_edges = edges_total
     snap.total_size = size_total
     return snap

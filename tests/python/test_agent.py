@@ -367,7 +367,7 @@ def test_return_value_agrees_with_the_file(varied):
 
 def test_header_fields(varied):
     snap, truth = varied.snap, varied.truth
-    assert snap.version == 2
+    assert snap.version == snapreader.FORMAT_VERSION
     assert snap.pointer_size == (8 if sys.maxsize > 2**32 else 4)
     assert snap.python == tuple(sys.version_info[:3])
     assert snap.pid == truth.pid

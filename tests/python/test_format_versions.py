@@ -1,8 +1,8 @@
 """Format versions: version 2's inline nodes (unique leaves written behind
-their one reference, docs/format.md) as the agent writes them, and a
-version 1 snapshot written by the agent before version 2
-(fixtures/snapshots/v1-py311.snap), which the analyzer and the test reader
-must still read.
+their one reference, docs/format.md) and version 3's references by
+address as the agent writes them, and snapshots written by the agent
+before them (fixtures/snapshots/v1-py311.snap, v2-py311.snap), which the
+analyzer and the test reader must still read.
 """
 
 import sys
@@ -13,6 +13,7 @@ import snapreader
 from conftest import REPO, cli_json, cli_ok
 
 V1_SNAP = REPO / "fixtures" / "snapshots" / "v1-py311.snap"
+V2_SNAP = REPO / "fixtures" / "snapshots" / "v2-py311.snap"
 
 
 def _marker_attrs(snap):
@@ -26,22 +27,24 @@ def _marker_attrs(snap):
     return out
 
 
-def test_version_1_snapshot_is_read_by_both_readers(pyheapdiff_bin):
-    snap = snapreader.read(V1_SNAP)
-    assert snap.version == 1
-    assert not any(n.inline for n in snap.nodes)
-    info = cli_json(pyheapdiff_bin, "info", str(V1_SNAP))
-    assert info["format_version"] == 1
+@pytest.mark.parametrize("version", [1, 2])
+def test_old_snapshots_are_read_by_both_readers(pyheapdiff_bin, version):
+    path = V1_SNAP if version == 1 else V2_SNAP
+    snap = snapreader.read(path)
+    assert snap.version == version
+    assert any(n.inline for n in snap.nodes) == (version >= 2)
+    info = cli_json(pyheapdiff_bin, "info", str(path))
+    assert info["format_version"] == version
     assert info["objects"] == len(snap.nodes) and info["references"] == snap.n_edges
     # the three Marker instances and their unique leaves, as written
     assert _marker_attrs(snap) == {f"marker-{i}": (str(i * 0.5 + 0.25).encode(), str(1000000 + i).encode())
                                    for i in range(3)}
-    top = cli_json(pyheapdiff_bin, "top", "--type", "__main__.Marker", str(V1_SNAP))
+    top = cli_json(pyheapdiff_bin, "top", "--type", "__main__.Marker", str(path))
     rows = {r["type"]: r["count"] for r in top["rows"]}
     assert rows["__main__.Marker"] == 3
     # the commands that walk the graph accept it
-    cli_ok(pyheapdiff_bin, "paths", "--type", "__main__.Marker", str(V1_SNAP))
-    cli_ok(pyheapdiff_bin, "dominators", str(V1_SNAP))
+    cli_ok(pyheapdiff_bin, "paths", "--type", "__main__.Marker", str(path))
+    cli_ok(pyheapdiff_bin, "dominators", str(path))
 
 
 def test_version_1_and_2_diff(tmp_path, pyheapdiff_bin, run_dump):
@@ -72,7 +75,7 @@ def test_unique_leaves_are_inline(run_dump, pyheapdiff_bin):
         T.dump()
     """)
     snap = r.snap
-    assert snap.version == 2
+    assert snap.version == 3
     h = r.node("h")
     attrs = {p: snap.nodes[t] for t, k, p in h.edges if k == snapreader.NAME}
     for name in ("text", "number", "real", "blob"):
@@ -94,7 +97,7 @@ def test_unique_leaves_are_inline(run_dump, pyheapdiff_bin):
     # every object once: no address twice (by_addr checks), and the C reader agrees
     assert len(snap.by_addr) == len(snap.nodes)
     info = cli_json(pyheapdiff_bin, "info", r.path)
-    assert info["format_version"] == 2
+    assert info["format_version"] == 3
     assert info["objects"] == len(snap.nodes) and info["references"] == snap.n_edges
     # an inline leaf's retention path goes through its one holder
     p = cli_ok(pyheapdiff_bin, "paths", "--type", "bytes", r.path).stdout
@@ -168,3 +171,37 @@ def test_float_previews_are_repr(run_dump):
     assert want is not None
     bad = [(w, g) for w, g in zip(want, got) if w != g]
     assert not bad, bad[:20]
+
+
+def test_references_by_address_resolve_alike_in_both_readers(run_dump, pyheapdiff_bin):
+    """Version 3: a reference to an object written long before is given by
+    its address; the C reader (through sql's virtual tables) and the test
+    reader turn every one into the same node, VALUE labels included (a dict
+    whose keys are old objects)."""
+    r = run_dump("""
+        class Item:
+            pass
+        items = [Item() for _ in range(3000)]
+        later = [[items[(i * 7919) % 3000]] for i in range(3000)]   # old targets, far back
+        by_item = {it: i for i, it in enumerate(reversed(items))}    # old keys: VALUE after an address
+        T.mark("items", items)
+        T.dump(referents={id(x) for x in later[:50]} | {id(by_item), id(items)})
+    """)
+    snap = r.snap
+    assert snap.version == 3
+    assert snap.n_by_address > 3000, snap.n_by_address
+    rows = cli_json(pyheapdiff_bin, "sql", "--json", r.path,
+                    "SELECT src & 4294967295 AS s, seq, dst & 4294967295 AS d, kind, label & 4294967295 AS l "
+                    "FROM edges ORDER BY src, seq")
+    assert len(rows) == snap.n_edges
+    want = []
+    for n in snap.nodes:
+        for k, (t, kind, payload) in enumerate(n.edges):
+            want.append((n.index, k, t, kind, payload if kind == snapreader.VALUE else None))
+    got = [(x["s"], x["seq"], x["d"], x["kind"], x["l"] if x["kind"] == snapreader.VALUE else None) for x in rows]
+    assert got == want
+    # and against the interpreter: the lists and the dict refer to what gc says
+    for addr, referents in r.truth.referents.items():
+        node = snap.by_addr[addr]
+        assert sorted(snap.nodes[t].addr for t, _, _ in node.edges if snap.nodes[t].addr in set(referents)) \
+            == sorted(referents), hex(addr)
