@@ -1802,8 +1802,7 @@ static void resolve(struct dump *d)
                 payload = d->last_target;
             if (idx == OLD_BY_ADDR || idx == NOT_FOUND) {
                 /* a node already, its index not kept: by address */
-                p = phd_encoder_edge_addr(&d->enc, p, (uint64_t)(uintptr_t)wn->op >> 3,
-                                          (uint64_t)(uintptr_t)e->target >> 3, kind, payload);
+                p = phd_encoder_edge_addr(&d->enc, p, (uint64_t)(uintptr_t)e->target >> 3, kind, payload);
                 d->last_target = PHD_KEY_BY_ADDR;
                 continue;
             }

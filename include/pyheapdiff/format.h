@@ -212,6 +212,7 @@ struct phd_encoder {
     uint64_t next_index;
     struct phd_sibling cur;
     unsigned version;  /* the codes written: PHD_FORMAT_VERSION (phd_writer_header writes it) */
+    uint64_t last_addr; /* version 3: the last target given by address */
 };
 
 int phd_encoder_init(struct phd_encoder *e);
@@ -231,16 +232,17 @@ enum phd_target_kind { PHD_TARGET_OLD = 0, PHD_TARGET_NEW = 1, PHD_TARGET_INLINE
  * key's node index for VALUE, the string id for NAME, else 0. */
 unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_t discovered,
                                 uint32_t target, int is_new, unsigned kind, uint64_t payload);
-/* Version 3: an edge to an old node given by its address instead of its
- * index; holder is the address of the node being encoded, both >>
- * addr_shift, and phd_addr_ref_fits(holder, target) must hold.  For a
- * VALUE edge behind it, payload is PHD_KEY_BY_ADDR. */
-static inline int phd_addr_ref_fits(uint64_t holder, uint64_t target)
+/* Version 3: an edge to an old node given by its address (>> addr_shift)
+ * instead of its index, coded against the previous such address; the
+ * addresses must keep phd_addr_ref_fits(e->last_addr, target) (every
+ * address below 2^59 does).  For a VALUE edge behind it, payload is
+ * PHD_KEY_BY_ADDR. */
+static inline int phd_addr_ref_fits(uint64_t last, uint64_t target)
 {
-    return phd_zigzag((int64_t)(target - holder)) < ((uint64_t)1 << 56);
+    return phd_zigzag((int64_t)(target - last)) < ((uint64_t)1 << 56);
 }
-unsigned char *phd_encoder_edge_addr(struct phd_encoder *e, unsigned char *p, uint64_t holder, uint64_t target,
-                                     unsigned kind, uint64_t payload);
+unsigned char *phd_encoder_edge_addr(struct phd_encoder *e, unsigned char *p, uint64_t target, unsigned kind,
+                                     uint64_t payload);
 void phd_encoder_end(struct phd_encoder *e);
 struct phd_node_out;
 /* Largest inline node record: head, address, size and preview varints and

@@ -482,6 +482,7 @@ static int parse_nodes(struct parse *ps)
         return phd_error_set(ps->err, "%s: out of memory for %u nodes", ps->name, s->n_nodes);
     struct phd_sibling cur;
     uint64_t i = 0, next = 0, discovered = 0, e = 0, total = 0;
+    uint64_t last_addr = 0; /* version 3: the last target given by address, >> addr_shift */
     phd_progress_begin("reading objects", nn);
     for (size_t c = 0; c < ps->n_chunks; c++) {
         if (ps->chunks[c].kind != PHD_CHUNK_NODES)
@@ -608,7 +609,8 @@ static int parse_nodes(struct parse *ps)
                     if (kind == PHD_LABEL_TYPE)
                         return CORRUPT(ps, at - s->map, "node %llu: type edge given by address",
                                        (unsigned long long)i);
-                    uint64_t a = (s->addr[i] >> s->hdr.addr_shift) + (uint64_t)phd_unzigzag(zaddr);
+                    uint64_t a = last_addr + (uint64_t)phd_unzigzag(zaddr);
+                    last_addr = a;
                     if (ps->n_pend == ps->pend_cap) {
                         size_t ncap = ps->pend_cap ? ps->pend_cap * 2 : 4096;
                         struct pending_edge *np = realloc(ps->pend, ncap * sizeof *np);

@@ -470,13 +470,14 @@ unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_
     return p;
 }
 
-unsigned char *phd_encoder_edge_addr(struct phd_encoder *e, unsigned char *p, uint64_t holder, uint64_t target,
-                                     unsigned kind, uint64_t payload)
+unsigned char *phd_encoder_edge_addr(struct phd_encoder *e, unsigned char *p, uint64_t target, unsigned kind,
+                                     uint64_t payload)
 {
     const struct phd_sibling *sib = &e->sib[e->type];
     uint32_t k = e->cur.n;
     uint32_t label = PHD_LABEL_MAKE(kind, payload);
-    uint64_t tcode = 4 + 2 * phd_zigzag((int64_t)(target - holder));
+    uint64_t tcode = 4 + 2 * phd_zigzag((int64_t)(target - e->last_addr));
+    e->last_addr = target;
     if (k < sib->n && sib->label[k] == label) {
         p = phd_varint_put(p, (tcode << 3) | PHD_LABEL_SIBLING);
         if (kind == PHD_LABEL_INDEX)

@@ -486,6 +486,7 @@ struct encoder {
     unsigned long sibling_labels, sibling_targets, back_refs; /* test-encoder statistics */
     unsigned long addr_refs;
     int by_addr;             /* 1: old targets are given by address at random (version 3) */
+    uint64_t last_addr;      /* the last one, >> addr_shift (both encoders: the same edges) */
 };
 
 static void put_varint(unsigned char **p, uint64_t v)
@@ -500,20 +501,20 @@ static void put_varint(unsigned char **p, uint64_t v)
  * random, when the encoder does that. */
 static uint64_t node_addr(const struct graph *g, uint32_t node);
 
-static int addr_ref(struct encoder *en, const struct graph *g, uint32_t holder, const struct eplan *e)
+static int addr_ref(struct encoder *en, const struct graph *g, const struct eplan *e)
 {
     return en->by_addr && !e->is_new && e->kind != PHD_LABEL_TYPE &&
-           phd_addr_ref_fits(node_addr(g, holder), node_addr(g, e->target)) && rng_chance(en->r, 1, 4);
+           phd_addr_ref_fits(en->last_addr, node_addr(g, e->target)) && rng_chance(en->r, 1, 4);
 }
 
-/* The addresses of the edge's holder and target, >> addr_shift. */
+/* A node's address, >> addr_shift. */
 static uint64_t node_addr(const struct graph *g, uint32_t node)
 {
     return g->o[g->order[node]].addr >> g->hdr.addr_shift;
 }
 
-static unsigned char *spec_encode(struct encoder *en, unsigned char *p, const struct graph *g, uint32_t holder,
-                                  uint32_t type, const struct eplan *pl, size_t n)
+static unsigned char *spec_encode(struct encoder *en, unsigned char *p, const struct graph *g, uint32_t type,
+                                  const struct eplan *pl, size_t n)
 {
     struct ref_sibling *sib = &en->ref[type], cur;
     uint64_t next_index = 0;
@@ -521,7 +522,7 @@ static unsigned char *spec_encode(struct encoder *en, unsigned char *p, const st
     cur.n = 0;
     for (size_t k = 0; k < n; k++) {
         const struct eplan *e = &pl[k];
-        int by_addr = addr_ref(en, g, holder, e);
+        int by_addr = addr_ref(en, g, e);
         /* a VALUE whose key went by address: its label says so */
         uint64_t payload = e->kind == PHD_LABEL_VALUE && prev_by_addr ? PHD_KEY_BY_ADDR : e->payload;
         uint32_t label = PHD_LABEL_MAKE(e->kind, payload);
@@ -531,8 +532,10 @@ static unsigned char *spec_encode(struct encoder *en, unsigned char *p, const st
         if (e->kind == PHD_LABEL_TYPE || e->is_new) {
             tcode = 0;
         } else if (by_addr) {
-            /* version 3: even codes >= 4, the zigzag address delta from the holder */
-            tcode = 4 + 2 * phd_zigzag((int64_t)(node_addr(g, e->target) - node_addr(g, holder)));
+            /* version 3: even codes >= 4, the zigzag address delta from the
+             * previous target given by address */
+            tcode = 4 + 2 * phd_zigzag((int64_t)(node_addr(g, e->target) - en->last_addr));
+            en->last_addr = node_addr(g, e->target);
             en->addr_refs++;
         } else if (known && sib->target[k] == e->target && coin) {
             tcode = 2; /* version 2: 1 is an inline node */
@@ -590,11 +593,11 @@ static int write_node(struct phd_writer *w, const struct graph *g, struct encode
             return -1;
         int prev_by_addr = 0;
         for (size_t k = 0; k < n; k++) {
-            int by_addr = addr_ref(en, g, (uint32_t)i, &pl[k]);
+            int by_addr = addr_ref(en, g, &pl[k]);
             uint64_t payload = pl[k].kind == PHD_LABEL_VALUE && prev_by_addr ? PHD_KEY_BY_ADDR : pl[k].payload;
             if (by_addr) {
-                p = phd_encoder_edge_addr(&en->lib, p, node_addr(g, (uint32_t)i), node_addr(g, pl[k].target),
-                                          pl[k].kind, payload);
+                p = phd_encoder_edge_addr(&en->lib, p, node_addr(g, pl[k].target), pl[k].kind, payload);
+                en->last_addr = node_addr(g, pl[k].target);
                 en->addr_refs++;
             } else {
                 p = phd_encoder_edge(&en->lib, p, pl[k].discovered, pl[k].target, pl[k].is_new, pl[k].kind,
@@ -604,7 +607,7 @@ static int write_node(struct phd_writer *w, const struct graph *g, struct encode
         }
         prev_addr = phd_encoder_addr(&en->lib, o->type);
     } else {
-        p = spec_encode(en, p, g, (uint32_t)i, o->type, pl, n);
+        p = spec_encode(en, p, g, o->type, pl, n);
         prev_addr = &en->ref[o->type].addr;
     }
     struct phd_node_out rec = {

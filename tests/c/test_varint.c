@@ -292,13 +292,14 @@ static void test_encoder(void)
     CHECK(e.sib == NULL);
 
     /* version 3: a back-reference d is 2d + 1; an address, 4 + 2 * the
-     * zigzag delta from the holder's; it leaves no target for a sibling
-     * to copy, and a VALUE behind it has the key PHD_KEY_BY_ADDR */
+     * zigzag delta from the previous address (0 at first); it leaves no
+     * target for a sibling to copy, and a VALUE behind it has the key
+     * PHD_KEY_BY_ADDR */
     CHECK(phd_encoder_init(&e) == 0);
     CHECK(phd_encoder_begin(&e, 5) == 0);
     p = phd_encoder_edge(&e, b, 5, 3, 0, PHD_LABEL_NONE, 0);          /* d 2: t 5 */
-    p = phd_encoder_edge_addr(&e, p, 0x100, 0x102, PHD_LABEL_NONE, 0); /* +2: zigzag 4, t 12 */
-    p = phd_encoder_edge_addr(&e, p, 0x100, 0xff, PHD_LABEL_INDEX, 7); /* -1: zigzag 1, t 6 */
+    p = phd_encoder_edge_addr(&e, p, 0x2, PHD_LABEL_NONE, 0);          /* +2: zigzag 4, t 12 */
+    p = phd_encoder_edge_addr(&e, p, 0x1, PHD_LABEL_INDEX, 7);        /* -1: zigzag 1, t 6 */
     p = phd_encoder_edge(&e, p, 5, 4, 0, PHD_LABEL_VALUE, PHD_KEY_BY_ADDR); /* d 1: t 3 */
     static const unsigned char v3a[] = {(5 << 3) | 0, (12 << 3) | 0, (6 << 3) | 1, 7, (3 << 3) | 3};
     CHECK((size_t)(p - b) == sizeof v3a && memcmp(b, v3a, sizeof v3a) == 0);
@@ -309,7 +310,7 @@ static void test_encoder(void)
     CHECK(phd_encoder_begin(&e, 5) == 0);
     p = phd_encoder_edge(&e, b, 6, 3, 0, PHD_LABEL_NONE, 0);          /* the sibling's target: t 2 */
     p = phd_encoder_edge(&e, p, 6, 1, 0, PHD_LABEL_NONE, 0);          /* not the sibling's (by address): d 5, t 11 */
-    p = phd_encoder_edge_addr(&e, p, 0x100, 0xff, PHD_LABEL_INDEX, 7); /* label copied: t 6 */
+    p = phd_encoder_edge_addr(&e, p, 0x0, PHD_LABEL_INDEX, 7);        /* -1 again, label copied: t 6 */
     p = phd_encoder_edge(&e, p, 6, 4, 0, PHD_LABEL_VALUE, PHD_KEY_BY_ADDR); /* both copied: t 2 */
     static const unsigned char v3b[] = {(2 << 3) | 7, (11 << 3) | 7, (6 << 3) | 7, (2 << 3) | 7};
     CHECK((size_t)(p - b) == sizeof v3b && memcmp(b, v3b, sizeof v3b) == 0);

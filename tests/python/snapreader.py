@@ -390,6 +390,7 @@ def parse(data, path="<snapshot>", verify_crc=True):
     v2 = version >= VERSION_INLINE
     v3 = version >= VERSION_ADDR
     by_address = []   # (node, edge position): targets given by address, resolved at the end
+    last_addr = 0     # the last of them, >> addr_shift: the next is coded against it
     nodes = [None] * n_nodes
     nrec = 0          # node records so far, top-level and inline
     nxt = 0           # the index of the next top-level record
@@ -506,7 +507,8 @@ def parse(data, path="<snapshot>", verify_crc=True):
                         tcode = (tcode - 1) // 2 + 2
                     else:
                         z = (tcode - 4) // 2
-                        addr = ((n.addr >> shift) + ((z >> 1) ^ -(z & 1))) << shift
+                        last_addr = (last_addr + ((z >> 1) ^ -(z & 1))) & (2**64 - 1)
+                        addr = last_addr << shift
                         tcode = None
                 if v2 and tcode is not None and tcode >= 1:   # 1: inline node; the others are version 1's + 1
                     if tcode == 1:
