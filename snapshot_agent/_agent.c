@@ -234,8 +234,8 @@ struct dump {
     uint64_t *slots;
     unsigned vbits;
     struct ptrmap far;        /* addresses >= 2^48 -> node index */
-    /* GC-tracked nodes already staged, a bit per 16 bytes of address in
-     * 256 KiB regions (see "the GC-object bitmap") */
+    /* the objects that are nodes, a bit per 16 bytes of address in
+     * 256 KiB regions (see "the node bitmap") */
     struct ptrmap gb_map;     /* region + 1 -> offset of its bitmap in gb */
     unsigned char *gb;
     size_t gb_len, gb_cap;
@@ -1053,17 +1053,17 @@ static int visited_grow(struct dump *d)
 #define NOT_FOUND ((size_t)-1)
 
 /*
- * The GC-object bitmap.  The last pass seeds every GC-tracked object the
- * walk has not reached, so it tests every object of the GC lists (about
- * 40 % of the objects), and a visited-set probe per object was a cache
- * miss each.  Instead, stage() sets a bit per GC-tracked node in a bitmap
- * over its address (one bit per 16 bytes: objects are at least 16 bytes
- * apart), 2 KiB per 256 KiB region of the heap, found through a small map
- * of regions.  The GC lists run roughly in address order, so the pass
- * reads the bitmap almost sequentially.  A set bit proves the object was
- * visited; a clear one sends it to the visited set as before (its region
- * may have had no bitmap yet: they stop growing at 1 MiB plus 4 bytes per
- * node, so memory stays bounded whatever the heap's layout).
+ * The node bitmap.  discover() sets a bit per node (inline ones aside) in
+ * a bitmap over its address (one bit per 16 bytes: objects are at least
+ * 16 bytes apart), 2 KiB per 256 KiB region of the heap, found through a
+ * small map of regions: about 1 % of the heap's size, mostly in cache,
+ * where a table from address to index costs a miss per reference.  A set
+ * bit says the object is a node; its index is not kept (format version 3
+ * writes references to it by address; see discover()).  The last pass
+ * over the GC lists, which run roughly in address order, reads it almost
+ * sequentially.  Regions stop being added at 1 MiB plus 4 bytes per node
+ * (gb_frozen), so memory stays bounded whatever the heap's layout; the
+ * objects of the regions left out go to the visited set.
  */
 #define GB_SHIFT 18
 #define GB_BYTES ((size_t)1 << (GB_SHIFT - 4 - 3))
