@@ -128,6 +128,7 @@ static int write_seed(struct cut *c, int fd, uint32_t batch)
             return -1;
         unsigned char *p = ebuf;
         uint32_t ne = 0;
+        int prev_by_addr = 0;
         for (uint64_t e = s->edge_start[i]; e < s->edge_start[i + 1]; e++) {
             if (!edge_kept(c, e, i))
                 continue;
@@ -135,8 +136,17 @@ static int write_seed(struct cut *c, int fd, uint32_t batch)
             uint64_t payload = PHD_LABEL_PAYLOAD(lab);
             if (kind == PHD_LABEL_NAME)
                 payload = use_string(c, (uint32_t)payload);
+            if (kind == PHD_LABEL_VALUE && prev_by_addr)
+                payload = PHD_KEY_BY_ADDR;
             int is_new = kind != PHD_LABEL_TYPE && target == discovered;
-            p = phd_encoder_edge(&enc, p, discovered, target, is_new, kind, payload);
+            /* every third old target by address (format version 3), so
+             * that the seeds hold such edges too */
+            uint64_t ta = s->addr[target] >> s->hdr.addr_shift;
+            prev_by_addr = !is_new && kind != PHD_LABEL_TYPE && e % 3 == 0 && phd_addr_ref_fits(enc.last_addr, ta);
+            if (prev_by_addr)
+                p = phd_encoder_edge_addr(&enc, p, ta, kind, payload);
+            else
+                p = phd_encoder_edge(&enc, p, discovered, target, is_new, kind, payload);
             if (is_new)
                 discovered++;
             ne++;
