@@ -190,7 +190,7 @@ struct tinfo {
 /* ---- the dump state -------------------------------------------------- */
 
 #define PEND_MAX 2048
-#define RECENT_BITS 16
+#define RECENT_BITS 12
 #define WIN_MAX 256
 struct pending {
     PyObject *target;
