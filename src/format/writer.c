@@ -438,24 +438,16 @@ int phd_encoder_begin(struct phd_encoder *e, uint32_t type_id)
     return 0;
 }
 
-unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_t discovered, uint32_t target,
-                                int is_new, unsigned kind, uint64_t payload)
+/* The edge head with target code tcode and its label (copied from the
+ * sibling's when equal), and the edge in the current node's sibling
+ * state, with target (PHD_NO_TARGET: none to copy). */
+static unsigned char *put_edge(struct phd_encoder *e, unsigned char *p, uint64_t tcode, uint32_t target,
+                               unsigned kind, uint64_t payload)
 {
     const struct phd_sibling *sib = &e->sib[e->type];
     uint32_t k = e->cur.n;
     uint32_t label = PHD_LABEL_MAKE(kind, payload);
-    int known = k < sib->n;
-    /* version 2 codes: 0 new, 1 inline, 2 the sibling's target, t >= 3
-     * the node discovered - (t - 2); version 3: the node discovered -
-     * (t - 1) / 2 for odd t >= 3, even ones give addresses */
-    uint64_t tcode = is_new == PHD_TARGET_NEW      ? 0
-                     : is_new == PHD_TARGET_INLINE ? 1
-                     : (known && sib->target[k] == target) ? 2
-                     : e->version >= 3                     ? 2 * (discovered - target) + 1
-                                                           : discovered - target + 2;
-    if (kind == PHD_LABEL_TYPE)
-        tcode = 0; /* the target is implied */
-    if (known && sib->label[k] == label) {
+    if (k < sib->n && sib->label[k] == label) {
         p = phd_varint_put(p, (tcode << 3) | PHD_LABEL_SIBLING);
         if (kind == PHD_LABEL_INDEX)
             e->next_index = payload + 1;
@@ -470,27 +462,30 @@ unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_
     return p;
 }
 
-unsigned char *phd_encoder_edge_addr(struct phd_encoder *e, unsigned char *p, uint64_t target, unsigned kind,
-                                     uint64_t payload)
+unsigned char *phd_encoder_edge(struct phd_encoder *e, unsigned char *p, uint64_t discovered, uint32_t target,
+                                int is_new, unsigned kind, uint64_t payload)
 {
     const struct phd_sibling *sib = &e->sib[e->type];
     uint32_t k = e->cur.n;
-    uint32_t label = PHD_LABEL_MAKE(kind, payload);
+    /* version 2 codes: 0 new, 1 inline, 2 the sibling's target, t >= 3
+     * the node discovered - (t - 2); version 3: the node discovered -
+     * (t - 1) / 2 for odd t >= 3, even ones give addresses */
+    uint64_t tcode = is_new == PHD_TARGET_NEW          ? 0
+                     : is_new == PHD_TARGET_INLINE     ? 1
+                     : (k < sib->n && sib->target[k] == target) ? 2
+                     : e->version >= 3                 ? 2 * (discovered - target) + 1
+                                                       : discovered - target + 2;
+    if (kind == PHD_LABEL_TYPE)
+        tcode = 0; /* the target is implied */
+    return put_edge(e, p, tcode, target, kind, payload);
+}
+
+unsigned char *phd_encoder_edge_addr(struct phd_encoder *e, unsigned char *p, uint64_t target, unsigned kind,
+                                     uint64_t payload)
+{
     uint64_t tcode = 4 + 2 * phd_zigzag((int64_t)(target - e->last_addr));
     e->last_addr = target;
-    if (k < sib->n && sib->label[k] == label) {
-        p = phd_varint_put(p, (tcode << 3) | PHD_LABEL_SIBLING);
-        if (kind == PHD_LABEL_INDEX)
-            e->next_index = payload + 1;
-    } else {
-        p = phd_edge_encode(p, tcode, kind, payload, &e->next_index);
-    }
-    if (k < PHD_SIBLING_EDGES) {
-        e->cur.target[k] = PHD_NO_TARGET; /* no sibling can copy it */
-        e->cur.label[k] = label;
-        e->cur.n = k + 1;
-    }
-    return p;
+    return put_edge(e, p, tcode, PHD_NO_TARGET, kind, payload); /* no sibling can copy it */
 }
 
 void phd_encoder_end(struct phd_encoder *e)
