@@ -129,7 +129,6 @@ gc.disable()
 # the standard library's extension modules (lib-dynload) have C __sizeof__
 # methods of their own: CPython's code, which keeps the reader running
 early = [struct.Struct("<iq"), array.array("d", [1.0, 2.0]), decimal.Decimal("1.5")]
-bulk = [[i] for i in range(300_000)]
 for _ in range(30):
     cycle = [struct.Struct("<h"), array.array("b", b"ab")]
     cycle.append(cycle)
