@@ -6,7 +6,7 @@
 # agent's tests with the agent built the same way and the sanitizer runtime
 # preloaded into Python.  Part of scripts/test.sh; test results go to
 # build-asan/meson-logs/testlog.json and build-asan/pytest-*.xml.  The
-# pytest runs use every core (pytest-xdist, -n auto --dist loadfile).
+# pytest runs use every core (pytest-xdist, -n auto).
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$top/scripts/setup.sh"
@@ -44,10 +44,13 @@ PYHEAPDIFF_CLI="$top/build-asan/pyheapdiff" PYHEAPDIFF_SANITIZE=1 \
 # bounds-checks; CPython frees not all at exit by design, hence no leak
 # check.  PYHEAPDIFF_SANITIZE=1 skips the tests that need gigabytes or
 # measure memory; PYHEAPDIFF_BUILD makes every subprocess use build-asan.
+# --dist load: test by test over the cores (these files share nothing but
+# module fixtures, made once per worker); by file, test_gc_reader.py's
+# slow tests kept one worker busy 40 s after the other had finished.
 LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
   ASAN_OPTIONS=detect_leaks=0 PYTHONMALLOC=malloc PYHEAPDIFF_SANITIZE=1 PYHEAPDIFF_BUILD=build-asan \
   PYTHONPATH=build-asan/python:tests/python \
-  python3 -m pytest -q -p no:cacheprovider -n auto --dist loadfile --junitxml=build-asan/pytest-agent.xml \
+  python3 -m pytest -q -p no:cacheprovider -n auto --dist load --junitxml=build-asan/pytest-agent.xml \
   tests/python/test_agent.py tests/python/test_hostile.py tests/python/test_gc_reader.py tests/python/test_sizes_owned.py
 echo "sanitizers: agent tests clean"
 exit $e2e_rc
