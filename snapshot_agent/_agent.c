@@ -240,8 +240,8 @@ struct dump {
     unsigned char *gb;
     size_t gb_len, gb_cap;
     uintptr_t gb_last_key;
-    int gb_frozen;            /* no more regions: new ones' nodes go to the visited set */
     size_t gb_last_off;
+    int gb_frozen;            /* no more regions: new ones' nodes go to the visited set */
     /* queued edges of the current node */
     struct pending pend[PEND_MAX];
     size_t npend;
@@ -586,10 +586,10 @@ static uint32_t owned_by_type(PyTypeObject *tp)
  * other extension modules' code, which may.  Only CPython's own build
  * installs into ".../pythonX.Y/lib-dynload/"; packages go to
  * site-packages. */
-static int in_core(PyCFunction fn)
-{
 #define PHD_STR2(x) #x
 #define PHD_STR(x) PHD_STR2(x)
+static int in_core(PyCFunction fn)
+{
     static const char dynload[] = "/python" PHD_STR(PY_MAJOR_VERSION) "." PHD_STR(PY_MINOR_VERSION) "/lib-dynload/";
     static void *core_base;
     Dl_info info;
@@ -1068,7 +1068,7 @@ static int visited_grow(struct dump *d)
 #define GB_SHIFT 18
 #define GB_BYTES ((size_t)1 << (GB_SHIFT - 4 - 3))
 
-static unsigned char *gcbit_byte(struct dump *d, PyObject *op, int create, unsigned *bit)
+static unsigned char *nodebit_byte(struct dump *d, PyObject *op, int create, unsigned *bit)
 {
     uintptr_t a = (uintptr_t)op, key = (a >> GB_SHIFT) + 1;
     size_t off;
@@ -1236,7 +1236,7 @@ static size_t discover(struct dump *d, PyObject *op, int *is_new)
     *is_new = 0;
     if (!((uintptr_t)op >> 48)) {
         unsigned bit;
-        unsigned char *b = gcbit_byte(d, op, !d->gb_frozen, &bit);
+        unsigned char *b = nodebit_byte(d, op, !d->gb_frozen, &bit);
         if (b) {
             if (*b & bit)
                 return OLD_BY_ADDR;
@@ -2103,7 +2103,7 @@ static void visit_gc_objects(struct dump *d, PyObject *const *ops, size_t n, int
         for (; i < n && nb < 64; i++) {
             PyObject *op = ops[i];
             unsigned bit;
-            const unsigned char *b = gcbit_byte(d, op, 0, &bit);
+            const unsigned char *b = nodebit_byte(d, op, 0, &bit);
             if (b && (*b & bit))
                 continue; /* a node: the bitmap says so */
             batch[nb++] = op;

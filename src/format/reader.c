@@ -569,15 +569,6 @@ static int parse_nodes(struct parse *ps)
                     payload = PHD_LABEL_PAYLOAD(sib->label[k]);
                     if (kind == PHD_LABEL_INDEX)
                         next_index = payload + 1;
-                    if (kind == PHD_LABEL_VALUE) {
-                        /* the key is this node's previous edge, as an
-                         * explicit VALUE label says (the sibling's label
-                         * was equal: its key had the same target) */
-                        if (k == 0)
-                            return CORRUPT(ps, at - s->map, "node %llu: value edge without a key edge",
-                                           (unsigned long long)i);
-                        payload = s->edge_target[e - 1];
-                    }
                 } else {
                     switch (kind) {
                     case PHD_LABEL_INDEX:
@@ -587,12 +578,6 @@ static int parse_nodes(struct parse *ps)
                             return CORRUPT(ps, at - s->map, "node %llu: index label too large",
                                            (unsigned long long)i);
                         next_index = payload + 1;
-                        break;
-                    case PHD_LABEL_VALUE:
-                        if (k == 0)
-                            return CORRUPT(ps, at - s->map, "node %llu: value edge without a key edge",
-                                           (unsigned long long)i);
-                        payload = s->edge_target[e - 1];
                         break;
                     case PHD_LABEL_NAME:
                         GETV(ps, &p, end, &payload, "name label");
@@ -613,8 +598,17 @@ static int parse_nodes(struct parse *ps)
                     else
                         tcode--;
                 }
-                if (kind == PHD_LABEL_VALUE && payload == PHD_NO_TARGET)
-                    payload = PHD_KEY_BY_ADDR; /* its key is given by address: resolved with it */
+                if (kind == PHD_LABEL_VALUE) {
+                    /* the key is this node's previous edge, copied label or
+                     * not (a copy means the sibling's key had the same
+                     * target); one given by address is resolved with it */
+                    if (k == 0)
+                        return CORRUPT(ps, at - s->map, "node %llu: value edge without a key edge",
+                                       (unsigned long long)i);
+                    payload = s->edge_target[e - 1];
+                    if (payload == PHD_NO_TARGET)
+                        payload = PHD_KEY_BY_ADDR;
+                }
                 if (by_addr) {
                     if (kind == PHD_LABEL_TYPE)
                         return CORRUPT(ps, at - s->map, "node %llu: type edge given by address",
@@ -645,13 +639,11 @@ static int parse_nodes(struct parse *ps)
                         return CORRUPT(ps, at - s->map, "node %llu: edge discovers node %llu of %u",
                                        (unsigned long long)i, (unsigned long long)target, s->n_nodes);
                 } else if (tcode == 1) {
-                    if (!known)
+                    /* (a sibling's edge given by address left no target) */
+                    if (!known || sib->target[k] == PHD_NO_TARGET)
                         return CORRUPT(ps, at - s->map, "node %llu: edge %llu copies a target its sibling lacks",
                                        (unsigned long long)i, (unsigned long long)k);
                     target = sib->target[k];
-                    if (target == PHD_NO_TARGET)
-                        return CORRUPT(ps, at - s->map, "node %llu: edge %llu copies a target its sibling lacks",
-                                       (unsigned long long)i, (unsigned long long)k);
                 } else {
                     if (tcode - 1 > discovered)
                         return CORRUPT(ps, at - s->map, "node %llu: edge target before node 0",
@@ -703,6 +695,12 @@ static int parse_nodes(struct parse *ps)
  * addressing over node indices (uint32, table of 2^k >= 1.5 n slots: 6 to
  * 12 bytes per node, freed before returning), O(n) expected.
  */
+/* The home slot of address a in a table of tsize (a power of two) slots. */
+static size_t addr_slot(uint64_t a, size_t tsize)
+{
+    return (size_t)(((a >> 3) ^ (a >> 29)) * 0x9e3779b97f4a7c15u >> 20) & (tsize - 1);
+}
+
 static int check_unique_addresses(struct parse *ps)
 {
     const struct phd_snapshot *s = ps->s;
@@ -717,7 +715,7 @@ static int check_unique_addresses(struct parse *ps)
     for (size_t i = 0; i < nn; i++) {
         phd_progress_tick(i);
         uint64_t a = s->addr[i];
-        size_t h = (size_t)(((a >> 3) ^ (a >> 29)) * 0x9e3779b97f4a7c15u >> 20) & (tsize - 1);
+        size_t h = addr_slot(a, tsize);
         while (slot[h] != UINT32_MAX) {
             if (s->addr[slot[h]] == a) {
                 int rc = phd_error_set(ps->err,
@@ -737,7 +735,7 @@ static int check_unique_addresses(struct parse *ps)
     for (size_t k = 0; k < ps->n_pend; k++) {
         uint64_t a = ps->pend_addr[k];
         uint32_t edge = ps->pend_edge[k];
-        size_t h = (size_t)(((a >> 3) ^ (a >> 29)) * 0x9e3779b97f4a7c15u >> 20) & (tsize - 1);
+        size_t h = addr_slot(a, tsize);
         while (slot[h] != UINT32_MAX && s->addr[slot[h]] != a)
             h = (h + 1) & (tsize - 1);
         uint32_t t = slot[h];
