@@ -34,7 +34,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "floatrepr.h"
 #include "pyver.h"
 #include "structmember.h"
 
@@ -198,16 +197,30 @@ struct pending {
     unsigned leaf;     /* set by resolve(): a unique leaf, written inline */
     uint64_t payload;
 };
+/* A node's preview (phd_node_out): a string id, a number, or text. */
+struct pview {
+    uint32_t sid;  /* UINT32_MAX: none */
+    uint8_t kind;  /* enum phd_preview_kind */
+    uint8_t len;   /* the text's */
+    uint64_t num;  /* kind INT or FLOAT: the value's bits */
+    char text[PHD_PREVIEW_MAX];
+};
+
+/* Whether a preview was made (flag PHD_NODE_PREVIEW). */
+static inline int pview_any(const struct pview *pv)
+{
+    return pv->len || pv->sid != UINT32_MAX || pv->kind != PHD_PREVIEW_TEXT;
+}
+
 struct wnode {
     PyObject *op;
     uint32_t tid;
     uint8_t flags, staged;
-    uint8_t pvlen, begun;
-    uint32_t pv_sid;
+    uint8_t begun;
     uint32_t nedges;
     size_t pend_start;
     uint64_t size, refcnt;
-    char pv[PHD_PREVIEW_MAX];
+    struct pview pv;
 };
 
 struct root {
@@ -815,106 +828,96 @@ static uint64_t object_size(struct dump *d, PyObject *op, struct tinfo *ti)
 
 /* ---- previews -------------------------------------------------------- */
 
-/* Writes a value preview into buf and returns its length, or sets *sid to
- * the string id of a name (modules, functions, classes, code), which the
- * string table then holds once however many objects share it. */
-static size_t preview(struct dump *d, PyObject *op, struct tinfo *ti, char *buf, uint32_t *sid)
+/* Fills *pv with a value preview: text, or the value of an int or float
+ * (the reader writes its repr: format version 4), or the string id of a
+ * name (modules, functions, classes, code), which the string table then
+ * holds once however many objects share it. */
+static void preview(struct dump *d, PyObject *op, struct tinfo *ti, struct pview *pv)
 {
     const size_t cap = PHD_PREVIEW_MAX;
-    *sid = UINT32_MAX;
+    pv->sid = UINT32_MAX;
+    pv->kind = PHD_PREVIEW_TEXT;
+    pv->len = 0;
     switch (ti->preview) {
     case PV_STR:
-        return d->values ? str_utf8(op, buf, cap) : 0;
+        if (d->values)
+            pv->len = (uint8_t)str_utf8(op, pv->text, cap);
+        return;
     case PV_BYTES:
-        if (!d->values)
-            return 0;
-        {
+        if (d->values) {
             size_t l = (size_t)PyBytes_GET_SIZE(op);
             l = l < cap ? l : cap;
-            memcpy(buf, PyBytes_AS_STRING(op), l);
-            return l;
+            memcpy(pv->text, PyBytes_AS_STRING(op), l);
+            pv->len = (uint8_t)l;
         }
+        return;
     case PV_BYTEARRAY:
-        if (!d->values)
-            return 0;
-        {
+        if (d->values) {
             size_t l = (size_t)PyByteArray_GET_SIZE(op);
             l = l < cap ? l : cap;
-            memcpy(buf, PyByteArray_AS_STRING(op), l);
-            return l;
+            memcpy(pv->text, PyByteArray_AS_STRING(op), l);
+            pv->len = (uint8_t)l;
         }
+        return;
     case PV_INT: {
         if (!d->values)
-            return 0;
-        if (PyBool_Check(op))
-            return (size_t)snprintf(buf, cap, "%s", op == Py_True ? "True" : "False");
+            return;
+        if (PyBool_Check(op)) {
+            pv->len = (uint8_t)snprintf(pv->text, cap, "%s", op == Py_True ? "True" : "False");
+            return;
+        }
         int overflow = 0;
         long long v = PyLong_AsLongLongAndOverflow(op, &overflow);
         if (overflow || (v == -1 && PyErr_Occurred())) {
             PyErr_Clear();
-            return 0;
+            return;
         }
-        if (v < 0) {
-            buf[0] = '-';
-            return 1 + phd_u64_digits(0 - (uint64_t)v, buf + 1);
-        }
-        return phd_u64_digits((uint64_t)v, buf);
+        pv->kind = PHD_PREVIEW_INT;
+        pv->num = (uint64_t)v;
+        return;
     }
-    case PV_FLOAT: {
-        if (!d->values)
-            return 0;
-        /* repr(): the shortest string that round-trips, without calling
-         * __repr__; floatrepr.c where it can prove it, else David Gay's
-         * dtoa, as float.__repr__ uses */
-        _Static_assert(PHD_FLOAT_REPR_MAX <= PHD_PREVIEW_MAX, "a float preview fits");
-        size_t fl = phd_float_repr(PyFloat_AS_DOUBLE(op), buf);
-        if (fl)
-            return fl;
-        char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(op), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-        if (!r) {
-            PyErr_Clear();
-            return 0;
+    case PV_FLOAT:
+        /* its bits: the reader writes repr() (pyheapdiff/floatrepr.h),
+         * out of this process */
+        if (d->values) {
+            double x = PyFloat_AS_DOUBLE(op);
+            memcpy(&pv->num, &x, sizeof x);
+            pv->kind = PHD_PREVIEW_FLOAT;
         }
-        size_t l = strlen(r);
-        l = l < cap ? l : cap;
-        memcpy(buf, r, l);
-        PyMem_Free(r);
-        return l;
-    }
+        return;
     case PV_MODULE: {
         PyObject *name = phd_py_module_name(op);
         if (!name)
             name = dict_get_str(PyModule_GetDict(op), "__name__");
         if (name && PyUnicode_Check(name))
-            *sid = string_obj(d, name);
-        return 0;
+            pv->sid = string_obj(d, name);
+        return;
     }
     case PV_FUNCTION: {
         PyObject *q = ((PyFunctionObject *)op)->func_qualname;
         if (q && PyUnicode_Check(q))
-            *sid = string_obj(d, q);
-        return 0;
+            pv->sid = string_obj(d, q);
+        return;
     }
     case PV_TYPE: {
         PyTypeObject *tp = (PyTypeObject *)op;
         if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
             PyObject *q = ((PyHeapTypeObject *)tp)->ht_qualname;
             if (q && PyUnicode_Check(q))
-                *sid = string_obj(d, q);
+                pv->sid = string_obj(d, q);
         } else if (tp->tp_name) {
             const char *dot = strrchr(tp->tp_name, '.');
-            *sid = string_c(d, dot ? dot + 1 : tp->tp_name);
+            pv->sid = string_c(d, dot ? dot + 1 : tp->tp_name);
         }
-        return 0;
+        return;
     }
     case PV_CODE: {
         PyObject *q = ((PyCodeObject *)op)->co_qualname;
         if (q && PyUnicode_Check(q))
-            *sid = string_obj(d, q);
-        return 0;
+            pv->sid = string_obj(d, q);
+        return;
     }
     }
-    return 0;
 }
 
 /* ---- the visited set ------------------------------------------------ */
@@ -1652,8 +1655,19 @@ static void walk_extra(struct dump *d, PyObject *op, struct tinfo *ti)
  */
 static void write_record(struct dump *d, struct wnode *wn)
 {
-    struct phd_node_out rec = {wn->tid, wn->flags, (uint64_t)(uintptr_t)wn->op, wn->size, wn->refcnt,
-                               wn->pv, wn->pvlen, wn->pv_sid, wn->nedges, d->ebuf, d->elen};
+    struct phd_node_out rec = {.type = wn->tid,
+                               .flags = wn->flags,
+                               .addr = (uint64_t)(uintptr_t)wn->op,
+                               .size = wn->size,
+                               .refcnt = wn->refcnt,
+                               .preview = wn->pv.text,
+                               .preview_len = wn->pv.len,
+                               .preview_sid = wn->pv.sid,
+                               .preview_kind = wn->pv.kind,
+                               .preview_num = wn->pv.num,
+                               .nedges = wn->nedges,
+                               .edges = d->ebuf,
+                               .edges_len = d->elen};
     if (phd_writer_node(&d->w, phd_encoder_addr(&d->enc, wn->tid), 3, &rec) < 0 && !d->failed)
         d->failed = d->w.err ? d->w.err : EIO;
     phd_encoder_end(&d->enc);
@@ -1691,20 +1705,28 @@ static unsigned char *write_inline(struct dump *d, unsigned char *p, PyObject *o
     struct tinfo *ti = type_info(d, Py_TYPE(op));
     if (!ti)
         return NULL;
-    char pv[PHD_PREVIEW_MAX];
-    uint32_t sid;
+    struct pview pv;
     uint64_t size = object_size(d, op, ti);
     if (!ti->has_default) {
         ti->default_size = size;
         ti->has_default = 1;
     }
-    size_t pvlen = preview(d, op, ti, pv, &sid);
+    preview(d, op, ti, &pv);
     unsigned flags = 0;
-    if (pvlen || sid != UINT32_MAX)
+    if (pview_any(&pv))
         flags |= PHD_NODE_PREVIEW;
     if (size != ti->default_size)
         flags |= PHD_NODE_SIZE;
-    struct phd_node_out rec = {ti->id, flags, (uint64_t)(uintptr_t)op, size, 1, pv, pvlen, sid, 0, NULL, 0};
+    struct phd_node_out rec = {.type = ti->id,
+                               .flags = flags,
+                               .addr = (uint64_t)(uintptr_t)op,
+                               .size = size,
+                               .refcnt = 1,
+                               .preview = pv.text,
+                               .preview_len = pv.len,
+                               .preview_sid = pv.sid,
+                               .preview_kind = pv.kind,
+                               .preview_num = pv.num};
     d->total_size += size;
     return phd_encoder_inline(&d->enc, p, 3, &rec);
 }
@@ -1817,8 +1839,6 @@ static void resolve(struct dump *d)
             /* still being walked: keep it as the window's only node */
             d->win[0] = *wn;
             d->win[0].pend_start = 0;
-            if (wn != &d->win[0])
-                memcpy(d->win[0].pv, wn->pv, wn->pvlen);
             d->nwin = 1;
             d->npend = 0;
             return;
@@ -1849,12 +1869,12 @@ static void stage(struct dump *d, PyObject *op)
         ti->default_size = wn->size;
         ti->has_default = 1;
     }
-    wn->pvlen = (uint8_t)preview(d, op, ti, wn->pv, &wn->pv_sid);
+    preview(d, op, ti, &wn->pv);
     wn->begun = 0;
     unsigned flags = 0;
     if (is_gc && PyObject_GC_IsTracked(op))
         flags |= PHD_NODE_GC_TRACKED;
-    if (wn->pvlen || wn->pv_sid != UINT32_MAX)
+    if (pview_any(&wn->pv))
         flags |= PHD_NODE_PREVIEW;
     if (wn->size != ti->default_size)
         flags |= PHD_NODE_SIZE;

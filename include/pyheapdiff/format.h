@@ -19,11 +19,13 @@
 
 #define PHD_MAGIC "PYHDSNAP"
 #define PHD_END_MAGIC "PYHDEND!"
-#define PHD_FORMAT_VERSION 3
-/* Version 2 added inline nodes, version 3 references by address
- * (docs/format.md); version 1 and 2 files are still read. */
+#define PHD_FORMAT_VERSION 4
+/* Version 2 added inline nodes, version 3 references by address, version
+ * 4 the values of ints and floats in binary (docs/format.md); files of
+ * every earlier version are still read. */
 #define PHD_FORMAT_VERSION_INLINE 2
 #define PHD_FORMAT_VERSION_ADDR 3
+#define PHD_FORMAT_VERSION_NUMBERS 4
 #define PHD_HEADER_SIZE 64
 #define PHD_CHUNK_HEADER_SIZE 16
 #define PHD_FOOTER_PAYLOAD 48
@@ -277,13 +279,23 @@ static inline unsigned char *phd_edge_encode(unsigned char *p, uint64_t tcode, u
     return p;
 }
 
+/* What a node's preview is (docs/format.md, NODES): text, or (version 4)
+ * a number whose value the reader renders as repr() does. */
+enum phd_preview_kind {
+    PHD_PREVIEW_TEXT = 0,
+    PHD_PREVIEW_INT = 1,   /* a signed 64-bit integer */
+    PHD_PREVIEW_FLOAT = 2, /* an IEEE 754 binary64, by its bits */
+};
+
 struct phd_node_out {
     uint32_t type;
     unsigned flags;          /* PHD_NODE_*; SIZE set when size != default */
     uint64_t addr, size, refcnt;
     const char *preview;     /* PHD_NODE_PREVIEW: at most PHD_PREVIEW_MAX bytes inline, */
     size_t preview_len;
-    uint32_t preview_sid;    /* or, when not UINT32_MAX, this string id */
+    uint32_t preview_sid;    /* or, when not UINT32_MAX, this string id, */
+    unsigned preview_kind;   /* or, when not PHD_PREVIEW_TEXT, this number: */
+    uint64_t preview_num;    /* the int's value (int64_t) or the float's bits */
     uint32_t nedges;
     const unsigned char *edges; /* nedges encoded edges */
     size_t edges_len;

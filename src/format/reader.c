@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pyheapdiff/floatrepr.h"
 #include "pyheapdiff/format.h"
 #include "pyheapdiff/progress.h"
 #include "pyheapdiff/text.h"
@@ -376,7 +377,10 @@ static int parse_roots(struct parse *ps)
     return 0;
 }
 
-/* The preview of node i at *pp, if its flags have one (docs/format.md). */
+/* The preview of node i at *pp, if its flags have one (docs/format.md):
+ * odd, a string id; version 4: a multiple of 4, the length of the text
+ * behind; 2 mod 4, a number of kind v >> 2 behind; older versions: even,
+ * the length of the text behind. */
 static int parse_preview(struct parse *ps, const unsigned char **pp, const unsigned char *end,
                          const unsigned char *at, uint64_t head, uint64_t i)
 {
@@ -391,13 +395,29 @@ static int parse_preview(struct parse *ps, const unsigned char **pp, const unsig
         if ((pv >> 1) >= s->n_strings)
             return CORRUPT(ps, at - s->map, "node %llu preview names string %llu of %u", (unsigned long long)i,
                            (unsigned long long)(pv >> 1), s->n_strings);
-    } else {
-        uint64_t pl = pv >> 1;
-        if (pl == 0 || pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - *pp))
-            return CORRUPT(ps, at - s->map, "node %llu preview of %llu bytes", (unsigned long long)i,
-                           (unsigned long long)pl);
-        *pp += pl;
+        return 0;
     }
+    if (s->hdr.version >= PHD_FORMAT_VERSION_NUMBERS && (pv & 2)) {
+        uint64_t v;
+        switch (pv >> 2) {
+        case PHD_PREVIEW_INT:
+            GETV(ps, pp, end, &v, "int preview");
+            return 0;
+        case PHD_PREVIEW_FLOAT:
+            if (end - *pp < 8)
+                return CORRUPT(ps, at - s->map, "node %llu float preview runs past its chunk", (unsigned long long)i);
+            *pp += 8;
+            return 0;
+        default:
+            return CORRUPT(ps, at - s->map, "node %llu preview of unknown kind %llu", (unsigned long long)i,
+                           (unsigned long long)(pv >> 2));
+        }
+    }
+    uint64_t pl = pv >> (s->hdr.version >= PHD_FORMAT_VERSION_NUMBERS ? 2 : 1);
+    if (pl == 0 || pl > PHD_PREVIEW_MAX || pl > (uint64_t)(end - *pp))
+        return CORRUPT(ps, at - s->map, "node %llu preview of %llu bytes", (unsigned long long)i,
+                       (unsigned long long)pl);
+    *pp += pl;
     return 0;
 }
 
@@ -887,10 +907,27 @@ int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, si
     if (phd_varint_get(&p, end, &v) < 0) /* validated at load; cannot fail */
         return -1;
     const void *src = p;
-    uint64_t l = v >> 1;
+    uint64_t l;
+    char num[PHD_FLOAT_REPR_MAX];
     if (v & 1) {
         src = s->str[v >> 1];
         l = s->str_len[v >> 1];
+    } else if (s->hdr.version < PHD_FORMAT_VERSION_NUMBERS) {
+        l = v >> 1;
+    } else if (!(v & 2)) {
+        l = v >> 2;
+    } else if (v >> 2 == PHD_PREVIEW_INT) {
+        uint64_t z;
+        if (phd_varint_get(&p, end, &z) < 0)
+            return -1;
+        l = phd_i64_text(phd_unzigzag(z), num);
+        src = num;
+    } else {
+        double x;
+        uint64_t bits = get_u64(p);
+        memcpy(&x, &bits, sizeof x);
+        l = phd_float_repr(x, num);
+        src = num;
     }
     if (l > cap)
         l = cap;

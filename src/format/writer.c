@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pyheapdiff/floatrepr.h"
 #include "pyheapdiff/format.h"
 #include "pyheapdiff/thread.h"
 
@@ -317,20 +318,42 @@ int phd_writer_finish(struct phd_writer *w, const struct phd_footer *f)
     return w->err;
 }
 
-/* A node's preview (docs/format.md, NODES): a string id, or the bytes. */
-static unsigned char *put_preview(unsigned char *p, const struct phd_node_out *n)
+/* A node's preview (docs/format.md, NODES) in the codes of version: a
+ * string id; a number's value (version 4), which older versions get as
+ * text; or the text.  At most PHD_PREVIEW_MAX + 2 bytes. */
+static unsigned char *put_preview(unsigned char *p, const struct phd_node_out *n, unsigned version)
 {
     if (n->preview_sid != UINT32_MAX)
         return phd_varint_put(p, ((uint64_t)n->preview_sid << 1) | 1);
-    p = phd_varint_put(p, (uint64_t)n->preview_len << 1);
-    memcpy(p, n->preview, n->preview_len);
-    return p + n->preview_len;
+    const char *text = n->preview;
+    size_t len = n->preview_len;
+    char tmp[PHD_FLOAT_REPR_MAX];
+    if (n->preview_kind != PHD_PREVIEW_TEXT) {
+        if (version >= PHD_FORMAT_VERSION_NUMBERS) {
+            p = phd_varint_put(p, ((uint64_t)n->preview_kind << 2) | 2);
+            if (n->preview_kind == PHD_PREVIEW_INT)
+                return phd_varint_put(p, phd_zigzag((int64_t)n->preview_num));
+            put_u64(p, n->preview_num);
+            return p + 8;
+        }
+        if (n->preview_kind == PHD_PREVIEW_INT) {
+            len = phd_i64_text((int64_t)n->preview_num, tmp);
+        } else {
+            double x;
+            memcpy(&x, &n->preview_num, sizeof x);
+            len = phd_float_repr(x, tmp);
+        }
+        text = tmp;
+    }
+    p = phd_varint_put(p, (uint64_t)len << (version >= PHD_FORMAT_VERSION_NUMBERS ? 2 : 1));
+    memcpy(p, text, len);
+    return p + len;
 }
 
 int phd_writer_node(struct phd_writer *w, uint64_t *prev_addr, uint8_t addr_shift,
                     const struct phd_node_out *n)
 {
-    unsigned char *p = phd_writer_reserve(w, 60 + n->preview_len + n->edges_len);
+    unsigned char *p = phd_writer_reserve(w, 60 + PHD_PREVIEW_MAX + n->edges_len);
     if (!p)
         return -1;
     uint64_t a = n->addr >> addr_shift;
@@ -341,7 +364,7 @@ int phd_writer_node(struct phd_writer *w, uint64_t *prev_addr, uint8_t addr_shif
         p = phd_varint_put(p, n->size);
     p = phd_varint_put(p, n->refcnt);
     if (n->flags & PHD_NODE_PREVIEW)
-        p = put_preview(p, n);
+        p = put_preview(p, n, PHD_FORMAT_VERSION);
     p = phd_varint_put(p, n->nedges);
     if (n->edges_len)
         memcpy(p, n->edges, n->edges_len);
@@ -508,6 +531,6 @@ unsigned char *phd_encoder_inline(struct phd_encoder *e, unsigned char *p, uint8
     if (n->flags & PHD_NODE_SIZE)
         p = phd_varint_put(p, n->size);
     if (n->flags & PHD_NODE_PREVIEW)
-        p = put_preview(p, n);
+        p = put_preview(p, n, e->version);
     return p;
 }

@@ -185,7 +185,7 @@ static void std_nodes_x(struct img *p, int n2_extra)
     std_node_off[2] = p->len;
     node_head(p, 1, PHD_NODE_PREVIEW | PHD_NODE_GC_TRACKED, -1);
     img_varint(p, 3);
-    img_varint(p, 2 << 1); /* inline preview of 2 bytes */
+    img_varint(p, 2 << (edges_v2 ? 2 : 1)); /* inline preview of 2 bytes (version 4: length << 2) */
     img_put(p, "hi", 2);
     img_varint(p, n2_extra >= 0 ? 3 : 2);
     edge(p, 1, PHD_LABEL_SIBLING); /* +7 */
@@ -581,9 +581,9 @@ static void test_header(const struct img *good)
     parts_init(&d);
     d.version = PHD_FORMAT_VERSION + 1;
     build(&m, &d);
-    _Static_assert(PHD_FORMAT_VERSION == 3, "the phrases below name the next version");
-    EXPECT_FAIL("version 4", &m, "newer");
-    EXPECT_FAIL("version 4", &m, "version 4");
+    _Static_assert(PHD_FORMAT_VERSION == 4, "the phrases below name the next version");
+    EXPECT_FAIL("version 5", &m, "newer");
+    EXPECT_FAIL("version 5", &m, "version 5");
     d.version = 0xffff;
     build(&m, &d);
     EXPECT_FAIL("version 65535", &m, "newer");
@@ -1278,6 +1278,23 @@ static void test_structure(const struct img *good)
     NODES_CASE("preview varint of 11 bytes", "preview: varint runs past its chunk or overflows",
                node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1); img_varint(&d.nodes, 1);
                img_put(&d.nodes, "\x81\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11); img_varint(&d.nodes, 0));
+
+    /* version 4: (length << 2) before text, (kind << 2) | 2 before a number */
+    d.version = PHD_FORMAT_VERSION_NUMBERS;
+    NODES_CASE("v4 preview of 81 bytes", "node 0 preview of 81 bytes", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 81 << 2); for (int k = 0; k < 81; k++) img_byte(&d.nodes, 'x');
+               img_varint(&d.nodes, 0));
+    NODES_CASE("v4 preview of 0 bytes", "node 0 preview of 0 bytes", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 0); img_varint(&d.nodes, 0));
+    NODES_CASE("number preview of kind 0", "node 0 preview of unknown kind 0", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, 2); img_varint(&d.nodes, 0));
+    NODES_CASE("number preview of kind 3", "node 0 preview of unknown kind 3", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, (3 << 2) | 2); img_varint(&d.nodes, 0));
+    NODES_CASE("float preview cut", "node 0 float preview runs past its chunk", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, (PHD_PREVIEW_FLOAT << 2) | 2); img_put(&d.nodes, "1234567", 7));
+    NODES_CASE("int preview cut", "int preview: varint runs past its chunk", node_head(&d.nodes, 0, PHD_NODE_PREVIEW, 1);
+               img_varint(&d.nodes, 1); img_varint(&d.nodes, (PHD_PREVIEW_INT << 2) | 2); img_byte(&d.nodes, 0x80));
+    d.version = 1;
 
     /* edge count larger than the footer's edges */
     NODES_CASE("nedges 2^40", "node 0 has 1099511627776 edges, more than the footer allows",

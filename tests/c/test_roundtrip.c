@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ struct obj {
     unsigned char preview[PHD_PREVIEW_MAX];
     size_t plen;   /* inline preview (flag PREVIEW, psid NONE32) */
     uint32_t psid; /* or a string id as the preview */
+    unsigned pkind; /* or, when not PHD_PREVIEW_TEXT, a number's value: */
+    uint64_t pnum;
     struct ref *refs;
     size_t nrefs;
 };
@@ -326,6 +329,12 @@ static void gen_graph(struct graph *g, struct rng *r, int run)
                 o->plen = PHD_PREVIEW_MAX;
             for (size_t k = 0; k < o->plen; k++)
                 o->preview[k] = (unsigned char)rng_next(r);
+            o->flags |= PHD_NODE_PREVIEW;
+        } else if (rng_chance(r, 1, 4)) {
+            /* an int (small, or any 64 bits) or a float (any bits: NaNs,
+             * infinities, subnormals too) */
+            o->pkind = rng_chance(r, 1, 2) ? PHD_PREVIEW_INT : PHD_PREVIEW_FLOAT;
+            o->pnum = rng_chance(r, 1, 3) ? rng_below(r, 300) - 100 : rng_next(r);
             o->flags |= PHD_NODE_PREVIEW;
         }
 
@@ -619,6 +628,8 @@ static int write_node(struct phd_writer *w, const struct graph *g, struct encode
         .preview = (const char *)o->preview,
         .preview_len = o->plen,
         .preview_sid = o->psid,
+        .preview_kind = o->pkind,
+        .preview_num = o->pnum,
         .nedges = (uint32_t)n,
         .edges = en->buf,
         .edges_len = (size_t)(p - en->buf),
@@ -839,9 +850,25 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
             wlen = phd_utf8_repair(g->str[o->psid], g->slen[o->psid], rep, NULL);
             want = rep;
         }
-        char *buf = xcalloc(wlen + 8, 1);
+        char *buf = xcalloc(wlen + 64, 1);
         int pl = phd_snapshot_preview(s, i, buf, wlen + 8);
-        if (o->flags & PHD_NODE_PREVIEW) {
+        if (o->pkind != PHD_PREVIEW_TEXT) {
+            /* the text reads back as the value (what the text is exactly:
+             * test_floatrepr.c and test_float_repr.py) */
+            pl = phd_snapshot_preview(s, i, buf, 63);
+            char *end = NULL;
+            if (pl <= 0) {
+                nok = 0;
+            } else if (o->pkind == PHD_PREVIEW_INT) {
+                nok &= strtoll(buf, &end, 10) == (long long)(int64_t)o->pnum && end == buf + pl;
+            } else {
+                double want_x, got_x = strtod(buf, &end);
+                memcpy(&want_x, &o->pnum, sizeof want_x);
+                uint64_t got_bits;
+                memcpy(&got_bits, &got_x, sizeof got_bits);
+                nok &= end == buf + pl && (isnan(want_x) ? isnan(got_x) != 0 : got_bits == o->pnum);
+            }
+        } else if (o->flags & PHD_NODE_PREVIEW) {
             nok &= s->preview[i] != 0 && pl == (int)wlen && memcmp(buf, want, wlen) == 0;
             /* a smaller buffer gets a prefix */
             size_t cap = wlen / 2;
@@ -872,7 +899,7 @@ static void check_snapshot(const struct phd_snapshot *s, const struct graph *g, 
 
 static struct {
     size_t runs, multi_chunk_runs, max_nodes_chunks, unknown_runs, big_chunk_runs, label_kinds[8];
-    size_t enc_runs[3], sid_previews;
+    size_t enc_runs[3], sid_previews, num_previews;
     unsigned long sibling_labels, sibling_targets, back_refs, addr_refs;
 } stats;
 
@@ -972,8 +999,10 @@ static void one_run(int run)
         if (chunk_size > 4096)
             stats.big_chunk_runs++;
         stats.enc_runs[enc_mode]++;
-        for (uint32_t i = 0; i < g.nobj; i++)
+        for (uint32_t i = 0; i < g.nobj; i++) {
             stats.sid_previews += g.o[i].psid != NONE32;
+            stats.num_previews += g.o[i].pkind != PHD_PREVIEW_TEXT;
+        }
         for (uint64_t e = 0; e < g.nedges; e++)
             stats.label_kinds[PHD_LABEL_KIND(g.elabel[e])]++;
         free(b);
@@ -1179,9 +1208,9 @@ int main(int argc, char **argv)
     for (int run = 0; run < runs; run++)
         one_run(run);
     printf("%zu graphs (library encoder %zu, spec greedy %zu, spec random %zu); %zu with several NODES "
-           "chunks (max %zu), %zu with unknown chunks, %zu with chunks > 4 KiB; %zu string-id previews\n",
+           "chunks (max %zu), %zu with unknown chunks, %zu with chunks > 4 KiB; %zu string-id previews, %zu numbers\n",
            stats.runs, stats.enc_runs[0], stats.enc_runs[1], stats.enc_runs[2], stats.multi_chunk_runs,
-           stats.max_nodes_chunks, stats.unknown_runs, stats.big_chunk_runs, stats.sid_previews);
+           stats.max_nodes_chunks, stats.unknown_runs, stats.big_chunk_runs, stats.sid_previews, stats.num_previews);
     printf("test encoders: %lu sibling labels, %lu sibling targets, %lu back-references, %lu by address; edges "
            "by label kind:",
            stats.sibling_labels, stats.sibling_targets, stats.back_refs, stats.addr_refs);
@@ -1195,6 +1224,7 @@ int main(int argc, char **argv)
     CHECK(runs < 100 || (stats.sibling_labels >= 100 && stats.sibling_targets >= 100 && stats.back_refs >= 100 &&
                          stats.addr_refs >= 100));
     CHECK(runs < 100 || stats.sid_previews >= 100);
+    CHECK(runs < 100 || stats.num_previews >= 100);
     for (int k = 0; k < 7; k++)
         CHECKF(runs < 100 || stats.label_kinds[k] > 0, "no %s edges generated", phd_label_kind_name((uint32_t)k));
     return t_summary("test_roundtrip");

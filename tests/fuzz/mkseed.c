@@ -51,7 +51,8 @@ static uint32_t use_string(struct cut *c, uint32_t sid)
     return c->str_map[sid];
 }
 
-/* A node's preview: its string id (remapped) or inline bytes. */
+/* A node's preview: its string id (remapped), its number (version 4) or
+ * inline bytes. */
 static void node_preview(struct cut *c, uint32_t i, struct phd_node_out *o, char *buf)
 {
     const struct phd_snapshot *s = c->s;
@@ -66,6 +67,17 @@ static void node_preview(struct cut *c, uint32_t i, struct phd_node_out *o, char
     o->flags |= PHD_NODE_PREVIEW;
     if (v & 1) {
         o->preview_sid = use_string(c, (uint32_t)(v >> 1));
+    } else if (s->hdr.version >= PHD_FORMAT_VERSION_NUMBERS && (v & 2)) {
+        o->preview_kind = (unsigned)(v >> 2);
+        if (o->preview_kind == PHD_PREVIEW_INT) {
+            uint64_t z = 0;
+            phd_varint_get(&p, s->map + s->map_len, &z);
+            o->preview_num = (uint64_t)phd_unzigzag(z);
+        } else {
+            o->preview_num = 0;
+            for (int k = 7; k >= 0; k--)
+                o->preview_num = o->preview_num << 8 | p[k];
+        }
     } else {
         o->preview_len = (size_t)phd_snapshot_preview(s, i, buf, PHD_PREVIEW_MAX);
         o->preview = buf;

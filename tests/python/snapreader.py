@@ -1,8 +1,9 @@
-"""An independent pure-Python reader of pyheapdiff snapshots (format versions 1, 2 and 3).
+"""An independent pure-Python reader of pyheapdiff snapshots (format versions 1 to 4).
 
 Written from docs/format.md alone (including the sibling coding of
-addresses, edge targets and labels, string-id previews and version 2's
-inline nodes), as a second
+addresses, edge targets and labels, string-id previews, version 2's
+inline nodes, version 3's references by address and version 4's numbers,
+which it renders with Python's own str() and repr()), as a second
 implementation to check the agent's writer and the C reader against.
 Usage::
 
@@ -17,9 +18,11 @@ import struct
 
 MAGIC = b"PYHDSNAP"
 END_MAGIC = b"PYHDEND!"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 VERSION_INLINE = 2  # inline nodes (docs/format.md)
 VERSION_ADDR = 3    # edges to old nodes by address
+VERSION_NUMBERS = 4  # int and float previews by value
+PREVIEW_INT, PREVIEW_FLOAT = 1, 2
 HEADER_SIZE = 64
 CHUNK_HEADER_SIZE = 16
 FOOTER_SIZE = 64
@@ -389,6 +392,7 @@ def parse(data, path="<snapshot>", verify_crc=True):
     # record of the node holding their one reference
     v2 = version >= VERSION_INLINE
     v3 = version >= VERSION_ADDR
+    v4 = version >= VERSION_NUMBERS
     by_address = []   # (node, edge position): targets given by address, resolved at the end
     last_addr = 0     # the last of them, >> addr_shift: the next is coded against it
     nodes = [None] * n_nodes
@@ -417,7 +421,17 @@ def parse(data, path="<snapshot>", verify_crc=True):
             if sid >= nstrings:
                 _fail(path, f"preview string id {sid} out of range", at)
             return strings_b[sid], pos
-        plen = pv >> 1
+        if v4 and pv & 2:
+            kind = pv >> 2
+            if kind == PREVIEW_INT:
+                z, pos = vslow(buf, pos, end, path)
+                return str((z >> 1) ^ -(z & 1)).encode(), pos
+            if kind == PREVIEW_FLOAT:
+                if end - pos < 8:
+                    _fail(path, "float preview runs past its chunk", at)
+                return repr(struct.unpack_from("<d", buf, pos)[0]).encode(), pos + 8
+            _fail(path, f"preview of unknown kind {kind}", at)
+        plen = pv >> (2 if v4 else 1)
         if not 1 <= plen <= PREVIEW_MAX:
             _fail(path, f"bad preview length {plen}", at)
         if plen > end - pos:

@@ -1,12 +1,14 @@
 """Float previews against repr(), over millions of doubles.
 
-The agent writes a float's preview without calling __repr__: its own exact
-shortest-digit formatting (snapshot_agent/floatrepr.c) where it can prove
-the result, David Gay's dtoa (PyOS_double_to_string) otherwise.  Each test
-here writes one distribution of doubles (exact bits, array('d')) to a file,
-a fresh interpreter reads them into a list, dumps with values=True, and the
-preview of every element of that list in the snapshot must be exactly
-repr(x) as this interpreter writes it.  About 2.5 million doubles in all:
+The agent writes a float's value by its bits (format version 4) and the
+analyzer's reader writes its repr() without Python: its own exact
+shortest-digit formatting (src/format/floatrepr.c) where it can prove the
+result, the C library's correctly rounded printf and strtod otherwise.
+Each test here writes one distribution of doubles (exact bits,
+array('d')) to a file, a fresh interpreter reads them into a list, dumps
+with values=True, and the preview of every element of that list, as
+`pyheapdiff sql` on the snapshot shows it, must be exactly repr(x) as this
+interpreter writes it.  About 2.5 million doubles in all:
 the values most heaps hold (i / 3.0, random() * 10**k), every exponent the
 fixed notation covers with random mantissas, random bit patterns, the
 neighbours of powers of two and ten and of repr's notation switches,
@@ -24,8 +26,7 @@ from decimal import Decimal
 
 import pytest
 
-import snapreader
-from conftest import run_python
+from conftest import cli_json, run_python
 
 pytestmark = pytest.mark.slow  # 2-4 s each; test_format_versions.py has a quick one
 
@@ -159,33 +160,33 @@ DISTRIBUTIONS = {
 }
 
 
-def check_previews(values, tmp_path):
-    """Dumps values in a fresh interpreter; returns (checked, mismatches)."""
+def check_previews(values, tmp_path, pyheapdiff_bin):
+    """Dumps values in a fresh interpreter; returns (checked, mismatches)
+    of the C reader's previews (sql on the snapshot)."""
     vals = array.array("d", values)
     src, snap_path = tmp_path / "values.bin", tmp_path / "floats.snap"
     with open(src, "wb") as f:
         vals.tofile(f)
     p = run_python(DUMP, (src, snap_path), timeout=600)
     assert p.returncode == 0, p.stderr
-    snap = snapreader.read(snap_path)
-    lst = snap.by_addr[int(p.stdout)]
-    assert lst.type == "list"
+    rows = cli_json(pyheapdiff_bin, "sql", str(snap_path),
+                    "SELECT e.label AS i, o.preview AS p, typeof(o.preview) AS t FROM objects l "
+                    "JOIN edges e ON e.src = l.id JOIN objects o ON o.id = e.dst "
+                    f"WHERE l.address = {int(p.stdout)} AND e.kind = 1 ORDER BY e.seq")
     checked, bad = 0, []
-    for target, kind, i in lst.edges:
-        if kind != snapreader.INDEX:
-            continue
+    for row in rows:
         checked += 1
-        got, want = snap.nodes[target].preview, repr(vals[i]).encode()
-        if got != want:
-            bad.append((vals[i].hex(), want, got))
+        want = repr(vals[row["i"]])
+        if row["p"] != want or row["t"] != "text":
+            bad.append((vals[row["i"]].hex(), want, row["p"]))
     return checked, bad
 
 
 @pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
-def test_float_previews_equal_repr(name, tmp_path):
+def test_float_previews_equal_repr(name, tmp_path, pyheapdiff_bin):
     rng = random.Random(f"float-repr-{name}")
     values = DISTRIBUTIONS[name](rng)
-    checked, bad = check_previews(values, tmp_path)
+    checked, bad = check_previews(values, tmp_path, pyheapdiff_bin)
     assert checked == len(values)
     assert not bad, f"{len(bad)} of {checked} previews differ from repr() (x.hex(), repr, preview):\n" + \
         "\n".join(map(str, bad[:30]))

@@ -1,8 +1,9 @@
 """Format versions: version 2's inline nodes (unique leaves written behind
-their one reference, docs/format.md) and version 3's references by
-address as the agent writes them, and snapshots written by the agent
-before them (fixtures/snapshots/v1-py311.snap, v2-py311.snap), which the
-analyzer and the test reader must still read.
+their one reference, docs/format.md), version 3's references by address
+and version 4's numbers by value as the agent writes them, and snapshots
+written by the agent before them (fixtures/snapshots/v1-py311.snap,
+v2-py311.snap, v3-py311.snap), which the analyzer and the test reader must
+still read.
 """
 
 import os
@@ -15,6 +16,8 @@ from conftest import REPO, cli_json, cli_ok
 
 V1_SNAP = REPO / "fixtures" / "snapshots" / "v1-py311.snap"
 V2_SNAP = REPO / "fixtures" / "snapshots" / "v2-py311.snap"
+V3_SNAP = REPO / "fixtures" / "snapshots" / "v3-py311.snap"
+OLD_SNAPS = {1: V1_SNAP, 2: V2_SNAP, 3: V3_SNAP}
 
 
 def _marker_attrs(snap):
@@ -28,9 +31,9 @@ def _marker_attrs(snap):
     return out
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", sorted(OLD_SNAPS))
 def test_old_snapshots_are_read_by_both_readers(pyheapdiff_bin, version):
-    path = V1_SNAP if version == 1 else V2_SNAP
+    path = OLD_SNAPS[version]
     snap = snapreader.read(path)
     assert snap.version == version
     assert any(n.inline for n in snap.nodes) == (version >= 2)
@@ -43,6 +46,14 @@ def test_old_snapshots_are_read_by_both_readers(pyheapdiff_bin, version):
     top = cli_json(pyheapdiff_bin, "top", "--type", "__main__.Marker", str(path))
     rows = {r["type"]: r["count"] for r in top["rows"]}
     assert rows["__main__.Marker"] == 3
+    # the C reader's previews: numbers as text in every version before 4
+    got = {r["p"] for r in cli_json(pyheapdiff_bin, "sql", str(path),
+                                     "SELECT o.preview AS p FROM objects m JOIN edges e ON e.src = m.id "
+                                     "JOIN objects o ON o.id = e.dst JOIN strings t ON t.id = m.type "
+                                     "JOIN strings n ON n.id = e.label WHERE t.text = '__main__.Marker' "
+                                     "AND e.kind = 4 AND n.text IN ('label', 'weight', 'count')")}
+    assert got == {f"marker-{i}" for i in range(3)} | {str(i * 0.5 + 0.25) for i in range(3)} \
+        | {str(1000000 + i) for i in range(3)}
     # the commands that walk the graph accept it
     cli_ok(pyheapdiff_bin, "paths", "--type", "__main__.Marker", str(path))
     cli_ok(pyheapdiff_bin, "dominators", str(path))
@@ -76,7 +87,7 @@ def test_unique_leaves_are_inline(run_dump, pyheapdiff_bin):
         T.dump()
     """)
     snap = r.snap
-    assert snap.version == 3
+    assert snap.version == snapreader.FORMAT_VERSION
     h = r.node("h")
     attrs = {p: snap.nodes[t] for t, k, p in h.edges if k == snapreader.NAME}
     for name in ("text", "number", "real", "blob"):
@@ -98,7 +109,7 @@ def test_unique_leaves_are_inline(run_dump, pyheapdiff_bin):
     # every object once: no address twice (by_addr checks), and the C reader agrees
     assert len(snap.by_addr) == len(snap.nodes)
     info = cli_json(pyheapdiff_bin, "info", r.path)
-    assert info["format_version"] == 3
+    assert info["format_version"] == snapreader.FORMAT_VERSION
     assert info["objects"] == len(snap.nodes) and info["references"] == snap.n_edges
     # an inline leaf's retention path goes through its one holder
     p = cli_ok(pyheapdiff_bin, "paths", "--type", "bytes", r.path).stdout
@@ -147,9 +158,20 @@ def test_inline_nodes_without_values(run_dump, values):
     assert all((n.preview is not None) == values for n in leaves)
 
 
-def test_float_previews_are_repr(run_dump):
-    """The agent's fast float formatting (short decimals without dtoa) gives
-    exactly repr() on edge cases and on many random floats."""
+def _c_previews(pyheapdiff_bin, path, holder_addr):
+    """The previews of a list's items as the C reader writes them (sql on
+    the snapshot), in index order; None for an item without one."""
+    rows = cli_json(pyheapdiff_bin, "sql", path,
+                    "SELECT e.label AS i, o.preview AS p FROM objects l JOIN edges e ON e.src = l.id "
+                    f"JOIN objects o ON o.id = e.dst WHERE l.address = {holder_addr} AND e.kind = 1 ORDER BY e.seq")
+    assert [x["i"] for x in rows] == list(range(len(rows)))
+    return [x["p"] for x in rows]
+
+
+def test_float_previews_are_repr(run_dump, pyheapdiff_bin):
+    """Version 4: a float's value goes by its bits and the reader writes
+    it: exactly repr() on edge cases and on many random floats, in both
+    readers (the C reader's own formatting; the test reader's repr())."""
     r = run_dump("""
         import random
         rnd = random.Random(1234)
@@ -167,11 +189,32 @@ def test_float_previews_are_repr(run_dump):
         T.dump()
     """)
     node = r.node("floats")
+    want = r.truth.extra["reprs"]
     got = [r.snap.nodes[t].preview.decode() for t, _, _ in node.edges]
-    want = r.truth.extra["reprs"] if hasattr(r.truth, "extra") else None
-    assert want is not None
+    assert got == want
+    got = _c_previews(pyheapdiff_bin, r.path, node.addr)
     bad = [(w, g) for w, g in zip(want, got) if w != g]
-    assert not bad, bad[:20]
+    assert len(got) == len(want) and not bad, bad[:20]
+
+
+def test_int_previews_by_value(run_dump, pyheapdiff_bin):
+    """Version 4: an int that fits in 64 signed bits goes by value and reads
+    back as str(); a bigger one has no preview; bools stay text."""
+    r = run_dump("""
+        import random
+        rnd = random.Random(99)
+        ints = [0, 1, -1, 255, 256, -5, 2 ** 63 - 1, -2 ** 63, 2 ** 63, -2 ** 63 - 1, 10 ** 30, True, False]
+        ints += [rnd.randint(-2 ** 63, 2 ** 63 - 1) for _ in range(2000)]
+        ints += [rnd.randint(-10 ** 6, 10 ** 6) for _ in range(2000)]
+        T.mark("ints", ints)
+        T.extra["strs"] = [str(i) if -2 ** 63 <= i < 2 ** 63 else None for i in ints]
+        T.dump()
+    """)
+    node = r.node("ints")
+    want = r.truth.extra["strs"]
+    got = [r.snap.nodes[t].preview for t, _, _ in node.edges]
+    assert got == [None if w is None else w.encode() for w in want]
+    assert _c_previews(pyheapdiff_bin, r.path, node.addr) == want
 
 
 def test_references_by_address_resolve_alike_in_both_readers(run_dump, pyheapdiff_bin):
@@ -188,7 +231,7 @@ def test_references_by_address_resolve_alike_in_both_readers(run_dump, pyheapdif
         T.mark("items", items)
         T.dump(referents={id(x) for x in later[:50]} | {id(by_item), id(items)})
     """)
-    assert r.snap.version == 3
+    assert r.snap.version >= 3
     assert r.snap.n_by_address > 3000, r.snap.n_by_address
     _check_edges_alike(r, pyheapdiff_bin)
 

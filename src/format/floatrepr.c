@@ -1,7 +1,8 @@
 /*
- * floatrepr.c - repr(float) for value previews without dtoa (floatrepr.h).
+ * floatrepr.c - repr(float) and repr(int) for value previews
+ * (pyheapdiff/floatrepr.h).
  *
- * Two paths, both exact, for finite x with 1e-4 <= |x| < 1e16 (where
+ * The exact integer paths, for finite x with 1e-4 <= |x| < 1e16 (where
  * Python's repr writes fixed notation: the decimal exponent of its digits
  * is in [-4, 16)):
  *
@@ -12,10 +13,14 @@
  *    strictly inside x's rounding interval is found (16 or 17 digits for
  *    what the short path leaves, fewer in [1e15, 1e16)).
  *
- * Anything neither can prove is left to dtoa (return 0).
+ * Anything neither can prove goes to float_repr_libc: the shortest
+ * correctly rounded "%.*e" that strtod reads back.
  */
-#include "floatrepr.h"
+#include "pyheapdiff/floatrepr.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* "00" to "99": two digits per division */
@@ -23,7 +28,7 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
                                      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                      "8081828384858687888990919293949596979899";
 
-size_t phd_u64_digits(uint64_t v, char *buf)
+static size_t u64_digits(uint64_t v, char *buf)
 {
     char tmp[20];
     size_t n = sizeof tmp;
@@ -50,7 +55,7 @@ size_t phd_u64_digits(uint64_t v, char *buf)
 static size_t put_fixed(int neg, uint64_t v, int exp, char *buf)
 {
     char d[20];
-    size_t nd = phd_u64_digits(v, d), o = 0;
+    size_t nd = u64_digits(v, d), o = 0;
     int point = (int)nd + exp; /* digits before the decimal point */
     if (point < -3 || point > 16)
         return 0;
@@ -252,11 +257,145 @@ static size_t float_repr_exact(double x, char *buf)
 
 #endif
 
-size_t phd_float_repr(double x, char *buf)
+size_t phd_float_repr_fast(double x, char *buf)
 {
     double ax = x < 0 ? -x : x;
     if (!(ax >= 1e-4 && ax < 1e16))
         return 0;
     size_t n = float_repr_short(x, ax, buf);
     return n ? n : float_repr_exact(x, buf);
+}
+
+/* Adds one unit in the last place to the nd digits at d; returns 1 when
+ * they carried out of the first (then d is "100...0" and the caller's
+ * exponent goes up by one). */
+static int digits_up(char *d, size_t nd)
+{
+    for (size_t i = nd; i-- > 0;) {
+        if (d[i] != '9') {
+            d[i]++;
+            return 0;
+        }
+        d[i] = '0';
+    }
+    d[0] = '1';
+    return 1;
+}
+
+/* Whether the decimal d[0].d[1..nd-1] * 10^e10 reads back as ax. */
+static int reads_back(const char *d, size_t nd, int e10, double ax)
+{
+    char s[48];
+    size_t o = 0;
+    s[o++] = d[0];
+    s[o++] = '.';
+    memcpy(s + o, d + 1, nd - 1);
+    o += nd - 1;
+    snprintf(s + o, sizeof s - o, "e%d", e10);
+    return strtod(s, NULL) == ax;
+}
+
+/* Python's formatting of the digits d (no trailing zeros) of |x| =
+ * d[0].d[1..] * 10^e10: fixed notation for -4 <= e10 < 16, else
+ * d[0][.d[1..]]e(+|-)XX with at least two exponent digits. */
+static size_t put_repr(int neg, const char *d, size_t nd, int e10, char *buf)
+{
+    size_t o = 0;
+    if (e10 >= -4 && e10 < 16) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < nd; i++)
+            v = v * 10 + (uint64_t)(d[i] - '0');
+        return put_fixed(neg, v, e10 + 1 - (int)nd, buf);
+    }
+    if (neg)
+        buf[o++] = '-';
+    buf[o++] = d[0];
+    if (nd > 1) {
+        buf[o++] = '.';
+        memcpy(buf + o, d + 1, nd - 1);
+        o += nd - 1;
+    }
+    buf[o++] = 'e';
+    buf[o++] = e10 < 0 ? '-' : '+';
+    unsigned ae = (unsigned)(e10 < 0 ? -e10 : e10);
+    if (ae >= 100)
+        buf[o++] = (char)('0' + ae / 100);
+    buf[o++] = (char)('0' + ae / 10 % 10);
+    buf[o++] = (char)('0' + ae % 10);
+    return o;
+}
+
+/*
+ * Any finite non-zero x: the fewest digits p (1 to 17) whose correctly
+ * rounded "%.*e" (glibc rounds exactly, ties to even) reads back as x.  At
+ * each length that decimal is the nearest one to x, so if any decimal of
+ * p digits reads back, it does, with one exception: a power of two, whose
+ * interval is half as wide below it as above, where the nearest may fall
+ * below and the next one up still read back; that one is tried too.
+ */
+static size_t float_repr_libc(double x, char *buf)
+{
+    double ax = fabs(x);
+    int pow2 = 0;
+    {
+        int e;
+        pow2 = frexp(ax, &e) == 0.5;
+    }
+    char s[48], d[24];
+    size_t nd = 0;
+    int e10 = 0;
+    for (int p = 1; p <= 17; p++) {
+        snprintf(s, sizeof s, "%.*e", p - 1, ax);
+        /* s is d[.ddd]e(+|-)XX */
+        const char *q = s;
+        nd = 0;
+        for (; *q && *q != 'e'; q++)
+            if (*q >= '0' && *q <= '9')
+                d[nd++] = *q;
+        e10 = atoi(q + 1);
+        if (strtod(s, NULL) == ax)
+            break;
+        if (pow2 && strtod(s, NULL) < ax) {
+            char up[24];
+            memcpy(up, d, nd);
+            int e = e10 + digits_up(up, nd);
+            if (reads_back(up, nd, e, ax)) {
+                memcpy(d, up, nd);
+                e10 = e;
+                break;
+            }
+        }
+    }
+    while (nd > 1 && d[nd - 1] == '0')
+        nd--;
+    return put_repr(x < 0, d, nd, e10, buf);
+}
+
+size_t phd_float_repr(double x, char *buf)
+{
+    size_t n = phd_float_repr_fast(x, buf);
+    if (n)
+        return n;
+    if (isnan(x)) {
+        memcpy(buf, "nan", 3);
+        return 3;
+    }
+    if (isinf(x)) {
+        memcpy(buf, x < 0 ? "-inf" : "inf", x < 0 ? 4 : 3);
+        return x < 0 ? 4 : 3;
+    }
+    if (x == 0) {
+        memcpy(buf, signbit(x) ? "-0.0" : "0.0", signbit(x) ? 4 : 3);
+        return signbit(x) ? 4 : 3;
+    }
+    return float_repr_libc(x, buf);
+}
+
+size_t phd_i64_text(int64_t v, char *buf)
+{
+    if (v < 0) {
+        buf[0] = '-';
+        return 1 + u64_digits(0 - (uint64_t)v, buf + 1);
+    }
+    return u64_digits((uint64_t)v, buf);
 }
