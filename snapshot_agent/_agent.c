@@ -2288,6 +2288,36 @@ static void write_tables(struct dump *d)
 }
 
 /*
+ * The file a dump replaces.  rename() over it drops its last link, and the
+ * kernel then frees its pages and blocks while the dump waits: 5-6 ms for
+ * a 17 MB snapshot on ext4, 7 % of a dump of a million objects.  Held
+ * open (O_PATH: no read permission needed) across the rename, it is freed
+ * when that descriptor closes instead, which a detached thread of its own
+ * does on another core.  -1: none (a new path, or written in place).
+ */
+static int replaced_open(const struct phd_outfile *out, const char *path)
+{
+    return out->tmp[0] ? open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+}
+
+static void *replaced_close_main(void *arg)
+{
+    close((int)(intptr_t)arg);
+    return NULL;
+}
+
+static void replaced_close(int fd)
+{
+    if (fd < 0)
+        return;
+    pthread_t th;
+    if (phd_thread_start(&th, replaced_close_main, (void *)(intptr_t)fd, 64 * 1024) == 0)
+        pthread_detach(th);
+    else
+        close(fd);
+}
+
+/*
  * dump(path, collected=True, values=True, skip_globals=None), called with
  * the vectorcall convention: the arguments arrive as a C array, so the call
  * itself creates no tuple or dict that the walk would find on the GC lists
@@ -2404,10 +2434,14 @@ static PyObject *agent_dump(PyObject *self, PyObject *const *args, Py_ssize_t na
     if (saved)
         goto fail_unlink;
     uint64_t bytes = d->w.offset;
+    int replaced = replaced_open(&out, path);
     if (phd_outfile_commit(&out, NULL) < 0) {
         saved = errno;
+        if (replaced >= 0)
+            close(replaced); /* not replaced after all */
         goto fail;
     }
+    replaced_close(replaced);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     size_t nodes = d->n, types = d->n_types;

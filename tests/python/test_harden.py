@@ -123,6 +123,35 @@ def test_dump_replaces_a_symlink_not_its_target(tmp_path):
     snapreader.read(str(tmp_path / "link.snap"))
 
 
+def test_dump_over_an_existing_file_frees_it_and_leaks_nothing(tmp_path):
+    """A dump over an existing snapshot holds the old file open across the
+    rename and closes it on a thread of its own (docs/agent.md): the old
+    file (unreadable to us, too) is replaced, its inode freed, and no
+    descriptor or thread is left behind."""
+    code = r"""
+import os, sys, threading, time, pyheapdiff
+path = sys.argv[1]
+with open(path, "wb") as f:
+    f.write(b"old" * 100000)
+os.chmod(path, 0)
+fds = sorted(os.listdir("/proc/self/fd"))
+threads = len(os.listdir("/proc/self/task"))
+for i in range(5):
+    pyheapdiff.dump(path, collect=False)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline and (sorted(os.listdir("/proc/self/fd")) != fds
+                                        or len(os.listdir("/proc/self/task")) != threads):
+    time.sleep(0.01)
+assert sorted(os.listdir("/proc/self/fd")) == fds, (fds, os.listdir("/proc/self/fd"))
+assert len(os.listdir("/proc/self/task")) == threads
+"""
+    path = tmp_path / "x.snap"
+    p = run_python(code, [path], timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert sorted(os.listdir(tmp_path)) == ["x.snap"]
+    snapreader.read(str(path))
+
+
 @pytest.mark.parametrize("cmd", ["report", "graph"])
 def test_outputs_to_dev_full_fail_cleanly(pyheapdiff_bin, pair, cmd, devs):
     args = ([cmd, pair / "before.snap", pair / "after.snap"] if cmd == "report"
