@@ -170,7 +170,10 @@ enum extra_refs {
 
 enum preview_kind { PV_NONE, PV_STR, PV_BYTES, PV_BYTEARRAY, PV_INT, PV_FLOAT, PV_MODULE, PV_FUNCTION, PV_TYPE, PV_CODE };
 
-enum size_mode { SIZE_DEFAULT, SIZE_CALL, SIZE_INT };
+/* How an object's size is found: object.__sizeof__'s formula, the type's
+ * C __sizeof__, or (exact int, str, list) read from the header without
+ * the call and the int it makes. */
+enum size_mode { SIZE_DEFAULT, SIZE_CALL, SIZE_INT, SIZE_STR, SIZE_LIST };
 
 struct tinfo {
     PyTypeObject *tp;
@@ -183,6 +186,9 @@ struct tinfo {
     PyCFunction sizeof_fn;
     uint64_t default_size;
     uint32_t owned;        /* bytes every instance owns beyond __sizeof__ */
+    uint32_t pre_header;   /* phd_py_sizeof_extra: the same for every instance, */
+    uint8_t pre_header_varies; /* unless this is set (instances of type) */
+    uint8_t owns_values;   /* phd_py_owns_values */
     uint8_t foreign_size;  /* sizeof_fn is not CPython's own code */
 };
 
@@ -782,6 +788,13 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
     ti->size_mode = find_sizeof(tp, &ti->sizeof_fn) ? SIZE_CALL : SIZE_DEFAULT;
     if (tp == &PyLong_Type || tp == &PyBool_Type)
         ti->size_mode = SIZE_INT; /* read from the header: no call, no int made */
+    else if (tp == &PyUnicode_Type)
+        ti->size_mode = SIZE_STR;
+    else if (tp == &PyList_Type)
+        ti->size_mode = SIZE_LIST;
+    ti->pre_header_varies = tp == &PyType_Type;
+    ti->pre_header = ti->pre_header_varies ? 0 : (uint32_t)phd_py_sizeof_extra(NULL, tp);
+    ti->owns_values = (uint8_t)phd_py_owns_values(tp);
     ti->owned = owned_by_type(tp);
     ti->foreign_size = ti->size_mode == SIZE_CALL && !in_core(ti->sizeof_fn);
     if (ptrmap_put(&d->type_map, tp, d->n_types) < 0) {
@@ -804,7 +817,13 @@ static uint64_t object_size(struct dump *d, PyObject *op, struct tinfo *ti)
     Py_ssize_t size = -1;
     if (ti->size_mode == SIZE_INT) {
         size = (Py_ssize_t)phd_py_int_size(op);
-    } else if (ti->size_mode == SIZE_CALL) {
+    } else if (ti->size_mode == SIZE_LIST) {
+        /* Objects/listobject.c, list___sizeof___impl */
+        size = ti->tp->tp_basicsize + ((PyListObject *)op)->allocated * (Py_ssize_t)sizeof(PyObject *);
+    } else if (ti->size_mode == SIZE_STR && (size = (Py_ssize_t)phd_py_str_size(op)) > 0) {
+        /* read from the header */
+    } else if (ti->size_mode == SIZE_CALL || ti->size_mode == SIZE_STR) {
+        size = -1;
         if (ti->foreign_size)
             prewalk_abandon(d); /* code from outside CPython may change the GC lists */
         PyObject *r = ti->sizeof_fn(op, NULL);
@@ -822,8 +841,8 @@ static uint64_t object_size(struct dump *d, PyObject *op, struct tinfo *ti)
     }
     /* sys.getsizeof adds the pre-header: the GC header of GC types and,
      * for managed dicts, the dict and values pointers */
-    size += (Py_ssize_t)phd_py_sizeof_extra(op, ti->tp);
-    return (uint64_t)size + ti->owned + phd_py_owned_values(op, ti->tp);
+    size += ti->pre_header_varies ? (Py_ssize_t)phd_py_sizeof_extra(op, ti->tp) : (Py_ssize_t)ti->pre_header;
+    return (uint64_t)size + ti->owned + (ti->owns_values ? phd_py_owned_values(op, ti->tp) : 0);
 }
 
 /* ---- previews -------------------------------------------------------- */

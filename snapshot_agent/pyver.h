@@ -66,7 +66,9 @@ extern const char phd_py_version[];
 int phd_py_is_immortal(PyObject *op);
 
 /* What sys.getsizeof() adds to op's __sizeof__: the pre-header of its
- * type tp (GC header, managed dict and weakref pointers). */
+ * type tp (GC header, managed dict and weakref pointers).  op is read only
+ * when tp is PyType_Type (3.13: a static type has none); for any other tp
+ * the answer is the same for every instance. */
 size_t phd_py_sizeof_extra(PyObject *op, PyTypeObject *tp);
 
 /* Memory that op alone owns and sys.getsizeof leaves out, for an instance
@@ -75,11 +77,19 @@ size_t phd_py_sizeof_extra(PyObject *op, PyTypeObject *tp);
  * materialised; 3.13: the inline values allocated with the object).  0
  * for every other object.  docs/agent.md, "Sizes", says how exact it is. */
 size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp);
+/* Whether phd_py_owned_values can be non-zero for instances of tp. */
+int phd_py_owns_values(PyTypeObject *tp);
 
 /* int.__sizeof__ of an int (or bool), read from its header without
  * calling it (Objects/longobject.c, int___sizeof___impl: at least one
  * digit is allocated, even for zero). */
 size_t phd_py_int_size(PyObject *op);
+
+/* str.__sizeof__ of an exact str read from its header, for the compact
+ * ASCII form most strings have (Objects/unicodeobject.c, unicode_sizeof:
+ * the struct, the characters and a NUL); 0 for any other form, whose
+ * size the caller gets from __sizeof__ itself. */
+size_t phd_py_str_size(PyObject *op);
 
 /* 0 when the str's character data can be read (always, from 3.12 on). */
 int phd_py_str_ready(PyObject *s);

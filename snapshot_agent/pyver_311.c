@@ -81,6 +81,19 @@ size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp)
     return values ? common_split_values_size(values, ((PyHeapTypeObject *)tp)->ht_cached_keys) : 0;
 }
 
+/* Objects/unicodeobject.c, unicode_sizeof (3.11): a compact ASCII str
+ * without a wstr copy (made only by the deprecated Py_UNICODE API) is the
+ * struct, its characters and a NUL. */
+size_t phd_py_str_size(PyObject *op)
+{
+    PyASCIIObject *a = (PyASCIIObject *)op;
+    if (!a->state.compact || !a->state.ascii || !a->state.ready || a->wstr)
+        return 0;
+    return sizeof(PyASCIIObject) + (size_t)a->length + 1;
+}
+
+int phd_py_owns_values(PyTypeObject *tp) { return (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0; }
+
 /* Objects/longobject.c, int___sizeof___impl (3.11): ob_size is the signed
  * digit count */
 size_t phd_py_int_size(PyObject *op)

@@ -216,6 +216,47 @@ def test_sizes_of_static_types(run_dump):
     assert not bad, f"static type: (sys.getsizeof, snapshot size): {bad}"
 
 
+def test_sizes_of_strs_lists_and_ints(run_dump):
+    """The sizes the dump reads from headers instead of calling __sizeof__
+    (exact str in its compact ASCII form, exact list, int) against
+    sys.getsizeof, with every other form of str beside them: Latin-1,
+    UCS-2, UCS-4, empty, with a UTF-8 copy made by the C API, 3.11's wstr
+    copy, a str subclass, lists over- and exactly allocated."""
+    r = run_dump("""
+        import ctypes
+        class S(str):
+            pass
+        def fresh(text):
+            return "".join([text[:1], text[1:]])   # not a constant: a new object
+        strs = [fresh(t) for t in ("ascii text", "x", "caf\u00e9 latin-1", "\u0436\u0437 ucs-2",
+                                   "\U0001f600 ucs-4", "ascii with utf8", "caf\u00e9 with utf8",
+                                   "ascii with wstr", "\u0436 with wstr")]
+        strs += ["", S("subclass"), S("caf\u00e9 subclass")]
+        api = ctypes.pythonapi
+        api.PyUnicode_AsUTF8.restype = ctypes.c_char_p
+        api.PyUnicode_AsUTF8.argtypes = [ctypes.py_object]
+        api.PyUnicode_AsUTF8(strs[5])
+        api.PyUnicode_AsUTF8(strs[6])
+        if sys.version_info < (3, 12):
+            api.PyUnicode_AsUnicode.restype = ctypes.c_void_p
+            api.PyUnicode_AsUnicode.argtypes = [ctypes.py_object]
+            api.PyUnicode_AsUnicode(strs[7])
+            api.PyUnicode_AsUnicode(strs[8])
+        grown = []
+        for i in range(17):
+            grown.append(i)
+        lists = [[], [1, 2, 3], list(range(100)), grown]
+        ints = [0, 1, -1, 2 ** 30, 2 ** 60, -2 ** 90, 10 ** 100, True]
+        everything = strs + lists + ints
+        T.mark("everything", everything)
+        T.extra["sizes"] = [sys.getsizeof(x) for x in everything]
+        T.dump(objects=False)
+    """)
+    node = r.node("everything")
+    got = [r.snap.nodes[t].size for t, _, _ in node.edges if r.snap.nodes[t].type != "type"]
+    assert got == r.truth.extra["sizes"]
+
+
 def _edge_multisets(snap, node):
     kept = collections.Counter()
     keys = collections.Counter()
