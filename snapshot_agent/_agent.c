@@ -61,7 +61,7 @@
 
 #define CHUNK_SIZE (256u << 10)
 
-/* ---- a small pointer-keyed hash map (types, strings, closure hints) ---- */
+/* ---- a small pointer-keyed hash map (types, strings, roots) ---------- */
 
 struct ptrmap {
     uintptr_t *keys;
@@ -199,7 +199,7 @@ struct tinfo {
 #define WIN_MAX 256
 struct pending {
     PyObject *target;
-    unsigned kind;     /* PHD_LABEL_* or EDGE_CLASS, | EDGE_BORROWED */
+    unsigned kind;     /* PHD_LABEL_* or EDGE_CLASS, | EDGE_BORROWED, EDGE_CLOSURE */
     unsigned leaf;     /* set by resolve(): a unique leaf, written inline */
     uint64_t payload;
 };
@@ -290,7 +290,13 @@ struct dump {
     size_t slen, scap;
     uint32_t n_strings;
     struct ptrmap str_map;    /* str object or C string -> string id */
-    struct ptrmap hints;      /* closure tuple -> code object */
+    /* closure tuples discovered through their function, with its code,
+     * in discovery order: positions [head, tail) of a (see walk_tuple) */
+    struct closure_hint {
+        PyObject *tuple;
+        PyObject *code;
+    } *cl;
+    size_t cl_head, cl_tail, cl_cap;
 
     struct root *roots;
     size_t n_roots, roots_cap;
@@ -1296,6 +1302,9 @@ static size_t visit_find(struct dump *d, PyObject *op)
  * (a weak reference, a key of a split-table dict), so the target's
  * refcount does not count it and the target is never written inline. */
 #define EDGE_BORROWED 0x100u
+/* Or'ed into a function's "__closure__" edge: a tuple it discovers gets
+ * the free variables' names (walk_tuple). */
+#define EDGE_CLOSURE 0x200u
 
 static int ebuf_room(struct dump *d, size_t n)
 {
@@ -1402,10 +1411,44 @@ static void walk_items(struct dump *d, PyObject **items, Py_ssize_t n)
             emit(d, items[i], PHD_LABEL_INDEX, (uint64_t)i);
 }
 
+/*
+ * A function's __closure__ tuple gets the names of its free variables as
+ * labels.  When resolve() discovers a tuple through a function's
+ * "__closure__" edge (EDGE_CLOSURE), it appends the tuple and the
+ * function's code to d->cl; the queue stages nodes in discovery order, so
+ * such a tuple, when staged, is at the front.  A queue in order instead of
+ * a map from tuple to code: no hashing, no random access.  (A closure
+ * tuple discovered first through some other reference is walked by
+ * index.)
+ */
+static void closure_push(struct dump *d, PyObject *tuple, PyObject *code)
+{
+    if (d->cl_tail == d->cl_cap) {
+        if (d->cl_head) {
+            memmove(d->cl, d->cl + d->cl_head, (d->cl_tail - d->cl_head) * sizeof *d->cl);
+            d->cl_tail -= d->cl_head;
+            d->cl_head = 0;
+        } else {
+            size_t ncap = d->cl_cap ? d->cl_cap * 2 : 1024;
+            struct closure_hint *n = buf_resize(d->cl, d->cl_cap * sizeof *n, ncap * sizeof *n);
+            if (!n) {
+                fail_nomem(d);
+                return;
+            }
+            d->cl = n;
+            d->cl_cap = ncap;
+        }
+    }
+    d->cl[d->cl_tail].tuple = tuple;
+    d->cl[d->cl_tail].code = code;
+    d->cl_tail++;
+}
+
 static void walk_tuple(struct dump *d, PyObject *op)
 {
-    uint64_t *hint = ptrmap_get(&d->hints, op);
-    PyCodeObject *co = hint ? (PyCodeObject *)(uintptr_t)*hint : NULL;
+    PyCodeObject *co = NULL;
+    if (d->cl_head < d->cl_tail && d->cl[d->cl_head].tuple == op)
+        co = (PyCodeObject *)d->cl[d->cl_head++].code;
     Py_ssize_t n = Py_SIZE(op);
     if (co && co->co_nfreevars == n) {
         /* a function's __closure__: label cells with the free variable names */
@@ -1484,10 +1527,8 @@ static void walk_function(struct dump *d, PyObject *op)
     PyFunctionObject *f = (PyFunctionObject *)op;
     emit_fields(d, op, phd_py_layout.function);
     if (f->func_closure) {
-        if (PyTuple_Check(f->func_closure) && PyCode_Check(f->func_code) &&
-            ptrmap_put(&d->hints, f->func_closure, (uint64_t)(uintptr_t)f->func_code) < 0)
-            fail_nomem(d);
-        emit_name(d, f->func_closure, "__closure__");
+        int named = PyTuple_Check(f->func_closure) && PyCode_Check(f->func_code);
+        emit(d, f->func_closure, PHD_LABEL_NAME | (named ? EDGE_CLOSURE : 0), string_c(d, "__closure__"));
     }
 }
 
@@ -1794,7 +1835,7 @@ static void resolve(struct dump *d)
         unsigned char *p = d->ebuf + d->elen;
         for (; k < end; k++) {
             struct pending *e = &d->pend[k];
-            unsigned kind = e->kind & ~EDGE_BORROWED;
+            unsigned kind = e->kind & ~(EDGE_BORROWED | EDGE_CLOSURE);
             uint64_t payload = e->payload;
             struct tinfo *cls = NULL;
             if (e->leaf) {
@@ -1849,6 +1890,8 @@ static void resolve(struct dump *d)
             }
             if (cls)
                 cls->node = idx;
+            if (is_new && (e->kind & EDGE_CLOSURE))
+                closure_push(d, e->target, ((PyFunctionObject *)wn->op)->func_code);
             p = phd_encoder_edge(&d->enc, p, before, (uint32_t)idx, is_new ? PHD_TARGET_NEW : PHD_TARGET_OLD, kind,
                                  payload);
             d->last_target = idx;
@@ -2265,7 +2308,7 @@ static void dump_release(struct dump *d)
     PyMem_RawFree(d->roots);
     ptrmap_free(&d->type_map);
     ptrmap_free(&d->str_map);
-    ptrmap_free(&d->hints);
+    buf_free(d->cl, d->cl_cap * sizeof *d->cl);
     ptrmap_free(&d->far);
     ptrmap_free(&d->origins);
     ptrmap_free(&d->rootset);

@@ -823,6 +823,39 @@ def test_label_closure_cells(labels):
     assert edges_to(labels, labels.node("cell"), "free_var") == [(NAME, "cell_contents")]
 
 
+def test_label_many_closures(run_dump):
+    """Hundreds of closures with one to four free variables, among plain
+    tuples that hold cells too (by index) and functions sharing a code
+    object: every closure tuple's cells are named after its own code's
+    free variables, whatever order the walk stages them in."""
+    r = run_dump("""
+        def make(k, i):
+            a, b, c, d = i, [i], str(i), (i,)
+            if k == 1:
+                return lambda: a
+            if k == 2:
+                return lambda: (a, b)
+            if k == 3:
+                return lambda: (c, a, d)
+            return lambda: (d, c, b, a)
+        fns = [make(i % 4 + 1, i) for i in range(400)]
+        plain = [(f.__closure__[0], i) for i, f in enumerate(fns[::7])]   # cells by index
+        T.mark("fns", fns)
+        T.mark("plain", plain)
+        T.extra["names"] = [list(f.__code__.co_freevars) for f in fns]
+        T.dump()
+    """)
+    snap = r.snap
+    names = r.truth.extra["names"]
+    fns = [snap.nodes[t] for t, _, _ in r.node("fns").edges]
+    assert len(fns) == 400
+    for fn, want in zip(fns, names):
+        (closure,) = [snap.nodes[t] for t, k, p in fn.edges if k == NAME and p == "__closure__"]
+        assert [(k, p) for _, k, p in closure.edges] == [(NAME, n) for n in want]
+    for t, _, _ in r.node("plain").edges:
+        assert [k for _, k, _ in snap.nodes[t].edges] == [INDEX, INDEX]
+
+
 def test_label_function_parts(labels):
     fn = labels.node("fn")
     assert edges_to(labels, fn, "globals") == [(NAME, "__globals__")]
