@@ -30,6 +30,10 @@ int phd_tmpfile_create(const char *path, char *tmp, size_t cap)
      * same name; a name left by a crash (or by a process that had our
      * pid) is skipped, never reused */
     static atomic_ulong counter;
+    if (!tmp || cap == 0) {
+        errno = EINVAL;
+        return -EINVAL;
+    }
     for (int tries = 0; tries < TMP_TRIES; tries++) {
         unsigned long n = atomic_fetch_add(&counter, 1) + 1;
         if (snprintf(tmp, cap, "%s.tmp-%ld-%lu", path, (long)getpid(), n) >= (int)cap) {
