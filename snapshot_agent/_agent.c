@@ -171,9 +171,9 @@ enum extra_refs {
 enum preview_kind { PV_NONE, PV_STR, PV_BYTES, PV_BYTEARRAY, PV_INT, PV_FLOAT, PV_MODULE, PV_FUNCTION, PV_TYPE, PV_CODE };
 
 /* How an object's size is found: object.__sizeof__'s formula, the type's
- * C __sizeof__, or (exact int, str, list) read from the header without
- * the call and the int it makes. */
-enum size_mode { SIZE_DEFAULT, SIZE_CALL, SIZE_INT, SIZE_STR, SIZE_LIST };
+ * C __sizeof__, or (exact int, str, list, dict, set, frozenset) what that
+ * __sizeof__ computes, without the call and the int it makes. */
+enum size_mode { SIZE_DEFAULT, SIZE_CALL, SIZE_INT, SIZE_STR, SIZE_LIST, SIZE_DICT, SIZE_SET };
 
 struct tinfo {
     PyTypeObject *tp;
@@ -798,6 +798,10 @@ static struct tinfo *type_info(struct dump *d, PyTypeObject *tp)
         ti->size_mode = SIZE_STR;
     else if (tp == &PyList_Type)
         ti->size_mode = SIZE_LIST;
+    else if (tp == &PyDict_Type)
+        ti->size_mode = SIZE_DICT;
+    else if (tp == &PySet_Type || tp == &PyFrozenSet_Type)
+        ti->size_mode = SIZE_SET;
     ti->pre_header_varies = tp == &PyType_Type;
     ti->pre_header = ti->pre_header_varies ? 0 : (uint32_t)phd_py_sizeof_extra(NULL, tp);
     ti->owns_values = (uint8_t)phd_py_owns_values(tp);
@@ -826,6 +830,14 @@ static uint64_t object_size(struct dump *d, PyObject *op, struct tinfo *ti)
     } else if (ti->size_mode == SIZE_LIST) {
         /* Objects/listobject.c, list___sizeof___impl */
         size = ti->tp->tp_basicsize + ((PyListObject *)op)->allocated * (Py_ssize_t)sizeof(PyObject *);
+    } else if (ti->size_mode == SIZE_DICT) {
+        size = (Py_ssize_t)phd_py_dict_size(op);
+    } else if (ti->size_mode == SIZE_SET) {
+        /* Objects/setobject.c, set_sizeof: the table when not the small one */
+        PySetObject *so = (PySetObject *)op;
+        size = ti->tp->tp_basicsize;
+        if (so->table != so->smalltable)
+            size += (so->mask + 1) * (Py_ssize_t)sizeof(setentry);
     } else if (ti->size_mode == SIZE_STR && (size = (Py_ssize_t)phd_py_str_size(op)) > 0) {
         /* read from the header */
     } else if (ti->size_mode == SIZE_CALL || ti->size_mode == SIZE_STR) {

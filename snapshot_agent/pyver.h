@@ -91,6 +91,11 @@ size_t phd_py_int_size(PyObject *op);
  * size the caller gets from __sizeof__ itself. */
 size_t phd_py_str_size(PyObject *op);
 
+/* dict.__sizeof__ of an exact dict without the call and the int it makes:
+ * _PyDict_SizeOf, which it returns (exported by every supported CPython;
+ * 3.13 declares it in an internal header). */
+size_t phd_py_dict_size(PyObject *op);
+
 /* 0 when the str's character data can be read (always, from 3.12 on). */
 int phd_py_str_ready(PyObject *s);
 

@@ -216,12 +216,13 @@ def test_sizes_of_static_types(run_dump):
     assert not bad, f"static type: (sys.getsizeof, snapshot size): {bad}"
 
 
-def test_sizes_of_strs_lists_and_ints(run_dump):
-    """The sizes the dump reads from headers instead of calling __sizeof__
-    (exact str in its compact ASCII form, exact list, int) against
-    sys.getsizeof, with every other form of str beside them: Latin-1,
-    UCS-2, UCS-4, empty, with a UTF-8 copy made by the C API, 3.11's wstr
-    copy, a str subclass, lists over- and exactly allocated."""
+def test_sizes_of_strs_lists_ints_dicts_and_sets(run_dump):
+    """The sizes the dump computes instead of calling __sizeof__ (exact str
+    in its compact ASCII form, exact list, int, dict, set, frozenset)
+    against sys.getsizeof, with every other form of str beside them:
+    Latin-1, UCS-2, UCS-4, empty, with a UTF-8 copy made by the C API,
+    3.11's wstr copy, a str subclass; lists over- and exactly allocated;
+    empty, small, big, split-table and holed dicts; small and big sets."""
     r = run_dump("""
         import ctypes
         class S(str):
@@ -247,7 +248,17 @@ def test_sizes_of_strs_lists_and_ints(run_dump):
             grown.append(i)
         lists = [[], [1, 2, 3], list(range(100)), grown]
         ints = [0, 1, -1, 2 ** 30, 2 ** 60, -2 ** 90, 10 ** 100, True]
-        everything = strs + lists + ints
+        class Obj:
+            pass
+        o = Obj()
+        o.a, o.b = 1, 2
+        split = o.__dict__                                # shares the class's keys
+        holes = {i: i for i in range(50)}
+        for i in range(40):
+            del holes[i]
+        dicts = [{}, {"a": 1}, {i: i for i in range(1000)}, split, holes, dict.fromkeys("abc")]
+        sets = [set(), {1, 2}, set(range(1000)), frozenset(), frozenset(range(10))]
+        everything = strs + lists + ints + dicts + sets
         T.mark("everything", everything)
         T.extra["sizes"] = [sys.getsizeof(x) for x in everything]
         T.dump(objects=False)
