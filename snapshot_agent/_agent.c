@@ -1393,6 +1393,18 @@ static void walk_dict(struct dump *d, PyObject *op)
      * and a materialised __dict__ points at them: both are walked)
      * (Include/cpython/dictobject.h: ma_values set) */
     unsigned borrowed = ((PyDictObject *)op)->ma_values ? EDGE_BORROWED : 0;
+    struct phd_py_dict_entries e;
+    if (phd_py_dict_entries(op, &e)) {
+        /* a combined table: its entries in order, as PyDict_Next gives them */
+        for (const char *p = e.base, *end = e.base + e.n * e.stride; p < end; p += e.stride) {
+            v = *(PyObject *const *)(p + e.value_off);
+            if (v) {
+                emit(d, *(PyObject *const *)(p + e.key_off), PHD_LABEL_KEY, 0);
+                emit(d, v, PHD_LABEL_VALUE, 0);
+            }
+        }
+        return;
+    }
     while (PyDict_Next(op, &pos, &k, &v)) {
         emit(d, k, PHD_LABEL_KEY | borrowed, 0);
         emit(d, v, PHD_LABEL_VALUE | borrowed, 0);

@@ -96,6 +96,17 @@ size_t phd_py_str_size(PyObject *op);
  * 3.13 declares it in an internal header). */
 size_t phd_py_dict_size(PyObject *op);
 
+/* A dict's combined table, to walk without a call per item: n entries
+ * from base, stride bytes apart, each with its key and value pointers at
+ * key_off and value_off; an entry without a value was deleted.  Returns 0
+ * for a split table (its values apart, in their own order): use
+ * PyDict_Next. */
+struct phd_py_dict_entries {
+    const char *base;
+    size_t n, stride, key_off, value_off;
+};
+int phd_py_dict_entries(PyObject *op, struct phd_py_dict_entries *e);
+
 /* 0 when the str's character data can be read (always, from 3.12 on). */
 int phd_py_str_ready(PyObject *s);
 

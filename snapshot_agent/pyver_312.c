@@ -111,8 +111,6 @@ size_t phd_py_str_size(PyObject *op)
     return sizeof(PyASCIIObject) + (size_t)a->length + 1;
 }
 
-size_t phd_py_dict_size(PyObject *op) { return (size_t)_PyDict_SizeOf((PyDictObject *)op); }
-
 int phd_py_owns_values(PyTypeObject *tp) { return (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0; }
 
 size_t phd_py_int_size(PyObject *op)

@@ -110,6 +110,34 @@ static void common_visit_values(PyTypeObject *tp, PyObject **values, Py_ssize_t 
     }
 }
 
+size_t phd_py_dict_size(PyObject *op) { return (size_t)_PyDict_SizeOf((PyDictObject *)op); }
+
+/* Objects/dictobject.c, _PyDict_Next: a combined table's entries are
+ * [0, dk_nentries) after the index array, general or unicode-keyed
+ * (pycore_dict.h, DK_ENTRIES and DK_UNICODE_ENTRIES); a deleted one has
+ * no value.  A split table (ma_values) is left to PyDict_Next, which
+ * follows the values' insertion order. */
+int phd_py_dict_entries(PyObject *op, struct phd_py_dict_entries *e)
+{
+    PyDictObject *mp = (PyDictObject *)op;
+    PyDictKeysObject *k = mp->ma_keys;
+    if (mp->ma_values || !k)
+        return 0;
+    e->n = (size_t)k->dk_nentries;
+    if (k->dk_kind == DICT_KEYS_GENERAL) {
+        e->base = (const char *)DK_ENTRIES(k);
+        e->stride = sizeof(PyDictKeyEntry);
+        e->key_off = offsetof(PyDictKeyEntry, me_key);
+        e->value_off = offsetof(PyDictKeyEntry, me_value);
+    } else {
+        e->base = (const char *)DK_UNICODE_ENTRIES(k);
+        e->stride = sizeof(PyDictUnicodeEntry);
+        e->key_off = offsetof(PyDictUnicodeEntry, me_key);
+        e->value_off = offsetof(PyDictUnicodeEntry, me_value);
+    }
+    return 1;
+}
+
 #if PY_VERSION_HEX < 0x030D0000
 /* Objects/dictobject.c, new_values (3.11 and 3.12): a values array of
  * `size` slots is one PyMem_Malloc of a prefix (round_up(size + 2, 8)

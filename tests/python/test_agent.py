@@ -867,6 +867,46 @@ def test_label_many_closures(run_dump):
         assert [k for _, k, _ in snap.nodes[t].edges] == [INDEX, INDEX]
 
 
+def test_dict_items_in_order(run_dump):
+    """A dict's KEY and VALUE edges come in items() order, a key before its
+    value, for str-keyed and general tables, with deleted entries skipped,
+    and for a split table (an instance's materialised __dict__)."""
+    r = run_dump("""
+        class Obj:
+            pass
+        o = Obj()
+        o.first, o.second, o.third = "v1" * 2, "v2" * 2, "v3" * 2
+        strs = {f"k{i}": f"v{i}" * 2 for i in range(30)}
+        for i in range(0, 30, 3):
+            del strs[f"k{i}"]
+        general = {i * 1000: str(i) * 3 for i in range(30)}
+        general[(1, 2)] = "tuple key"
+        for i in range(5, 25):
+            del general[i * 1000]
+        dicts = [strs, general, o.__dict__, {}]
+        T.mark("dicts", dicts)
+        T.extra["items"] = [[[repr(k) if not isinstance(k, str) else k, v] for k, v in d.items()] for d in dicts]
+        T.dump()
+    """)
+    snap = r.snap
+    got = []
+    for t, _, _ in r.node("dicts").edges:
+        d = snap.nodes[t]
+        if d.type != "dict":
+            continue
+        pairs, key = [], None
+        for target, kind, payload in d.edges:
+            n = snap.nodes[target]
+            if kind == KEY:
+                key = n
+            elif kind == VALUE:
+                assert payload == key.index
+                k = key.preview.decode() if key.type == "str" else repr(int(key.preview)) if key.type == "int" else "(1, 2)"
+                pairs.append([k, n.preview.decode()])
+        got.append(pairs)
+    assert got == r.truth.extra["items"]
+
+
 def test_label_function_parts(labels):
     fn = labels.node("fn")
     assert edges_to(labels, fn, "globals") == [(NAME, "__globals__")]
