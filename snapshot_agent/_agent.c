@@ -61,7 +61,7 @@
 
 #define CHUNK_SIZE (256u << 10)
 
-/* ---- a small pointer-keyed hash map (types, strings, roots) ---------- */
+/* ---- a small pointer-keyed hash map (types, strings, roots, ...) ----- */
 
 struct ptrmap {
     uintptr_t *keys;
@@ -297,6 +297,7 @@ struct dump {
         PyObject *code;
     } *cl;
     size_t cl_head, cl_tail, cl_cap;
+    struct ptrmap cl_late;    /* closure tuple discovered before its function -> code */
 
     struct root *roots;
     size_t n_roots, roots_cap;
@@ -1441,9 +1442,9 @@ static void walk_items(struct dump *d, PyObject **items, Py_ssize_t n)
  * "__closure__" edge (EDGE_CLOSURE), it appends the tuple and the
  * function's code to d->cl; the queue stages nodes in discovery order, so
  * such a tuple, when staged, is at the front.  A queue in order instead of
- * a map from tuple to code: no hashing, no random access.  (A closure
- * tuple discovered first through some other reference is walked by
- * index.)
+ * a map from tuple to code: no hashing, no random access.  The rare tuple
+ * discovered first through some other reference, not staged yet when its
+ * function's edge comes, goes to a small map (d->cl_late) instead.
  */
 static void closure_push(struct dump *d, PyObject *tuple, PyObject *code)
 {
@@ -1468,11 +1469,25 @@ static void closure_push(struct dump *d, PyObject *tuple, PyObject *code)
     d->cl_tail++;
 }
 
+/* The "__closure__" edge of the function being resolved leads to tuple,
+ * a new node or one discovered before. */
+static void closure_edge(struct dump *d, PyObject *tuple, PyObject *code, int is_new)
+{
+    if (is_new)
+        closure_push(d, tuple, code);
+    else if (ptrmap_put(&d->cl_late, tuple, (uint64_t)(uintptr_t)code) < 0)
+        fail_nomem(d);
+}
+
 static void walk_tuple(struct dump *d, PyObject *op)
 {
     PyCodeObject *co = NULL;
-    if (d->cl_head < d->cl_tail && d->cl[d->cl_head].tuple == op)
+    if (d->cl_head < d->cl_tail && d->cl[d->cl_head].tuple == op) {
         co = (PyCodeObject *)d->cl[d->cl_head++].code;
+    } else if (d->cl_late.used) {
+        uint64_t *v = ptrmap_get(&d->cl_late, op);
+        co = v ? (PyCodeObject *)(uintptr_t)*v : NULL;
+    }
     Py_ssize_t n = Py_SIZE(op);
     if (co && co->co_nfreevars == n) {
         /* a function's __closure__: label cells with the free variable names */
@@ -1908,14 +1923,16 @@ static void resolve(struct dump *d)
                 payload = d->last_target;
             if (idx == OLD_BY_ADDR || idx == NOT_FOUND) {
                 /* a node already, its index not kept: by address */
+                if (e->kind & EDGE_CLOSURE)
+                    closure_edge(d, e->target, ((PyFunctionObject *)wn->op)->func_code, 0);
                 p = phd_encoder_edge_addr(&d->enc, p, (uint64_t)(uintptr_t)e->target >> 3, kind, payload);
                 d->last_target = PHD_KEY_BY_ADDR;
                 continue;
             }
             if (cls)
                 cls->node = idx;
-            if (is_new && (e->kind & EDGE_CLOSURE))
-                closure_push(d, e->target, ((PyFunctionObject *)wn->op)->func_code);
+            if (e->kind & EDGE_CLOSURE)
+                closure_edge(d, e->target, ((PyFunctionObject *)wn->op)->func_code, is_new);
             p = phd_encoder_edge(&d->enc, p, before, (uint32_t)idx, is_new ? PHD_TARGET_NEW : PHD_TARGET_OLD, kind,
                                  payload);
             d->last_target = idx;
@@ -2333,6 +2350,7 @@ static void dump_release(struct dump *d)
     ptrmap_free(&d->type_map);
     ptrmap_free(&d->str_map);
     buf_free(d->cl, d->cl_cap * sizeof *d->cl);
+    ptrmap_free(&d->cl_late);
     ptrmap_free(&d->far);
     ptrmap_free(&d->origins);
     ptrmap_free(&d->rootset);

@@ -838,7 +838,8 @@ def test_label_many_closures(run_dump):
     """Hundreds of closures with one to four free variables, among plain
     tuples that hold cells too (by index) and functions sharing a code
     object: every closure tuple's cells are named after its own code's
-    free variables, whatever order the walk stages them in."""
+    free variables, whatever order the walk stages them in, and so is one
+    the walk queues before it reaches its function."""
     r = run_dump("""
         def make(k, i):
             a, b, c, d = i, [i], str(i), (i,)
@@ -851,8 +852,12 @@ def test_label_many_closures(run_dump):
             return lambda: (d, c, b, a)
         fns = [make(i % 4 + 1, i) for i in range(400)]
         plain = [(f.__closure__[0], i) for i, f in enumerate(fns[::7])]   # cells by index
+        late = make(4, 999)
+        early = [[late.__closure__], late]   # the tuple is queued before its function is walked
+        del late
         T.mark("fns", fns)
         T.mark("plain", plain)
+        T.mark("early", early)
         T.extra["names"] = [list(f.__code__.co_freevars) for f in fns]
         T.dump()
     """)
@@ -865,6 +870,9 @@ def test_label_many_closures(run_dump):
         assert [(k, p) for _, k, p in closure.edges] == [(NAME, n) for n in want]
     for t, _, _ in r.node("plain").edges:
         assert [k for _, k, _ in snap.nodes[t].edges] == [INDEX, INDEX]
+    late = snap.nodes[r.node("early").edges[1][0]]
+    (closure,) = [snap.nodes[t] for t, k, p in late.edges if k == NAME and p == "__closure__"]
+    assert [(k, p) for _, k, p in closure.edges] == [(NAME, n) for n in names[3]]
 
 
 def test_dict_items_in_order(run_dump):
