@@ -11,6 +11,7 @@ and check that the dump is complete against gc.get_objects() and that the
 process survives, dump after dump.
 """
 
+import os
 import subprocess
 import sysconfig
 
@@ -92,7 +93,7 @@ import sizer
 
 gc.disable()
 # GC-tracked objects for the reader to read
-bulk = [[i] for i in range(300_000)]
+bulk = [[i] for i in range({bulk})]
 if {reachable}:
     # Sizers the walk from the roots meets while the reader is still reading
     s = sizer.Sizer()
@@ -113,7 +114,11 @@ assert not T.dump(collect=False)["gc_reader"]
 @pytest.mark.slow
 @pytest.mark.parametrize("reachable", [True, False], ids=["during-the-walk", "in-the-last-pass"])
 def test_a_foreign_sizeof_that_changes_the_gc_lists_stops_the_reader(sizer_dir, tmp_path, reachable):
-    r = dump_in_subprocess(PROGRAM.format(dir=str(sizer_dir), reachable=reachable), tmp_path, "sizer",
+    # under the sanitizers (PYHEAPDIFF_SANITIZE=1, 3-4 times slower) a
+    # third of the list, which the reader still takes long enough to read:
+    # these two tests were 90 s of the sanitizer stage, the CI run's longest
+    bulk = 100_000 if os.environ.get("PYHEAPDIFF_SANITIZE") == "1" else 300_000
+    r = dump_in_subprocess(PROGRAM.format(dir=str(sizer_dir), reachable=reachable, bulk=bulk), tmp_path, "sizer",
                            timeout=300)
     snap, truth = r.snap, r.truth
     missing = [a for a in truth.objects if a not in snap.by_addr]
