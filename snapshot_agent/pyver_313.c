@@ -121,20 +121,10 @@ size_t phd_py_owned_values(PyObject *op, PyTypeObject *tp)
     return size;
 }
 
-/* Objects/longobject.c, int___sizeof___impl (3.13): the digit count
- * is in lv_tag (Include/internal/pycore_long.h, _PyLong_DigitCount) */
-/* Objects/unicodeobject.c, unicode_sizeof (3.13): a compact ASCII str is
- * the struct, its characters and a NUL (its UTF-8 is its data). */
-size_t phd_py_str_size(PyObject *op)
-{
-    PyASCIIObject *a = (PyASCIIObject *)op;
-    if (!a->state.compact || !a->state.ascii)
-        return 0;
-    return sizeof(PyASCIIObject) + (size_t)a->length + 1;
-}
-
 int phd_py_owns_values(PyTypeObject *tp) { return (tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) != 0; }
 
+/* Objects/longobject.c, int___sizeof___impl (3.13): the digit count
+ * is in lv_tag (Include/internal/pycore_long.h, _PyLong_DigitCount) */
 size_t phd_py_int_size(PyObject *op)
 {
     Py_ssize_t n = _PyLong_DigitCount((PyLongObject *)op);

@@ -112,6 +112,20 @@ static void common_visit_values(PyTypeObject *tp, PyObject **values, Py_ssize_t 
 
 size_t phd_py_dict_size(PyObject *op) { return (size_t)_PyDict_SizeOf((PyDictObject *)op); }
 
+#if PY_VERSION_HEX >= 0x030C0000
+/* Objects/unicodeobject.c, unicode_sizeof (3.12 and 3.13): a compact
+ * ASCII str is the struct, its characters and a NUL (its UTF-8 is its
+ * data).  3.11's, which also has a wstr copy to rule out, is in
+ * pyver_311.c. */
+size_t phd_py_str_size(PyObject *op)
+{
+    PyASCIIObject *a = (PyASCIIObject *)op;
+    if (!a->state.compact || !a->state.ascii)
+        return 0;
+    return sizeof(PyASCIIObject) + (size_t)a->length + 1;
+}
+#endif
+
 /* Objects/dictobject.c, _PyDict_Next: a combined table's entries are
  * [0, dk_nentries) after the index array, general or unicode-keyed
  * (pycore_dict.h, DK_ENTRIES and DK_UNICODE_ENTRIES); a deleted one has
