@@ -320,6 +320,47 @@ static void test_encoder(void)
     phd_encoder_release(&e);
 }
 
+/* Number previews (docs/format.md, "Numbers by value"): an inline node's
+ * record with an int and with a float, in version 4's codes and, for a
+ * writer of version 3, as text.  Bytes checked by hand. */
+static void test_number_previews(void)
+{
+    struct phd_encoder e;
+    unsigned char b[64], *p;
+    CHECK(phd_encoder_init(&e) == 0);
+    double tenth = 0.1;
+    uint64_t bits;
+    memcpy(&bits, &tenth, sizeof bits);
+    struct phd_node_out f = {.type = 2, .flags = PHD_NODE_PREVIEW, .addr = 8 << 3, .preview_sid = UINT32_MAX,
+                             .preview_kind = PHD_PREVIEW_FLOAT, .preview_num = bits};
+    p = phd_encoder_inline(&e, b, 3, &f);
+    /* head 2 << 3 | PREVIEW, address delta zigzag(8) = 16, (2 << 2) | 2, 8 bytes LE */
+    static const unsigned char f4[] = {0x12, 16, 10, 0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0xb9, 0x3f};
+    CHECK((size_t)(p - b) == sizeof f4 && memcmp(b, f4, sizeof f4) == 0);
+    struct phd_node_out n = {.type = 3, .flags = PHD_NODE_PREVIEW, .addr = 8 << 3, .preview_sid = UINT32_MAX,
+                             .preview_kind = PHD_PREVIEW_INT, .preview_num = (uint64_t)(int64_t)-3};
+    p = phd_encoder_inline(&e, b, 3, &n);
+    /* (1 << 2) | 2, zigzag(-3) = 5 */
+    static const unsigned char n4[] = {0x1a, 16, 6, 5};
+    CHECK((size_t)(p - b) == sizeof n4 && memcmp(b, n4, sizeof n4) == 0);
+    /* text: length << 2 */
+    struct phd_node_out t = {.type = 4, .flags = PHD_NODE_PREVIEW, .addr = 8 << 3, .preview = "hi",
+                             .preview_len = 2, .preview_sid = UINT32_MAX};
+    p = phd_encoder_inline(&e, b, 3, &t);
+    static const unsigned char t4[] = {0x22, 16, 2 << 2, 'h', 'i'};
+    CHECK((size_t)(p - b) == sizeof t4 && memcmp(b, t4, sizeof t4) == 0);
+    /* version 3: numbers as text, length << 1 */
+    e.version = 3;
+    f.type = n.type = 5;
+    p = phd_encoder_inline(&e, b, 3, &f);
+    static const unsigned char f3[] = {0x2a, 16, 3 << 1, '0', '.', '1'};
+    CHECK((size_t)(p - b) == sizeof f3 && memcmp(b, f3, sizeof f3) == 0);
+    p = phd_encoder_inline(&e, b, 3, &n);
+    static const unsigned char n3[] = {0x2a, 0, 2 << 1, '-', '3'};
+    CHECK((size_t)(p - b) == sizeof n3 && memcmp(b, n3, sizeof n3) == 0);
+    phd_encoder_release(&e);
+}
+
 int main(void)
 {
     test_edges();
@@ -327,5 +368,6 @@ int main(void)
     test_zigzag();
     test_edge_encode();
     test_encoder();
+    test_number_previews();
     return t_summary("test_varint");
 }
