@@ -218,6 +218,16 @@ static inline int pview_any(const struct pview *pv)
     return pv->len || pv->sid != UINT32_MAX || pv->kind != PHD_PREVIEW_TEXT;
 }
 
+/* A record's preview fields from pv. */
+static inline void pview_out(struct phd_node_out *rec, const struct pview *pv)
+{
+    rec->preview = pv->text;
+    rec->preview_len = pv->len;
+    rec->preview_sid = pv->sid;
+    rec->preview_kind = pv->kind;
+    rec->preview_num = pv->num;
+}
+
 struct wnode {
     PyObject *op;
     uint32_t tid;
@@ -839,9 +849,10 @@ static uint64_t object_size(struct dump *d, PyObject *op, struct tinfo *ti)
         size = ti->tp->tp_basicsize;
         if (so->table != so->smalltable)
             size += (so->mask + 1) * (Py_ssize_t)sizeof(setentry);
-    } else if (ti->size_mode == SIZE_STR && (size = (Py_ssize_t)phd_py_str_size(op)) > 0) {
-        /* read from the header */
-    } else if (ti->size_mode == SIZE_CALL || ti->size_mode == SIZE_STR) {
+    } else if (ti->size_mode == SIZE_STR) {
+        size = (Py_ssize_t)phd_py_str_size(op); /* 0: another form, which takes the call */
+    }
+    if (ti->size_mode == SIZE_CALL || (ti->size_mode == SIZE_STR && size == 0)) {
         size = -1;
         if (ti->foreign_size)
             prewalk_abandon(d); /* code from outside CPython may change the GC lists */
@@ -1759,14 +1770,10 @@ static void write_record(struct dump *d, struct wnode *wn)
                                .addr = (uint64_t)(uintptr_t)wn->op,
                                .size = wn->size,
                                .refcnt = wn->refcnt,
-                               .preview = wn->pv.text,
-                               .preview_len = wn->pv.len,
-                               .preview_sid = wn->pv.sid,
-                               .preview_kind = wn->pv.kind,
-                               .preview_num = wn->pv.num,
                                .nedges = wn->nedges,
                                .edges = d->ebuf,
                                .edges_len = d->elen};
+    pview_out(&rec, &wn->pv);
     if (phd_writer_node(&d->w, phd_encoder_addr(&d->enc, wn->tid), 3, &rec) < 0 && !d->failed)
         d->failed = d->w.err ? d->w.err : EIO;
     phd_encoder_end(&d->enc);
@@ -1820,12 +1827,8 @@ static unsigned char *write_inline(struct dump *d, unsigned char *p, PyObject *o
                                .flags = flags,
                                .addr = (uint64_t)(uintptr_t)op,
                                .size = size,
-                               .refcnt = 1,
-                               .preview = pv.text,
-                               .preview_len = pv.len,
-                               .preview_sid = pv.sid,
-                               .preview_kind = pv.kind,
-                               .preview_num = pv.num};
+                               .refcnt = 1};
+    pview_out(&rec, &pv);
     d->total_size += size;
     return phd_encoder_inline(&d->enc, p, 3, &rec);
 }

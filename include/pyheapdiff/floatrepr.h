@@ -34,4 +34,9 @@ size_t phd_float_repr_fast(double x, char *buf);
  * returns its length. */
 size_t phd_i64_text(int64_t v, char *buf);
 
+/* A number preview's text (docs/format.md, "Numbers by value"): str() of
+ * the int64 in bits, or repr() of the double whose bits they are.  At
+ * most PHD_FLOAT_REPR_MAX bytes, no NUL; returns the length. */
+size_t phd_number_text(int is_float, uint64_t bits, char *buf);
+
 #endif

@@ -399,3 +399,12 @@ size_t phd_i64_text(int64_t v, char *buf)
     }
     return u64_digits((uint64_t)v, buf);
 }
+
+size_t phd_number_text(int is_float, uint64_t bits, char *buf)
+{
+    if (!is_float)
+        return phd_i64_text((int64_t)bits, buf);
+    double x;
+    memcpy(&x, &bits, sizeof x);
+    return phd_float_repr(x, buf);
+}

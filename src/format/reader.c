@@ -916,17 +916,15 @@ int phd_snapshot_preview(const struct phd_snapshot *s, uint32_t i, char *buf, si
         l = v >> 1;
     } else if (!(v & 2)) {
         l = v >> 2;
-    } else if (v >> 2 == PHD_PREVIEW_INT) {
-        uint64_t z;
-        if (phd_varint_get(&p, end, &z) < 0)
-            return -1;
-        l = phd_i64_text(phd_unzigzag(z), num);
-        src = num;
     } else {
-        double x;
-        uint64_t bits = get_u64(p);
-        memcpy(&x, &bits, sizeof x);
-        l = phd_float_repr(x, num);
+        uint64_t bits;
+        if (v >> 2 == PHD_PREVIEW_FLOAT)
+            bits = get_u64(p);
+        else if (phd_varint_get(&p, end, &bits) < 0)
+            return -1;
+        else
+            bits = (uint64_t)phd_unzigzag(bits);
+        l = phd_number_text(v >> 2 == PHD_PREVIEW_FLOAT, bits, num);
         src = num;
     }
     if (l > cap)

@@ -336,13 +336,7 @@ static unsigned char *put_preview(unsigned char *p, const struct phd_node_out *n
             put_u64(p, n->preview_num);
             return p + 8;
         }
-        if (n->preview_kind == PHD_PREVIEW_INT) {
-            len = phd_i64_text((int64_t)n->preview_num, tmp);
-        } else {
-            double x;
-            memcpy(&x, &n->preview_num, sizeof x);
-            len = phd_float_repr(x, tmp);
-        }
+        len = phd_number_text(n->preview_kind == PHD_PREVIEW_FLOAT, n->preview_num, tmp);
         text = tmp;
     }
     p = phd_varint_put(p, (uint64_t)len << (version >= PHD_FORMAT_VERSION_NUMBERS ? 2 : 1));
